@@ -1,0 +1,196 @@
+//! Bounds-checked reading of a PDU body, and the writing helpers.
+//!
+//! The reader works on the `Bytes` of one frame that the codec has already
+//! split off, so no read can run into the next PDU; string and octet fields
+//! are sliced out of it without copying.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::DecodeErrorKind;
+use crate::status::CommandStatus;
+use crate::tlv::Tlv;
+use crate::types::{Address, COctetString};
+
+/// A decoding failure inside a body, before the header's ids are attached.
+#[derive(Debug)]
+pub(crate) struct BodyError {
+    pub status: CommandStatus,
+    pub kind: DecodeErrorKind,
+}
+
+impl BodyError {
+    pub(crate) fn new(status: CommandStatus, kind: DecodeErrorKind) -> Self {
+        BodyError { status, kind }
+    }
+}
+
+pub(crate) type BodyResult<T> = Result<T, BodyError>;
+
+/// A cursor over a PDU body.
+pub(crate) struct Reader<'a> {
+    buf: &'a Bytes,
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a Bytes) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    fn truncated(field: &'static str) -> BodyError {
+        BodyError::new(CommandStatus::ESME_RINVCMDLEN, DecodeErrorKind::Truncated { field })
+    }
+
+    pub(crate) fn u8(&mut self, field: &'static str) -> BodyResult<u8> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(Self::truncated(field)),
+        }
+    }
+
+    pub(crate) fn u32(&mut self, field: &'static str) -> BodyResult<u32> {
+        let octets = self
+            .buf
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| Self::truncated(field))?;
+        self.pos += 4;
+        Ok(u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]]))
+    }
+
+    /// A C-octet string of at most `max` octets including its NUL.
+    pub(crate) fn cstr(
+        &mut self,
+        field: &'static str,
+        max: usize,
+        status: CommandStatus,
+    ) -> BodyResult<COctetString> {
+        let window_end = self.buf.len().min(self.pos + max);
+        let window = &self.buf[self.pos..window_end];
+        match window.iter().position(|&b| b == 0) {
+            Some(len) => {
+                let value = self.buf.slice(self.pos..self.pos + len);
+                self.pos += len + 1;
+                Ok(COctetString::from_checked(value))
+            }
+            None => Err(BodyError::new(
+                status,
+                DecodeErrorKind::Unterminated { field, max },
+            )),
+        }
+    }
+
+    /// `n` octets, sliced without copying.
+    pub(crate) fn octets(&mut self, n: usize, field: &'static str) -> BodyResult<Bytes> {
+        if self.remaining() < n {
+            return Err(Self::truncated(field));
+        }
+        let value = self.buf.slice(self.pos..self.pos + n);
+        self.pos += n;
+        Ok(value)
+    }
+
+    /// ton, npi and address, the address at most `max` octets with its NUL.
+    pub(crate) fn address(
+        &mut self,
+        names: [&'static str; 3],
+        max: usize,
+        status: CommandStatus,
+    ) -> BodyResult<Address> {
+        Ok(Address {
+            ton: self.u8(names[0])?,
+            npi: self.u8(names[1])?,
+            addr: self.cstr(names[2], max, status)?,
+        })
+    }
+
+    /// sm_length followed by that many octets of short_message.
+    pub(crate) fn short_message(&mut self) -> BodyResult<Bytes> {
+        let sm_length = self.u8("sm_length")?;
+        let remaining = self.remaining();
+        if usize::from(sm_length) > remaining {
+            return Err(BodyError::new(
+                CommandStatus::ESME_RINVMSGLEN,
+                DecodeErrorKind::ShortMessageOverrun { sm_length, remaining },
+            ));
+        }
+        self.octets(usize::from(sm_length), "short_message")
+    }
+
+    /// The optional part: TLVs up to the end of the body.
+    pub(crate) fn tlvs(&mut self) -> BodyResult<Vec<Tlv>> {
+        let mut tlvs = Vec::new();
+        while !self.is_empty() {
+            let header = self.buf.get(self.pos..self.pos + 4).ok_or_else(|| {
+                let tag = match self.buf.get(self.pos..self.pos + 2) {
+                    Some(t) => u16::from_be_bytes([t[0], t[1]]),
+                    None => 0,
+                };
+                BodyError::new(
+                    CommandStatus::ESME_RINVOPTPARSTREAM,
+                    DecodeErrorKind::TlvTruncated { tag },
+                )
+            })?;
+            let tag = u16::from_be_bytes([header[0], header[1]]);
+            let length = u16::from_be_bytes([header[2], header[3]]);
+            let start = self.pos + 4;
+            let end = start + usize::from(length);
+            if end > self.buf.len() {
+                return Err(BodyError::new(
+                    CommandStatus::ESME_RINVOPTPARSTREAM,
+                    DecodeErrorKind::TlvTruncated { tag },
+                ));
+            }
+            tlvs.push(Tlv::decode(tag, self.buf.slice(start..end))?);
+            self.pos = end;
+        }
+        Ok(tlvs)
+    }
+
+    /// The end of a body that has no optional part: nothing may follow.
+    pub(crate) fn finish(&self) -> BodyResult<()> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(BodyError::new(
+                CommandStatus::ESME_RINVCMDLEN,
+                DecodeErrorKind::TrailingBytes { count },
+            )),
+        }
+    }
+}
+
+pub(crate) fn put_cstr(dst: &mut BytesMut, value: &COctetString) {
+    dst.put_slice(value.as_bytes());
+    dst.put_u8(0);
+}
+
+pub(crate) fn put_address(dst: &mut BytesMut, address: &Address) {
+    dst.put_u8(address.ton);
+    dst.put_u8(address.npi);
+    put_cstr(dst, &address.addr);
+}
+
+/// Writes sm_length and short_message. A message longer than 255 octets
+/// cannot be expressed; it is cut at 255 (callers send such text in
+/// message_payload instead, and validate before encoding).
+pub(crate) fn put_short_message(dst: &mut BytesMut, sm: &[u8]) {
+    let len = sm.len().min(255);
+    dst.put_u8(len as u8);
+    dst.put_slice(&sm[..len]);
+}
+
+pub(crate) fn put_tlvs(dst: &mut BytesMut, tlvs: &[Tlv]) {
+    for tlv in tlvs {
+        tlv.encode(dst);
+    }
+}

@@ -1,0 +1,7 @@
+//! smsgate: an SMS center. Customers submit over SMPP or HTTP; smsgate
+//! accepts, stores, routes and delivers their messages through connectors to
+//! providers, and brings receipts and inbound messages back.
+//!
+//! The modules follow a message through the pipeline; see DESIGN.md.
+
+pub mod cli;

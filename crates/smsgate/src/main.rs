@@ -1,0 +1,16 @@
+//! The `smsgate` binary: thin glue over the `smsgate` library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = smsgate::cli::Cli::parse();
+    match smsgate::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("smsgate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
