@@ -1,0 +1,1 @@
+//! SMPP time formats: absolute and relative.
