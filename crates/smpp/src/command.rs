@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn response_of_a_request_sets_the_high_bit() {
-        assert_eq!(CommandId::SubmitSm.response(), Some(CommandId::SubmitSmResp));
+        assert_eq!(
+            CommandId::SubmitSm.response(),
+            Some(CommandId::SubmitSmResp)
+        );
         assert_eq!(CommandId::DataSm.response(), Some(CommandId::DataSmResp));
         assert_eq!(CommandId::SubmitSmResp.response(), None);
         assert_eq!(CommandId::Outbind.response(), None);
@@ -131,7 +134,17 @@ mod tests {
 
     #[test]
     fn wire_values_round_trip() {
-        for value in [0x8000_0000, 0x1, 0x4, 0x8000_0004, 0x15, 0x21, 0x102, 0x103, 0x111] {
+        for value in [
+            0x8000_0000,
+            0x1,
+            0x4,
+            0x8000_0004,
+            0x15,
+            0x21,
+            0x102,
+            0x103,
+            0x111,
+        ] {
             let id = CommandId::from_value(value).expect("known id");
             assert_eq!(id.value(), value);
         }

@@ -193,7 +193,10 @@ mod tests {
             CommandStatus::ESME_RINVDSTADR.to_string(),
             "ESME_RINVDSTADR (0xb): Invalid Dest Addr"
         );
-        assert_eq!(CommandStatus(0x401).to_string(), "0x00000401: Vendor specific error");
+        assert_eq!(
+            CommandStatus(0x401).to_string(),
+            "0x00000401: Vendor specific error"
+        );
         assert_eq!(CommandStatus(0x401).name(), None);
     }
 }

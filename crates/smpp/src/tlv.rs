@@ -366,13 +366,19 @@ mod tests {
             Tlv::SarMsgRefNum(0xBEEF),
             Tlv::MessageState(2),
             Tlv::ReceiptedMessageId(COctetString::from_static("abc-123")),
-            Tlv::NetworkErrorCode { network_type: 1, error_code: 0x0102 },
+            Tlv::NetworkErrorCode {
+                network_type: 1,
+                error_code: 0x0102,
+            },
             Tlv::AlertOnMessageDelivery(None),
             Tlv::AlertOnMessageDelivery(Some(3)),
             Tlv::MessagePayload(Bytes::from_static(b"hello")),
             Tlv::QosTimeToLive(86400),
             Tlv::CongestionState(80),
-            Tlv::Unknown { tag: 0x1400, value: Bytes::from_static(&[1, 2, 3]) },
+            Tlv::Unknown {
+                tag: 0x1400,
+                value: Bytes::from_static(&[1, 2, 3]),
+            },
         ] {
             assert_eq!(round_trip(&tlv), tlv);
         }
@@ -381,7 +387,10 @@ mod tests {
     #[test]
     fn receipted_message_id_without_nul_is_accepted() {
         let tlv = Tlv::decode(0x001E, Bytes::from_static(b"12345")).expect("lenient");
-        assert_eq!(tlv, Tlv::ReceiptedMessageId(COctetString::from_static("12345")));
+        assert_eq!(
+            tlv,
+            Tlv::ReceiptedMessageId(COctetString::from_static("12345"))
+        );
     }
 
     #[test]
@@ -398,7 +407,11 @@ mod tests {
 
     #[test]
     fn sar_needs_all_three_parameters() {
-        let tlvs = vec![Tlv::SarMsgRefNum(7), Tlv::SarTotalSegments(3), Tlv::SarSegmentSeqnum(2)];
+        let tlvs = vec![
+            Tlv::SarMsgRefNum(7),
+            Tlv::SarTotalSegments(3),
+            Tlv::SarSegmentSeqnum(2),
+        ];
         assert_eq!(tlvs.sar(), Some((7, 3, 2)));
         assert_eq!(tlvs[..2].sar(), None);
     }

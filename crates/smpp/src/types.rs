@@ -230,7 +230,10 @@ mod tests {
 
     #[test]
     fn c_octet_string_rejects_interior_nul() {
-        assert_eq!(COctetString::try_from("ab\0c"), Err(InteriorNul { offset: 2 }));
+        assert_eq!(
+            COctetString::try_from("ab\0c"),
+            Err(InteriorNul { offset: 2 })
+        );
         assert!(COctetString::try_from("abc").is_ok());
     }
 

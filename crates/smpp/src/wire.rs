@@ -46,7 +46,10 @@ impl<'a> Reader<'a> {
     }
 
     fn truncated(field: &'static str) -> BodyError {
-        BodyError::new(CommandStatus::ESME_RINVCMDLEN, DecodeErrorKind::Truncated { field })
+        BodyError::new(
+            CommandStatus::ESME_RINVCMDLEN,
+            DecodeErrorKind::Truncated { field },
+        )
     }
 
     pub(crate) fn u8(&mut self, field: &'static str) -> BodyResult<u8> {
@@ -65,7 +68,9 @@ impl<'a> Reader<'a> {
             .get(self.pos..self.pos + 4)
             .ok_or_else(|| Self::truncated(field))?;
         self.pos += 4;
-        Ok(u32::from_be_bytes([octets[0], octets[1], octets[2], octets[3]]))
+        Ok(u32::from_be_bytes([
+            octets[0], octets[1], octets[2], octets[3],
+        ]))
     }
 
     /// A C-octet string of at most `max` octets including its NUL.
@@ -121,7 +126,10 @@ impl<'a> Reader<'a> {
         if usize::from(sm_length) > remaining {
             return Err(BodyError::new(
                 CommandStatus::ESME_RINVMSGLEN,
-                DecodeErrorKind::ShortMessageOverrun { sm_length, remaining },
+                DecodeErrorKind::ShortMessageOverrun {
+                    sm_length,
+                    remaining,
+                },
             ));
         }
         self.octets(usize::from(sm_length), "short_message")

@@ -207,9 +207,9 @@ impl Pdu {
 
     fn body_is_blank(&self) -> bool {
         match &self.body {
-            Body::BindReceiverResp(r) | Body::BindTransmitterResp(r) | Body::BindTransceiverResp(r) => {
-                r.is_blank()
-            }
+            Body::BindReceiverResp(r)
+            | Body::BindTransmitterResp(r)
+            | Body::BindTransceiverResp(r) => r.is_blank(),
             Body::SubmitSmResp(r) | Body::DeliverSmResp(r) | Body::DataSmResp(r) => r.is_blank(),
             Body::SubmitMultiResp(r) => r.is_blank(),
             Body::QuerySmResp(r) => r.is_blank(),
@@ -226,10 +226,12 @@ impl Pdu {
             | Body::EnquireLinkResp
             | Body::CancelSmResp
             | Body::ReplaceSmResp => {}
-            Body::BindReceiver(b) | Body::BindTransmitter(b) | Body::BindTransceiver(b) => b.encode(dst),
-            Body::BindReceiverResp(r) | Body::BindTransmitterResp(r) | Body::BindTransceiverResp(r) => {
-                r.encode(dst)
+            Body::BindReceiver(b) | Body::BindTransmitter(b) | Body::BindTransceiver(b) => {
+                b.encode(dst)
             }
+            Body::BindReceiverResp(r)
+            | Body::BindTransmitterResp(r)
+            | Body::BindTransceiverResp(r) => r.encode(dst),
             Body::Outbind(o) => o.encode(dst),
             Body::SubmitSm(sm) | Body::DeliverSm(sm) => sm.encode(dst),
             Body::SubmitSmResp(r) | Body::DeliverSmResp(r) | Body::DataSmResp(r) => r.encode(dst),
@@ -276,7 +278,10 @@ impl Pdu {
             ));
         }
         let Some(id) = CommandId::from_value(command_id) else {
-            return Err(fail(CommandStatus::ESME_RINVCMDID, DecodeErrorKind::UnknownCommand));
+            return Err(fail(
+                CommandStatus::ESME_RINVCMDID,
+                DecodeErrorKind::UnknownCommand,
+            ));
         };
         let body = frame.slice(HEADER_LEN..);
         let status = CommandStatus(status);
