@@ -407,12 +407,12 @@ mod tests {
 
     #[test]
     fn sar_needs_all_three_parameters() {
-        let tlvs = vec![
+        let tlvs = [
             Tlv::SarMsgRefNum(7),
             Tlv::SarTotalSegments(3),
             Tlv::SarSegmentSeqnum(2),
         ];
-        assert_eq!(tlvs.sar(), Some((7, 3, 2)));
+        assert_eq!(tlvs[..].sar(), Some((7, 3, 2)));
         assert_eq!(tlvs[..2].sar(), None);
     }
 }
