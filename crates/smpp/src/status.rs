@@ -191,7 +191,7 @@ mod tests {
     fn display_names_the_code_and_describes_it() {
         assert_eq!(
             CommandStatus::ESME_RINVDSTADR.to_string(),
-            "ESME_RINVDSTADR (0xb): Invalid Dest Addr"
+            "ESME_RINVDSTADR (0x0b): Invalid Dest Addr"
         );
         assert_eq!(
             CommandStatus(0x401).to_string(),
