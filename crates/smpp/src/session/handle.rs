@@ -1,0 +1,147 @@
+//! The application's side of a session: sending requests, unbinding, closing.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::command::CommandId;
+use crate::error::DecodeError;
+use crate::pdu::{Body, Pdu};
+
+/// Why one of our requests got no usable response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No response came within [`super::SessionConfig::response_timeout`]
+    /// (or, for unbind, `unbind_timeout`). The request may still have been
+    /// carried out by the peer.
+    #[error("the peer did not respond in time")]
+    Timeout,
+    /// The session closed (or was closing) before a response came; the
+    /// request may or may not have reached the peer.
+    #[error("the SMPP session is closed")]
+    Closed,
+    /// The peer's response to this request could not be decoded.
+    #[error("malformed response: {0}")]
+    Malformed(DecodeError),
+    /// This body is not a request that has a response (a response,
+    /// generic_nack, outbind or alert_notification), so there is nothing to
+    /// wait for.
+    #[error("{0} is not a request that gets a response")]
+    NotARequest(CommandId),
+}
+
+/// What a handle asks of the session task.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every command is a Request: boxing its body would cost an allocation each and save nothing"
+)]
+pub(super) enum Command {
+    /// Send a request and report its response. `slot` is the caller's window
+    /// slot: the task holds it until the request is answered, times out or
+    /// the session closes.
+    Request {
+        body: Body,
+        slot: OwnedSemaphorePermit,
+        reply: oneshot::Sender<Result<Pdu, RequestError>>,
+    },
+    /// Run the unbind handshake, then close.
+    Unbind {
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
+}
+
+/// Sends requests over a session and ends it. Cheap to clone; every clone
+/// drives the same session, which closes when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    commands: mpsc::Sender<Command>,
+    /// Our window. A semaphore rather than a counter in the task, because the
+    /// waiting happens here, in the callers: any number of callers on any
+    /// number of clones queue for a slot in order, the task never has to keep
+    /// a list of them, and a slot is returned by dropping its permit on every
+    /// path (response, timeout, close) so none can leak.
+    slots: Arc<Semaphore>,
+    window: usize,
+    close: CancellationToken,
+}
+
+impl SessionHandle {
+    pub(super) fn new(
+        commands: mpsc::Sender<Command>,
+        slots: Arc<Semaphore>,
+        window: usize,
+        close: CancellationToken,
+    ) -> Self {
+        SessionHandle {
+            commands,
+            slots,
+            window,
+            close,
+        }
+    }
+
+    /// Sends a request and returns the peer's response, whatever its status.
+    ///
+    /// Waits (without a time limit) for a window slot first; the session then
+    /// gives it the next sequence number, sends it and waits up to
+    /// `response_timeout`. The response is the PDU the peer sent back with
+    /// that sequence number: the request's resp, or generic_nack.
+    ///
+    /// Dropping the returned future does not withdraw a request already
+    /// sent: it keeps its window slot until answered or timed out, as the
+    /// peer still counts it.
+    ///
+    /// Use [`SessionHandle::unbind`] rather than sending unbind here: it also
+    /// closes the session.
+    pub async fn request(&self, body: Body) -> Result<Pdu, RequestError> {
+        let id = body.command_id();
+        if id.response().is_none() {
+            return Err(RequestError::NotARequest(id));
+        }
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| RequestError::Closed)?;
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(Command::Request { body, slot, reply })
+            .await
+            .map_err(|_| RequestError::Closed)?;
+        response.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Unbinds: sends unbind, waits for unbind_resp (at most
+    /// `unbind_timeout`), then closes the connection either way.
+    ///
+    /// Requests made after this one fail with [`RequestError::Closed`];
+    /// requests already sent keep waiting for their responses until the
+    /// connection closes. To let them finish, await them before unbinding.
+    pub async fn unbind(&self) -> Result<(), RequestError> {
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Unbind { reply })
+            .await
+            .map_err(|_| RequestError::Closed)?;
+        done.await.unwrap_or(Err(RequestError::Closed))
+    }
+
+    /// Closes the connection now, without unbinding. What is already queued
+    /// for writing is still flushed (within `close_timeout`); outstanding
+    /// requests fail with [`RequestError::Closed`].
+    pub fn close(&self) {
+        self.close.cancel();
+    }
+
+    /// How many of our requests hold a window slot (sent and unanswered, or
+    /// about to be sent).
+    pub fn in_flight(&self) -> usize {
+        self.window.saturating_sub(self.slots.available_permits())
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+}
