@@ -5,3 +5,5 @@
 //! The modules follow a message through the pipeline; see DESIGN.md.
 
 pub mod cli;
+pub mod store;
+pub mod timefmt;

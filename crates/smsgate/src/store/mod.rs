@@ -1,0 +1,433 @@
+//! The store: accounts, messages and their traces, durably.
+//!
+//! [`Store`] is the only way the rest of smsgate touches persistent state.
+//! `sqlite.rs` implements it for a single node (one writer thread doing
+//! group commit, readers on their own connections); a PostgreSQL
+//! implementation for clusters will implement the same trait. Nothing
+//! SQLite-specific leaks out of this folder: times are [`SystemTime`], ids
+//! are strings, and every operation that must be atomic (charging credits
+//! together with storing a message) is one trait method.
+
+pub mod sqlite;
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No account or message with that key.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An account with that system_id exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The database failed (I/O, corruption, constraint): the operation did not happen.
+    #[error("store error: {0}")]
+    Backend(String),
+    /// The store is shutting down and takes no more writes.
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The three ways an SMPP client can bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BindType {
+    /// bind_transmitter: submits only.
+    Transmitter,
+    /// bind_receiver: receives deliver_sm only.
+    Receiver,
+    /// bind_transceiver: both.
+    Transceiver,
+}
+
+impl BindType {
+    /// Every bind type, the default set an account may use.
+    pub const ALL: [BindType; 3] = [
+        BindType::Transmitter,
+        BindType::Receiver,
+        BindType::Transceiver,
+    ];
+
+    /// The short name used in the CLI and the store: `tx`, `rx`, `trx`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindType::Transmitter => "tx",
+            BindType::Receiver => "rx",
+            BindType::Transceiver => "trx",
+        }
+    }
+
+    /// Parses `tx`, `rx` or `trx` (also the long names).
+    pub fn parse(text: &str) -> Option<BindType> {
+        match text.to_ascii_lowercase().as_str() {
+            "tx" | "transmitter" => Some(BindType::Transmitter),
+            "rx" | "receiver" => Some(BindType::Receiver),
+            "trx" | "transceiver" => Some(BindType::Transceiver),
+            _ => None,
+        }
+    }
+}
+
+/// A customer identity and everything that limits it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Account {
+    /// The SMPP system_id (also the login for the HTTP API). Up to 64 characters.
+    pub system_id: String,
+    /// The password hash: an argon2id PHC string (`$argon2id$…`), or a
+    /// legacy hash imported from another SMS server (`sha1-utf16le$HEX`),
+    /// replaced by argon2id on the next good bind. Never a password.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// A disabled account cannot bind (ESME_RBINDFAIL).
+    pub enabled: bool,
+    /// Prepaid credits, in integer units: one per segment unless a rate table says otherwise.
+    pub credits: i64,
+    /// How many sessions may be bound at once.
+    pub max_binds: u32,
+    /// Messages per second over all the account's sessions; `None` for no limit.
+    pub tps: Option<u32>,
+    /// How many of the account's requests may be in flight per session.
+    pub window: u32,
+    /// Which bind types the account may use.
+    pub bind_types: Vec<BindType>,
+    /// Source IP ranges a bind may come from; empty allows any.
+    pub allowed_ips: Vec<IpNet>,
+    /// Sender ids the account may use: exact, or a pattern with `*` and `?`; empty allows any.
+    pub allowed_senders: Vec<String>,
+    /// The sender put on messages that come without one.
+    pub default_sender: Option<String>,
+    /// Address ranges (MO routing): exact numbers, prefixes ending in `*`, or `/regex/`.
+    pub address_ranges: Vec<String>,
+    /// A group name routes can match on.
+    pub group: Option<String>,
+    /// When the account was created.
+    pub created_at: SystemTime,
+}
+
+/// The fields of a new account; the rest take their defaults.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The system_id.
+    pub system_id: String,
+    /// The password hash (see [`Account::password_hash`]).
+    pub password_hash: String,
+    /// Starting credits.
+    pub credits: i64,
+    /// Max binds (default 4 in the CLI).
+    pub max_binds: u32,
+    /// Messages per second, `None` for no limit.
+    pub tps: Option<u32>,
+    /// Window per session (default 10).
+    pub window: u32,
+    /// Allowed bind types.
+    pub bind_types: Vec<BindType>,
+    /// Allowed source IP ranges.
+    pub allowed_ips: Vec<IpNet>,
+    /// Allowed sender ids.
+    pub allowed_senders: Vec<String>,
+    /// Default sender.
+    pub default_sender: Option<String>,
+    /// MO address ranges.
+    pub address_ranges: Vec<String>,
+    /// Group.
+    pub group: Option<String>,
+}
+
+/// A change to an account: each `Some` field is replaced.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    /// New enabled flag.
+    pub enabled: Option<bool>,
+    /// New max binds.
+    pub max_binds: Option<u32>,
+    /// New rate (`Some(None)` removes the limit).
+    pub tps: Option<Option<u32>>,
+    /// New window.
+    pub window: Option<u32>,
+    /// New bind types.
+    pub bind_types: Option<Vec<BindType>>,
+    /// New IP allowlist.
+    pub allowed_ips: Option<Vec<IpNet>>,
+    /// New sender list.
+    pub allowed_senders: Option<Vec<String>>,
+    /// New default sender (`Some(None)` removes it).
+    pub default_sender: Option<Option<String>>,
+    /// New address ranges.
+    pub address_ranges: Option<Vec<String>>,
+    /// New group (`Some(None)` removes it).
+    pub group: Option<Option<String>>,
+}
+
+/// Where a message is in its life. See DESIGN.md, "Message states".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Stored and acknowledged to the customer.
+    Accepted,
+    /// Waiting in a connector's queue.
+    Queued,
+    /// A provider accepted it.
+    Submitted,
+    /// The handset got it.
+    Delivered,
+    /// The network gave up on it.
+    Undeliverable,
+    /// Its validity ran out.
+    Expired,
+    /// A provider refused it for good.
+    Rejected,
+    /// Cancelled.
+    Deleted,
+    /// The provider does not know.
+    Unknown,
+    /// No route, or every connector refused.
+    Failed,
+}
+
+impl MessageState {
+    /// Every state.
+    pub const ALL: [MessageState; 10] = [
+        MessageState::Accepted,
+        MessageState::Queued,
+        MessageState::Submitted,
+        MessageState::Delivered,
+        MessageState::Undeliverable,
+        MessageState::Expired,
+        MessageState::Rejected,
+        MessageState::Deleted,
+        MessageState::Unknown,
+        MessageState::Failed,
+    ];
+
+    /// The lowercase name used in the store, the CLI and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Accepted => "accepted",
+            MessageState::Queued => "queued",
+            MessageState::Submitted => "submitted",
+            MessageState::Delivered => "delivered",
+            MessageState::Undeliverable => "undeliverable",
+            MessageState::Expired => "expired",
+            MessageState::Rejected => "rejected",
+            MessageState::Deleted => "deleted",
+            MessageState::Unknown => "unknown",
+            MessageState::Failed => "failed",
+        }
+    }
+
+    /// Parses a lowercase name.
+    pub fn parse(text: &str) -> Option<MessageState> {
+        MessageState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+/// An SMPP address as stored: type of number, numbering plan, text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredAddress {
+    /// Type of number.
+    pub ton: u8,
+    /// Numbering plan.
+    pub npi: u8,
+    /// The address (digits, or an alphanumeric sender).
+    pub addr: String,
+}
+
+/// Where one part of a long message sits in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PartInfo {
+    /// The concatenation reference the customer chose (UDH or SAR).
+    pub reference: u16,
+    /// How many parts the whole message has.
+    pub total: u8,
+    /// This part's number, 1-based.
+    pub seq: u8,
+}
+
+/// Where a message came in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Origin {
+    /// `smpp` or `http`.
+    pub protocol: String,
+    /// The customer's address.
+    pub remote_addr: Option<SocketAddr>,
+    /// Whether the connection was TLS.
+    pub tls: bool,
+    /// The session's id on this node (SMPP), for the trace.
+    pub session_id: Option<u64>,
+}
+
+/// A message (or one part of a long one) as accepted, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Our id, returned to the customer: unique, at most 64 characters, sortable by time.
+    pub id: String,
+    /// The account's system_id.
+    pub account: String,
+    /// Credits to charge, atomically with storing it.
+    pub cost: i64,
+    /// The sender.
+    pub source: StoredAddress,
+    /// The recipient, normalised to E.164 digits where it is a number.
+    pub destination: StoredAddress,
+    /// esm_class as received (UDHI tells whether `payload` starts with a UDH).
+    pub esm_class: u8,
+    /// data_coding as received.
+    pub data_coding: u8,
+    /// protocol_id.
+    pub protocol_id: u8,
+    /// priority_flag.
+    pub priority: u8,
+    /// registered_delivery: which receipts the customer asked for.
+    pub registered_delivery: u8,
+    /// When to send it; `None` for now.
+    pub schedule_at: Option<SystemTime>,
+    /// When to give up on it; `None` for the gateway's default.
+    pub expires_at: Option<SystemTime>,
+    /// The message octets as received (short_message or message_payload, UDH included).
+    pub payload: Vec<u8>,
+    /// Set for one part of a long message: the store links the parts into one group.
+    pub part: Option<PartInfo>,
+    /// How many segments this row stands for (what was charged per segment).
+    pub segments: u32,
+    /// Where it came from.
+    pub origin: Origin,
+    /// When it was accepted.
+    pub accepted_at: SystemTime,
+    /// The first trace event's detail: what was validated and charged.
+    pub trace_detail: String,
+}
+
+/// The store's verdict on a message offered to [`Store::accept`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    /// Stored durably and charged; the id may be acknowledged. `group_id`
+    /// is the id of the whole long message this part belongs to (its own id
+    /// for a single message).
+    Accepted {
+        /// The group this message belongs to.
+        group_id: String,
+    },
+    /// Not enough credits: nothing stored, nothing charged.
+    InsufficientCredits {
+        /// The balance at the time.
+        balance: i64,
+    },
+}
+
+/// One line of a message's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TraceEvent {
+    /// When it happened.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub at: SystemTime,
+    /// Which node wrote it.
+    pub node: String,
+    /// A short kind: `accepted`, `routed`, `submitted`, `receipt`, …
+    pub kind: String,
+    /// What happened, for people.
+    pub detail: String,
+}
+
+/// A stored message with its trace.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MessageRecord {
+    /// Our id.
+    pub id: String,
+    /// The id of the long message it is part of (its own id if single).
+    pub group_id: String,
+    /// The account.
+    pub account: String,
+    /// Its state.
+    pub state: MessageState,
+    /// The sender.
+    pub source: StoredAddress,
+    /// The recipient.
+    pub destination: StoredAddress,
+    /// esm_class.
+    pub esm_class: u8,
+    /// data_coding.
+    pub data_coding: u8,
+    /// registered_delivery.
+    pub registered_delivery: u8,
+    /// Scheduled time.
+    #[serde(with = "crate::timefmt::rfc3339_option")]
+    pub schedule_at: Option<SystemTime>,
+    /// Expiry.
+    #[serde(with = "crate::timefmt::rfc3339_option")]
+    pub expires_at: Option<SystemTime>,
+    /// The octets as received.
+    #[serde(skip)]
+    pub payload: Vec<u8>,
+    /// Part of a long message.
+    pub part: Option<PartInfo>,
+    /// Segments charged.
+    pub segments: u32,
+    /// Credits charged.
+    pub cost: i64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// When it was accepted.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub accepted_at: SystemTime,
+    /// Its history, oldest first.
+    pub trace: Vec<TraceEvent>,
+}
+
+/// Which messages to list.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Only this account's.
+    pub account: Option<String>,
+    /// Only in this state.
+    pub state: Option<MessageState>,
+    /// Only accepted at or after this time.
+    pub since: Option<SystemTime>,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<u32>,
+}
+
+/// The persistent state of smsgate. Implementations must make every
+/// acknowledged write durable before returning (`synchronous=FULL` or the
+/// equivalent) and may batch concurrent writes into one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; [`StoreError::AlreadyExists`] if the system_id is taken.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
+    /// One account by system_id.
+    async fn account(&self, system_id: &str) -> StoreResult<Option<Account>>;
+    /// Every account, by system_id.
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// Changes an account's settings.
+    async fn update_account(&self, system_id: &str, patch: AccountPatch) -> StoreResult<Account>;
+    /// Replaces the password hash (password change, or upgrade of a legacy hash).
+    async fn set_password_hash(&self, system_id: &str, hash: &str) -> StoreResult<()>;
+    /// Adds `delta` (which may be negative) to the credits; returns the new balance.
+    async fn add_credits(&self, system_id: &str, delta: i64) -> StoreResult<i64>;
+    /// Deletes an account (its messages stay, for the record).
+    async fn delete_account(&self, system_id: &str) -> StoreResult<()>;
+
+    /// Charges `message.cost` credits and stores the message with state
+    /// `accepted` and its first trace event, atomically: both or neither.
+    /// Returns only once the message is durable.
+    async fn accept(&self, message: NewMessage) -> StoreResult<AcceptOutcome>;
+    /// One message with its trace.
+    async fn message(&self, id: &str) -> StoreResult<Option<MessageRecord>>;
+    /// Messages matching a filter, newest first, without their traces.
+    async fn messages(&self, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>>;
+    /// Appends an event to a message's trace.
+    async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()>;
+
+    /// Waits until every write handed to the store so far is durable, then
+    /// stops accepting writes (graceful shutdown).
+    async fn close(&self) -> StoreResult<()>;
+}
