@@ -59,15 +59,18 @@ macro_rules! tlvs {
                 }
             }
 
-            /// Decodes the value of a TLV whose header has been read.
-            pub(crate) fn decode(tag: u16, value: Bytes) -> BodyResult<Tlv> {
+            /// Decodes the value of a TLV whose header has been read: its
+            /// value is `frame[start..end]`. Only octet-string values keep a
+            /// reference to the frame; the rest are copied out.
+            pub(crate) fn decode(tag: u16, frame: &Bytes, start: usize, end: usize) -> BodyResult<Tlv> {
+                let value = &frame[start..end];
                 let length = value.len() as u16;
                 let bad_length = || BodyError::new(
                     CommandStatus::ESME_RINVPARLEN,
                     DecodeErrorKind::TlvLength { tag, length },
                 );
                 match tag {
-                    $( $tag => Ok(Tlv::$name(tlvs!(@decode $kind value bad_length $( $max )?))), )*
+                    $( $tag => Ok(Tlv::$name(tlvs!(@decode $kind frame start end value bad_length $( $max )?))), )*
                     tag::NetworkErrorCode => match value[..] {
                         [network_type, hi, lo] => Ok(Tlv::NetworkErrorCode {
                             network_type,
@@ -80,7 +83,7 @@ macro_rules! tlvs {
                         [alert] => Ok(Tlv::AlertOnMessageDelivery(Some(alert))),
                         _ => Err(bad_length()),
                     },
-                    _ => Ok(Tlv::Unknown { tag, value }),
+                    _ => Ok(Tlv::Unknown { tag, value: frame.slice(start..end) }),
                 }
             }
 
@@ -111,18 +114,18 @@ macro_rules! tlvs {
     (@type octets) => { Bytes };
     (@type cstr) => { COctetString };
 
-    (@decode u8 $v:ident $bad:ident) => {
+    (@decode u8 $f:ident $s:ident $e:ident $v:ident $bad:ident) => {
         match $v[..] { [a] => a, _ => return Err($bad()) }
     };
-    (@decode u16 $v:ident $bad:ident) => {
+    (@decode u16 $f:ident $s:ident $e:ident $v:ident $bad:ident) => {
         match $v[..] { [a, b] => u16::from_be_bytes([a, b]), _ => return Err($bad()) }
     };
-    (@decode u32 $v:ident $bad:ident) => {
+    (@decode u32 $f:ident $s:ident $e:ident $v:ident $bad:ident) => {
         match $v[..] { [a, b, c, d] => u32::from_be_bytes([a, b, c, d]), _ => return Err($bad()) }
     };
-    (@decode octets $v:ident $bad:ident) => { $v };
-    (@decode cstr $v:ident $bad:ident $max:expr) => {
-        match decode_cstr($v, $max) { Some(s) => s, None => return Err($bad()) }
+    (@decode octets $f:ident $s:ident $e:ident $v:ident $bad:ident) => { $f.slice($s..$e) };
+    (@decode cstr $f:ident $s:ident $e:ident $v:ident $bad:ident $max:expr) => {
+        match decode_cstr($f, $s, $e, $max) { Some(s) => s, None => return Err($bad()) }
     };
 
     (@encode u8 $dst:ident $v:ident) => { $dst.put_u16(1); $dst.put_u8(*$v); };
@@ -282,12 +285,13 @@ fn put_octets(dst: &mut BytesMut, value: &Bytes) {
 
 /// A string TLV's value: up to its first NUL, or all of it if the sender
 /// left the NUL out. `None` if longer than `max` (NUL included).
-fn decode_cstr(value: Bytes, max: usize) -> Option<COctetString> {
+fn decode_cstr(frame: &Bytes, start: usize, end: usize, max: usize) -> Option<COctetString> {
+    let value = &frame[start..end];
     let len = value.iter().position(|&b| b == 0).unwrap_or(value.len());
     if len + 1 > max {
         return None;
     }
-    Some(COctetString::from_checked(value.slice(..len)))
+    Some(COctetString::from_frame(frame, start, len))
 }
 
 /// Lookups over a PDU's TLV list.
@@ -350,6 +354,11 @@ impl TlvList for [Tlv] {
 mod tests {
     use super::*;
 
+    fn decode_value(tag: u16, value: &[u8]) -> BodyResult<Tlv> {
+        let frame = Bytes::copy_from_slice(value);
+        Tlv::decode(tag, &frame, 0, frame.len())
+    }
+
     fn round_trip(tlv: &Tlv) -> Tlv {
         let mut buf = BytesMut::new();
         tlv.encode(&mut buf);
@@ -357,7 +366,7 @@ mod tests {
         let tag = u16::from_be_bytes([buf[0], buf[1]]);
         let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
         assert_eq!(buf.len(), 4 + len);
-        Tlv::decode(tag, buf.slice(4..)).expect("decodes")
+        Tlv::decode(tag, &buf, 4, buf.len()).expect("decodes")
     }
 
     #[test]
@@ -386,7 +395,7 @@ mod tests {
 
     #[test]
     fn receipted_message_id_without_nul_is_accepted() {
-        let tlv = Tlv::decode(0x001E, Bytes::from_static(b"12345")).expect("lenient");
+        let tlv = decode_value(0x001E, b"12345").expect("lenient");
         assert_eq!(
             tlv,
             Tlv::ReceiptedMessageId(COctetString::from_static("12345"))
@@ -395,14 +404,13 @@ mod tests {
 
     #[test]
     fn integer_tlv_with_wrong_length_is_rejected_with_invalid_parameter_length() {
-        let err = Tlv::decode(0x020C, Bytes::from_static(&[1])).expect_err("too short");
+        let err = decode_value(0x020C, &[1]).expect_err("too short");
         assert_eq!(err.status, CommandStatus::ESME_RINVPARLEN);
     }
 
     #[test]
     fn too_long_receipted_message_id_is_rejected() {
-        let long = Bytes::from(vec![b'7'; 65]);
-        assert!(Tlv::decode(0x001E, long).is_err());
+        assert!(decode_value(0x001E, &[b'7'; 65]).is_err());
     }
 
     #[test]

@@ -5,11 +5,22 @@ use std::fmt;
 
 /// A C-octet string as SMPP carries it: octets up to (not including) a NUL.
 ///
-/// Holds `Bytes` so that decoding slices the received frame instead of
-/// copying, and so that a field that is not valid UTF-8 (SMPP does not
-/// require it) survives a round trip unchanged. It never contains a NUL.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct COctetString(Bytes);
+/// Short strings (addresses, system ids, our message ids: up to
+/// [`COctetString::INLINE_CAPACITY`] octets) are kept inline, so decoding
+/// them costs a small copy and no allocation or reference count; longer ones
+/// share the received frame's buffer (`Bytes`) without copying. Octets that
+/// are not UTF-8 (SMPP does not require it) survive a round trip unchanged.
+/// It never contains a NUL.
+#[derive(Clone)]
+pub struct COctetString(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, octets: [u8; INLINE] },
+    Shared(Bytes),
+}
+
+const INLINE: usize = 30;
 
 /// A C-octet string was built from text that contains a NUL octet, which
 /// would end the field early on the wire.
@@ -21,9 +32,15 @@ pub struct InteriorNul {
 }
 
 impl COctetString {
+    /// Strings up to this many octets are stored inline.
+    pub const INLINE_CAPACITY: usize = INLINE;
+
     /// The empty string (encoded as a single NUL).
     pub const fn empty() -> Self {
-        COctetString(Bytes::new())
+        COctetString(Repr::Inline {
+            len: 0,
+            octets: [0; INLINE],
+        })
     }
 
     /// A string from octets; fails if they contain a NUL.
@@ -31,7 +48,7 @@ impl COctetString {
         let octets = octets.into();
         match octets.iter().position(|&b| b == 0) {
             Some(offset) => Err(InteriorNul { offset }),
-            None => Ok(COctetString(octets)),
+            None => Ok(COctetString::from_shared(octets)),
         }
     }
 
@@ -44,43 +61,113 @@ impl COctetString {
             assert!(bytes[i] != 0, "C-octet string literal contains NUL");
             i += 1;
         }
-        COctetString(Bytes::from_static(bytes))
+        if bytes.len() > INLINE {
+            return COctetString(Repr::Shared(Bytes::from_static(bytes)));
+        }
+        let mut octets = [0; INLINE];
+        let mut i = 0;
+        while i < bytes.len() {
+            octets[i] = bytes[i];
+            i += 1;
+        }
+        COctetString(Repr::Inline {
+            len: bytes.len() as u8,
+            octets,
+        })
     }
 
-    /// Internal: octets already known to hold no NUL (sliced up to one).
-    pub(crate) fn from_checked(octets: Bytes) -> Self {
-        debug_assert!(!octets.contains(&0));
-        COctetString(octets)
+    /// Internal: octets of a received frame, already known to hold no NUL.
+    /// Short ones are copied inline; long ones keep sharing the frame.
+    pub(crate) fn from_frame(frame: &Bytes, start: usize, len: usize) -> Self {
+        debug_assert!(!frame[start..start + len].contains(&0));
+        if len <= INLINE {
+            let mut octets = [0; INLINE];
+            // A fixed-size copy compiles to a few vector moves, where a
+            // variable one is a call to memcpy; octets past `len` are never read.
+            match frame.get(start..start + INLINE) {
+                Some(window) => octets.copy_from_slice(window),
+                None => octets[..len].copy_from_slice(&frame[start..start + len]),
+            }
+            COctetString(Repr::Inline {
+                len: len as u8,
+                octets,
+            })
+        } else {
+            COctetString(Repr::Shared(frame.slice(start..start + len)))
+        }
+    }
+
+    fn from_shared(octets: Bytes) -> Self {
+        let len = octets.len();
+        COctetString::from_frame(&octets, 0, len)
     }
 
     /// The octets, without the terminating NUL.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, octets } => &octets[..usize::from(*len)],
+            Repr::Shared(bytes) => bytes,
+        }
     }
 
-    /// The octets as a cheap `Bytes` handle.
+    /// The octets as a `Bytes` handle (copied if stored inline).
     pub fn to_bytes(&self) -> Bytes {
-        self.0.clone()
+        match &self.0 {
+            Repr::Inline { .. } => Bytes::copy_from_slice(self.as_bytes()),
+            Repr::Shared(bytes) => bytes.clone(),
+        }
     }
 
     /// The text, if the octets are UTF-8 (ASCII in practice).
     pub fn to_str(&self) -> Result<&str, std::str::Utf8Error> {
-        std::str::from_utf8(&self.0)
+        std::str::from_utf8(self.as_bytes())
     }
 
     /// The text with any invalid UTF-8 replaced by U+FFFD, for logs and display.
     pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
+        String::from_utf8_lossy(self.as_bytes())
     }
 
     /// Length in octets, without the NUL.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_bytes().len()
     }
 
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
+    }
+}
+
+impl Default for COctetString {
+    fn default() -> Self {
+        COctetString::empty()
+    }
+}
+
+impl PartialEq for COctetString {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for COctetString {}
+
+impl std::hash::Hash for COctetString {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for COctetString {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for COctetString {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
@@ -235,6 +322,19 @@ mod tests {
             Err(InteriorNul { offset: 2 })
         );
         assert!(COctetString::try_from("abc").is_ok());
+    }
+
+    #[test]
+    fn long_and_short_strings_compare_by_content() {
+        let long = "x".repeat(COctetString::INLINE_CAPACITY + 5);
+        let shared = COctetString::try_from(long.as_str()).expect("no nul");
+        assert_eq!(shared.as_bytes(), long.as_bytes());
+        assert_eq!(
+            COctetString::from_static("abc"),
+            COctetString::try_from("abc").expect("ok")
+        );
+        assert_eq!(COctetString::default(), COctetString::empty());
+        assert!(COctetString::from_static("abc") < COctetString::from_static("abd"));
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a Bytes) -> Self {
-        Reader { buf, pos: 0 }
+    /// A reader of `buf` from offset `pos` (the frame, after its header).
+    pub(crate) fn new(buf: &'a Bytes, pos: usize) -> Self {
+        Reader { buf, pos }
     }
 
     pub(crate) fn remaining(&self) -> usize {
@@ -84,9 +85,9 @@ impl<'a> Reader<'a> {
         let window = &self.buf[self.pos..window_end];
         match window.iter().position(|&b| b == 0) {
             Some(len) => {
-                let value = self.buf.slice(self.pos..self.pos + len);
+                let value = COctetString::from_frame(self.buf, self.pos, len);
                 self.pos += len + 1;
-                Ok(COctetString::from_checked(value))
+                Ok(value)
             }
             None => Err(BodyError::new(
                 status,
@@ -159,7 +160,7 @@ impl<'a> Reader<'a> {
                     DecodeErrorKind::TlvTruncated { tag },
                 ));
             }
-            tlvs.push(Tlv::decode(tag, self.buf.slice(start..end))?);
+            tlvs.push(Tlv::decode(tag, self.buf, start, end)?);
             self.pos = end;
         }
         Ok(tlvs)

@@ -283,9 +283,8 @@ impl Pdu {
                 DecodeErrorKind::UnknownCommand,
             ));
         };
-        let body = frame.slice(HEADER_LEN..);
         let status = CommandStatus(status);
-        decode_body(id, &body, limits)
+        decode_body(id, &frame, limits)
             .map(|body| Pdu {
                 sequence,
                 status,
@@ -308,8 +307,9 @@ fn optional_body<T: Default>(
     }
 }
 
-fn decode_body(id: CommandId, body: &Bytes, limits: &DecodeLimits) -> BodyResult<Body> {
-    let r = &mut Reader::new(body);
+/// Decodes the body of `frame` (which starts after the header).
+fn decode_body(id: CommandId, frame: &Bytes, limits: &DecodeLimits) -> BodyResult<Body> {
+    let r = &mut Reader::new(frame, HEADER_LEN);
     let decoded = match id {
         CommandId::GenericNack => Body::GenericNack,
         CommandId::Unbind => Body::Unbind,
