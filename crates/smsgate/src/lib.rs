@@ -4,6 +4,12 @@
 //!
 //! The modules follow a message through the pipeline; see DESIGN.md.
 
+pub mod accept;
+pub mod accounts;
 pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod ingress;
+pub mod node;
 pub mod store;
 pub mod timefmt;

@@ -1,12 +1,29 @@
 //! The command line: one subcommand per job.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+
+pub mod account;
+pub mod message;
+pub mod serve;
+pub mod store_file;
+mod table;
 
 /// smsgate — an SMS center: SMPP 3.4/5.0 and HTTP in, routing and failover
 /// across providers, delivery receipts and inbound messages back.
 #[derive(Debug, Parser)]
 #[command(name = "smsgate", version, about, long_about = None)]
 pub struct Cli {
+    /// The directory holding smsgate's state; the database is DIR/smsgate.db.
+    #[arg(
+        long,
+        global = true,
+        env = "SMSGATE_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -15,8 +32,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway: SMPP (plain and TLS) for customers, until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Print the version of smsgate and of the protocols it speaks.
     Version,
+    /// Manage customer accounts (works on the store whether or not the server runs).
+    Account(account::AccountArgs),
+    /// Show stored messages and their traces.
+    Message(message::MessageArgs),
 }
 
 /// Errors a command reports to the operator.
@@ -30,5 +53,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("SMPP interface versions: 3.4 (0x34), 5.0 (0x50)");
             Ok(())
         }
+        Command::Serve(args) => serve::run(&cli.data_dir, args),
+        Command::Account(args) => account::run(&cli.data_dir, args),
+        Command::Message(args) => message::run(&cli.data_dir, args),
     }
 }

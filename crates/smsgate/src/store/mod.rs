@@ -109,6 +109,7 @@ pub struct Account {
     /// A group name routes can match on.
     pub group: Option<String>,
     /// When the account was created.
+    #[serde(with = "crate::timefmt::rfc3339")]
     pub created_at: SystemTime,
 }
 

@@ -1,1 +1,1015 @@
-//! SQLite store: see mod.rs.
+//! The single-node store: one SQLite file in WAL mode.
+//!
+//! Writes go to ONE writer thread that owns the write connection and does
+//! group commit: it blocks for the first queued write, drains whatever else
+//! is queued (up to [`MAX_BATCH`]), runs them all in one transaction, commits
+//! (an fsync with `synchronous=FULL`), and only then answers every caller.
+//! There is no timer: while one commit's fsync runs, the next batch queues
+//! up by itself, so a busy gateway commits hundreds of messages per fsync and
+//! an idle one commits each message at once. Each write runs inside its own
+//! SAVEPOINT, so one failing write is rolled back alone and does not take the
+//! rest of its batch with it.
+//!
+//! Reads run on a small pool of read-only connections via `spawn_blocking`;
+//! WAL lets them read the last commit while the writer writes.
+//!
+//! The file is the whole state, so the CLI can open it while the server runs
+//! (SQLite's locks and the busy timeout serialise their writers).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+use rusqlite::types::{FromSql, Value};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    AcceptOutcome, Account, AccountPatch, BindType, MessageFilter, MessageRecord, MessageState,
+    NewAccount, NewMessage, Origin, PartInfo, Store, StoreError, StoreResult, StoredAddress,
+    TraceEvent,
+};
+
+/// The schema, one plain SQL file per version; `PRAGMA user_version` holds
+/// how many of them the file has had applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// At most this many writes share one transaction, so one commit's latency
+/// stays bounded however deep the queue gets.
+const MAX_BATCH: usize = 1024;
+
+/// Writes waiting for the writer thread; past this, callers wait to enqueue
+/// (backpressure instead of unbounded memory).
+const WRITE_QUEUE_DEPTH: usize = 4 * MAX_BATCH;
+
+/// Read-only connections; reads are short, a few cover a 2–8 core machine.
+const READERS: usize = 4;
+
+/// How long a connection waits for another process's lock (e.g. the CLI
+/// writing while the server runs) before it reports the database busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Parts of a long message arriving further apart than this are not linked.
+const PART_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// How many messages [`Store::messages`] returns without a limit.
+const DEFAULT_LIST_LIMIT: u32 = 100;
+
+/// The columns of a message row, in the order [`message_from_row`] reads them by name.
+const MESSAGE_COLUMNS: &str = "id, group_id, account, state, source_ton, source_npi, source_addr, \
+    dest_ton, dest_npi, dest_addr, esm_class, data_coding, registered_delivery, schedule_at, \
+    expires_at, payload, part_ref, part_total, part_seq, segments, cost, origin_protocol, \
+    origin_remote, origin_tls, origin_session, accepted_at";
+
+/// The columns of an account row.
+const ACCOUNT_COLUMNS: &str = "system_id, password_hash, enabled, credits, max_binds, tps, window, \
+    bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group_name, created_at";
+
+/// The [`Store`] on a SQLite file. See the module docs for how it writes.
+pub struct SqliteStore {
+    /// Where writes are queued for the writer thread; `None` once closed.
+    writes: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    /// The writer thread, joined by [`Store::close`] (or on drop).
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Connections for reads.
+    readers: Arc<ReaderPool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories if needed) the store at
+    /// `path`, naming this node after the host in trace events.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_node(path, default_node_name())
+    }
+
+    /// Opens the store at `path`; `node` names this process in the trace
+    /// events it writes (several nodes may share one database).
+    pub fn open_with_node(path: &Path, node: impl Into<String>) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::Backend(format!("cannot create {}: {error}", parent.display()))
+            })?;
+        }
+        let cannot_open = |error: rusqlite::Error| {
+            StoreError::Backend(format!("cannot open {}: {error}", path.display()))
+        };
+        let mut conn = Connection::open(path).map_err(cannot_open)?;
+        configure_writer(&conn, path)?;
+        migrate(&mut conn, path)?;
+
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(cannot_open)?;
+            reader.busy_timeout(BUSY_TIMEOUT).map_err(cannot_open)?;
+            readers.push(Mutex::new(reader));
+        }
+
+        let (sender, receiver) = mpsc::channel(WRITE_QUEUE_DEPTH);
+        let writer = Writer {
+            conn,
+            node: node.into(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("smsgate-store-writer".to_string())
+            .spawn(move || writer.run(receiver))
+            .map_err(|error| {
+                StoreError::Backend(format!("cannot start the store's writer thread: {error}"))
+            })?;
+
+        Ok(SqliteStore {
+            writes: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers: Arc::new(ReaderPool {
+                connections: readers,
+                next: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Queues `work` for the writer thread and waits until its batch is committed.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Writer) -> StoreResult<T> + Send + 'static,
+    {
+        let sender = lock(&self.writes).clone().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(PendingWrite {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        sender.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| {
+            StoreError::Backend("the store's writer thread stopped before answering".to_string())
+        })?
+    }
+
+    /// Runs `read` on a reader connection, off the async workers.
+    async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || pool.with(read))
+            .await
+            .map_err(|error| StoreError::Backend(format!("a store read failed: {error}")))?
+    }
+
+    /// Closes the write queue (the writer thread then commits what is queued
+    /// and exits) and hands back the thread to join; `None` if already done.
+    fn shut_down_writer(&self) -> Option<JoinHandle<()>> {
+        drop(lock(&self.writes).take());
+        lock(&self.writer_thread).take()
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Dropping the store without [`Store::close`] still commits what was
+    /// queued: the writer drains the queue before it exits, and we wait for it
+    /// so the file is complete when drop returns.
+    fn drop(&mut self) {
+        if let Some(thread) = self.shut_down_writer() {
+            // A panic on the writer thread has already been reported by the
+            // panic hook; nothing is left to do about it here.
+            let _ = thread.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        self.write(move |writer| writer.create_account(account))
+            .await
+    }
+
+    async fn account(&self, system_id: &str) -> StoreResult<Option<Account>> {
+        let system_id = system_id.to_string();
+        self.read(move |conn| load_account(conn, &system_id)).await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY system_id"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([]).map_err(backend)?;
+            let mut accounts = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                accounts.push(account_from_row(row)?);
+            }
+            Ok(accounts)
+        })
+        .await
+    }
+
+    async fn update_account(&self, system_id: &str, patch: AccountPatch) -> StoreResult<Account> {
+        let system_id = system_id.to_string();
+        self.write(move |writer| writer.update_account(&system_id, patch))
+            .await
+    }
+
+    async fn set_password_hash(&self, system_id: &str, hash: &str) -> StoreResult<()> {
+        let (system_id, hash) = (system_id.to_string(), hash.to_string());
+        self.write(move |writer| {
+            let changed = writer
+                .conn
+                .prepare_cached("UPDATE accounts SET password_hash = ?1 WHERE system_id = ?2")
+                .and_then(|mut statement| statement.execute(params![hash, system_id]))
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(account_not_found(&system_id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_credits(&self, system_id: &str, delta: i64) -> StoreResult<i64> {
+        let system_id = system_id.to_string();
+        self.write(move |writer| writer.add_credits(&system_id, delta))
+            .await
+    }
+
+    async fn delete_account(&self, system_id: &str) -> StoreResult<()> {
+        let system_id = system_id.to_string();
+        self.write(move |writer| {
+            let deleted = writer
+                .conn
+                .prepare_cached("DELETE FROM accounts WHERE system_id = ?1")
+                .and_then(|mut statement| statement.execute([&system_id]))
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(account_not_found(&system_id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn accept(&self, message: NewMessage) -> StoreResult<AcceptOutcome> {
+        self.write(move |writer| writer.accept(&message)).await
+    }
+
+    async fn message(&self, id: &str) -> StoreResult<Option<MessageRecord>> {
+        let id = id.to_string();
+        self.read(move |conn| load_message(conn, &id)).await
+    }
+
+    async fn messages(&self, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>> {
+        self.read(move |conn| list_messages(conn, filter)).await
+    }
+
+    async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()> {
+        let id = id.to_string();
+        self.write(move |writer| {
+            let added = writer
+                .conn
+                .prepare_cached(
+                    "INSERT INTO trace_events (message_id, at, node, kind, detail) \
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?1)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        id,
+                        to_millis(event.at),
+                        event.node,
+                        event.kind,
+                        event.detail
+                    ])
+                })
+                .map_err(backend)?;
+            if added == 0 {
+                return Err(StoreError::NotFound(format!("message {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        let Some(thread) = self.shut_down_writer() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|error| StoreError::Backend(format!("closing the store failed: {error}")))?
+            .map_err(|_| StoreError::Backend("the store's writer thread panicked".to_string()))
+    }
+}
+
+/// The write connection and what the writer thread knows; lives on that thread.
+struct Writer {
+    conn: Connection,
+    /// This node's name, for the trace events it writes.
+    node: String,
+}
+
+impl Writer {
+    /// The writer thread's loop: batch, commit, answer, until every sender is gone.
+    fn run(self, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = queue.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&mut batch);
+        }
+    }
+
+    /// Runs a batch in one transaction and answers each job once its fate is known.
+    fn commit_batch(&self, batch: &mut Vec<Box<dyn Job>>) {
+        let failure = self.run_batch(batch).err().map(|error| {
+            // The transaction may be half done (or already gone); either way
+            // none of it may stay, and every job hears why.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            tracing::error!(%error, jobs = batch.len(), "store: a write batch failed");
+            error.to_string()
+        });
+        for job in batch.drain(..) {
+            job.answer(failure.as_deref());
+        }
+    }
+
+    fn run_batch(&self, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in batch.iter_mut() {
+            job.run(self)?;
+        }
+        self.conn.execute_batch("COMMIT")
+    }
+
+    /// Runs one job's work in a savepoint: rolled back alone if it fails.
+    /// The outer error is the savepoint machinery failing, which dooms the batch.
+    fn in_savepoint<T>(
+        &self,
+        work: impl FnOnce(&Writer) -> StoreResult<T>,
+    ) -> rusqlite::Result<StoreResult<T>> {
+        self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+        let result = work(self);
+        if result.is_err() {
+            self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+        }
+        self.conn.prepare_cached("RELEASE job")?.execute([])?;
+        Ok(result)
+    }
+
+    fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        let created_at = from_millis(to_millis(SystemTime::now()));
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO accounts (system_id, password_hash, enabled, credits, max_binds, tps, \
+                 window, bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, \
+                 group_name, created_at) \
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                 ON CONFLICT (system_id) DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    account.system_id,
+                    account.password_hash,
+                    account.credits,
+                    account.max_binds,
+                    account.tps,
+                    account.window,
+                    bind_types_json(&account.bind_types),
+                    ips_json(&account.allowed_ips),
+                    strings_json(&account.allowed_senders),
+                    account.default_sender,
+                    strings_json(&account.address_ranges),
+                    account.group,
+                    to_millis(created_at),
+                ])
+            })
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists(format!(
+                "account {}",
+                account.system_id
+            )));
+        }
+        Ok(Account {
+            system_id: account.system_id,
+            password_hash: account.password_hash,
+            enabled: true,
+            credits: account.credits,
+            max_binds: account.max_binds,
+            tps: account.tps,
+            window: account.window,
+            bind_types: account.bind_types,
+            allowed_ips: account.allowed_ips,
+            allowed_senders: account.allowed_senders,
+            default_sender: account.default_sender,
+            address_ranges: account.address_ranges,
+            group: account.group,
+            created_at,
+        })
+    }
+
+    fn update_account(&self, system_id: &str, patch: AccountPatch) -> StoreResult<Account> {
+        let mut account =
+            load_account(&self.conn, system_id)?.ok_or_else(|| account_not_found(system_id))?;
+        let AccountPatch {
+            enabled,
+            max_binds,
+            tps,
+            window,
+            bind_types,
+            allowed_ips,
+            allowed_senders,
+            default_sender,
+            address_ranges,
+            group,
+        } = patch;
+        if let Some(enabled) = enabled {
+            account.enabled = enabled;
+        }
+        if let Some(max_binds) = max_binds {
+            account.max_binds = max_binds;
+        }
+        if let Some(tps) = tps {
+            account.tps = tps;
+        }
+        if let Some(window) = window {
+            account.window = window;
+        }
+        if let Some(bind_types) = bind_types {
+            account.bind_types = bind_types;
+        }
+        if let Some(allowed_ips) = allowed_ips {
+            account.allowed_ips = allowed_ips;
+        }
+        if let Some(allowed_senders) = allowed_senders {
+            account.allowed_senders = allowed_senders;
+        }
+        if let Some(default_sender) = default_sender {
+            account.default_sender = default_sender;
+        }
+        if let Some(address_ranges) = address_ranges {
+            account.address_ranges = address_ranges;
+        }
+        if let Some(group) = group {
+            account.group = group;
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE accounts SET enabled = ?2, max_binds = ?3, tps = ?4, window = ?5, \
+                 bind_types = ?6, allowed_ips = ?7, allowed_senders = ?8, default_sender = ?9, \
+                 address_ranges = ?10, group_name = ?11 WHERE system_id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    account.system_id,
+                    account.enabled,
+                    account.max_binds,
+                    account.tps,
+                    account.window,
+                    bind_types_json(&account.bind_types),
+                    ips_json(&account.allowed_ips),
+                    strings_json(&account.allowed_senders),
+                    account.default_sender,
+                    strings_json(&account.address_ranges),
+                    account.group,
+                ])
+            })
+            .map_err(backend)?;
+        Ok(account)
+    }
+
+    /// Adds `delta` unless that would take the balance below zero.
+    fn add_credits(&self, system_id: &str, delta: i64) -> StoreResult<i64> {
+        let balance: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE accounts SET credits = credits + ?2 \
+                 WHERE system_id = ?1 AND credits + ?2 >= 0 RETURNING credits",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![system_id, delta], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if let Some(balance) = balance {
+            return Ok(balance);
+        }
+        match self.balance(system_id)? {
+            None => Err(account_not_found(system_id)),
+            Some(balance) => Err(StoreError::Backend(format!(
+                "the credits of account {system_id} cannot go below zero \
+                 (balance {balance}, change {delta})"
+            ))),
+        }
+    }
+
+    fn balance(&self, system_id: &str) -> StoreResult<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT credits FROM accounts WHERE system_id = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([system_id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(backend)
+    }
+
+    /// Charges and stores a message; see [`Store::accept`].
+    fn accept(&self, message: &NewMessage) -> StoreResult<AcceptOutcome> {
+        if message.cost < 0 {
+            return Err(StoreError::Backend(format!(
+                "message {} has a negative cost {}",
+                message.id, message.cost
+            )));
+        }
+        // The `credits >= cost` guard makes the charge atomic with the check:
+        // concurrent accepts can never overdraw, whatever their order.
+        let charged = self
+            .conn
+            .prepare_cached(
+                "UPDATE accounts SET credits = credits - ?1 WHERE system_id = ?2 AND credits >= ?1",
+            )
+            .and_then(|mut statement| statement.execute(params![message.cost, message.account]))
+            .map_err(backend)?;
+        if charged == 0 {
+            return match self.balance(&message.account)? {
+                Some(balance) => Ok(AcceptOutcome::InsufficientCredits { balance }),
+                None => Err(account_not_found(&message.account)),
+            };
+        }
+
+        let accepted_at = to_millis(message.accepted_at);
+        let group_id = match message.part {
+            Some(part) => self
+                .open_group(message, part, accepted_at)?
+                .unwrap_or_else(|| message.id.clone()),
+            None => message.id.clone(),
+        };
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+            ))
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    message.id,
+                    group_id,
+                    message.account,
+                    MessageState::Accepted.as_str(),
+                    message.source.ton,
+                    message.source.npi,
+                    message.source.addr,
+                    message.destination.ton,
+                    message.destination.npi,
+                    message.destination.addr,
+                    message.esm_class,
+                    message.data_coding,
+                    message.registered_delivery,
+                    message.schedule_at.map(to_millis),
+                    message.expires_at.map(to_millis),
+                    message.payload,
+                    message.part.map(|part| part.reference),
+                    message.part.map(|part| part.total),
+                    message.part.map(|part| part.seq),
+                    message.segments,
+                    message.cost,
+                    message.origin.protocol,
+                    message.origin.remote_addr.map(|addr| addr.to_string()),
+                    message.origin.tls,
+                    message.origin.session_id.map(session_to_sql),
+                    accepted_at,
+                    message.protocol_id,
+                    message.priority,
+                ])
+            })
+            .map_err(backend)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO trace_events (message_id, at, node, kind, detail) \
+                 VALUES (?1, ?2, ?3, 'accepted', ?4)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    message.id,
+                    accepted_at,
+                    self.node,
+                    message.trace_detail
+                ])
+            })
+            .map_err(backend)?;
+        Ok(AcceptOutcome::Accepted { group_id })
+    }
+
+    /// The group an arriving part belongs to: the oldest recent group of the
+    /// same account, addresses, reference and total that still lacks this
+    /// part. Oldest first, so a customer reusing a reference for two long
+    /// messages in a row fills them in arrival order.
+    fn open_group(
+        &self,
+        message: &NewMessage,
+        part: PartInfo,
+        accepted_at: i64,
+    ) -> StoreResult<Option<String>> {
+        self.conn
+            .prepare_cached(
+                "SELECT candidate.group_id FROM messages AS candidate \
+                 WHERE candidate.account = ?1 AND candidate.part_ref = ?2 \
+                   AND candidate.part_total = ?3 AND candidate.source_addr = ?4 \
+                   AND candidate.dest_addr = ?5 AND candidate.accepted_at >= ?6 \
+                   AND NOT EXISTS (SELECT 1 FROM messages AS sibling \
+                                   WHERE sibling.group_id = candidate.group_id \
+                                     AND sibling.part_seq = ?7) \
+                 ORDER BY candidate.accepted_at, candidate.rowid LIMIT 1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(
+                        params![
+                            message.account,
+                            part.reference,
+                            part.total,
+                            message.source.addr,
+                            message.destination.addr,
+                            accepted_at.saturating_sub(PART_WINDOW_MS),
+                            part.seq,
+                        ],
+                        |row| row.get(0),
+                    )
+                    .optional()
+            })
+            .map_err(backend)
+    }
+}
+
+/// A write waiting in the queue, its result type erased so one queue holds all kinds.
+trait Job: Send {
+    /// Runs the work in its own savepoint; an error here dooms the whole batch.
+    fn run(&mut self, writer: &Writer) -> rusqlite::Result<()>;
+    /// Answers the caller: the work's result if the batch committed, else why it did not.
+    fn answer(self: Box<Self>, batch_failure: Option<&str>);
+}
+
+struct PendingWrite<T, F> {
+    work: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for PendingWrite<T, F>
+where
+    T: Send,
+    F: FnOnce(&Writer) -> StoreResult<T> + Send,
+{
+    fn run(&mut self, writer: &Writer) -> rusqlite::Result<()> {
+        if let Some(work) = self.work.take() {
+            self.result = Some(writer.in_savepoint(work)?);
+        }
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, batch_failure: Option<&str>) {
+        let result = match (batch_failure, self.result) {
+            (None, Some(result)) => result,
+            (Some(why), _) => Err(StoreError::Backend(why.to_string())),
+            (None, None) => Err(StoreError::Backend(
+                "the write was not run before its batch committed".to_string(),
+            )),
+        };
+        // The caller may have stopped waiting (its task was cancelled); the
+        // write stands either way.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Read-only connections, handed out round robin.
+struct ReaderPool {
+    connections: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl ReaderPool {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        let conn = lock(&self.connections[index]);
+        read(&conn)
+    }
+}
+
+/// Locks a mutex whose data stays valid even if a holder panicked (a
+/// connection or a channel end has no invariant a panic could break).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn configure_writer(conn: &Connection, path: &Path) -> StoreResult<()> {
+    let failed = |error: rusqlite::Error| {
+        StoreError::Backend(format!("cannot configure {}: {error}", path.display()))
+    };
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    // Room for every statement the writer runs, so none is ever re-prepared.
+    conn.set_prepared_statement_cache_capacity(32);
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .map_err(failed)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "{} refused WAL mode (it stays in {mode} mode); is it on a network file system?",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(failed)
+}
+
+/// Brings the schema up to date in one transaction (so a crash mid-way
+/// leaves the old version), serialised against other processes opening the
+/// same file by the IMMEDIATE lock.
+fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    let failed = |error: rusqlite::Error| {
+        StoreError::Backend(format!("cannot migrate {}: {error}", path.display()))
+    };
+    let transaction = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(failed)?;
+    let version: i64 = transaction
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(failed)?;
+    let applied = usize::try_from(version).unwrap_or(usize::MAX);
+    let Some(pending) = MIGRATIONS.get(applied..) else {
+        return Err(StoreError::Backend(format!(
+            "{} has schema version {version}, newer than this smsgate knows ({}): \
+             run a newer smsgate on it",
+            path.display(),
+            MIGRATIONS.len()
+        )));
+    };
+    for migration in pending {
+        transaction.execute_batch(migration).map_err(failed)?;
+    }
+    transaction
+        .pragma_update(
+            None,
+            "user_version",
+            i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX),
+        )
+        .map_err(failed)?;
+    transaction.commit().map_err(failed)
+}
+
+fn load_account(conn: &Connection, system_id: &str) -> StoreResult<Option<Account>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE system_id = ?1"
+        ))
+        .map_err(backend)?;
+    let mut rows = statement.query([system_id]).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => account_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
+    let bind_types = json_strings(row, "bind_types")?
+        .iter()
+        .map(|name| BindType::parse(name).ok_or_else(|| bad_column("bind_types", name)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let allowed_ips = json_strings(row, "allowed_ips")?
+        .iter()
+        .map(|net| {
+            net.parse::<IpNet>()
+                .map_err(|_| bad_column("allowed_ips", net))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Account {
+        system_id: column(row, "system_id")?,
+        password_hash: column(row, "password_hash")?,
+        enabled: column(row, "enabled")?,
+        credits: column(row, "credits")?,
+        max_binds: int_column(row, "max_binds")?,
+        tps: column::<Option<i64>>(row, "tps")?
+            .map(|tps| u32::try_from(tps).map_err(|_| bad_column("tps", tps)))
+            .transpose()?,
+        window: int_column(row, "window")?,
+        bind_types,
+        allowed_ips,
+        allowed_senders: json_strings(row, "allowed_senders")?,
+        default_sender: column(row, "default_sender")?,
+        address_ranges: json_strings(row, "address_ranges")?,
+        group: column(row, "group_name")?,
+        created_at: from_millis(column(row, "created_at")?),
+    })
+}
+
+fn load_message(conn: &Connection, id: &str) -> StoreResult<Option<MessageRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+        ))
+        .map_err(backend)?;
+    let mut rows = statement.query([id]).map_err(backend)?;
+    let Some(row) = rows.next().map_err(backend)? else {
+        return Ok(None);
+    };
+    let mut message = message_from_row(row)?;
+
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT at, node, kind, detail FROM trace_events WHERE message_id = ?1 ORDER BY seq",
+        )
+        .map_err(backend)?;
+    let mut rows = statement.query([id]).map_err(backend)?;
+    while let Some(row) = rows.next().map_err(backend)? {
+        message.trace.push(TraceEvent {
+            at: from_millis(column(row, "at")?),
+            node: column(row, "node")?,
+            kind: column(row, "kind")?,
+            detail: column(row, "detail")?,
+        });
+    }
+    Ok(Some(message))
+}
+
+fn list_messages(conn: &Connection, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>> {
+    let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1 = 1");
+    let mut args = Vec::new();
+    if let Some(account) = filter.account {
+        sql.push_str(" AND account = ?");
+        args.push(Value::Text(account));
+    }
+    if let Some(state) = filter.state {
+        sql.push_str(" AND state = ?");
+        args.push(Value::Text(state.as_str().to_string()));
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(" AND accepted_at >= ?");
+        args.push(Value::Integer(to_millis(since)));
+    }
+    sql.push_str(" ORDER BY accepted_at DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(i64::from(
+        filter.limit.unwrap_or(DEFAULT_LIST_LIMIT),
+    )));
+
+    let mut statement = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(args))
+        .map_err(backend)?;
+    let mut messages = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        messages.push(message_from_row(row)?);
+    }
+    Ok(messages)
+}
+
+/// A message row, without its trace.
+fn message_from_row(row: &Row<'_>) -> StoreResult<MessageRecord> {
+    let state: String = column(row, "state")?;
+    let part = match (
+        column::<Option<i64>>(row, "part_ref")?,
+        column::<Option<i64>>(row, "part_total")?,
+        column::<Option<i64>>(row, "part_seq")?,
+    ) {
+        (Some(reference), Some(total), Some(seq)) => Some(PartInfo {
+            reference: u16::try_from(reference).map_err(|_| bad_column("part_ref", reference))?,
+            total: u8::try_from(total).map_err(|_| bad_column("part_total", total))?,
+            seq: u8::try_from(seq).map_err(|_| bad_column("part_seq", seq))?,
+        }),
+        _ => None,
+    };
+    let remote_addr = column::<Option<String>>(row, "origin_remote")?
+        .map(|addr| {
+            addr.parse::<SocketAddr>()
+                .map_err(|_| bad_column("origin_remote", &addr))
+        })
+        .transpose()?;
+    Ok(MessageRecord {
+        id: column(row, "id")?,
+        group_id: column(row, "group_id")?,
+        account: column(row, "account")?,
+        state: MessageState::parse(&state).ok_or_else(|| bad_column("state", &state))?,
+        source: StoredAddress {
+            ton: int_column(row, "source_ton")?,
+            npi: int_column(row, "source_npi")?,
+            addr: column(row, "source_addr")?,
+        },
+        destination: StoredAddress {
+            ton: int_column(row, "dest_ton")?,
+            npi: int_column(row, "dest_npi")?,
+            addr: column(row, "dest_addr")?,
+        },
+        esm_class: int_column(row, "esm_class")?,
+        data_coding: int_column(row, "data_coding")?,
+        registered_delivery: int_column(row, "registered_delivery")?,
+        schedule_at: column::<Option<i64>>(row, "schedule_at")?.map(from_millis),
+        expires_at: column::<Option<i64>>(row, "expires_at")?.map(from_millis),
+        payload: column(row, "payload")?,
+        part,
+        segments: int_column(row, "segments")?,
+        cost: column(row, "cost")?,
+        origin: Origin {
+            protocol: column(row, "origin_protocol")?,
+            remote_addr,
+            tls: column(row, "origin_tls")?,
+            session_id: column::<Option<i64>>(row, "origin_session")?
+                .map(|id| u64::from_ne_bytes(id.to_ne_bytes())),
+        },
+        accepted_at: from_millis(column(row, "accepted_at")?),
+        trace: Vec::new(),
+    })
+}
+
+/// SQLite integers are signed; a session id keeps its 64 bits by reinterpretation.
+fn session_to_sql(id: u64) -> i64 {
+    i64::from_ne_bytes(id.to_ne_bytes())
+}
+
+fn column<T: FromSql>(row: &Row<'_>, name: &str) -> StoreResult<T> {
+    row.get(name)
+        .map_err(|error| StoreError::Backend(format!("column {name}: {error}")))
+}
+
+/// An integer column that must fit a narrower type (a u8 esm_class, a u32 window).
+fn int_column<T: TryFrom<i64>>(row: &Row<'_>, name: &str) -> StoreResult<T> {
+    let value: i64 = column(row, name)?;
+    T::try_from(value).map_err(|_| bad_column(name, value))
+}
+
+fn json_strings(row: &Row<'_>, name: &str) -> StoreResult<Vec<String>> {
+    let text: String = column(row, name)?;
+    serde_json::from_str(&text).map_err(|_| bad_column(name, &text))
+}
+
+fn bad_column(name: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("column {name} holds an invalid value: {value}"))
+}
+
+fn strings_json(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+fn bind_types_json(types: &[BindType]) -> String {
+    serde_json::Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
+}
+
+fn ips_json(nets: &[IpNet]) -> String {
+    serde_json::Value::from(nets.iter().map(IpNet::to_string).collect::<Vec<_>>()).to_string()
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn account_not_found(system_id: &str) -> StoreError {
+    StoreError::NotFound(format!("account {system_id}"))
+}
+
+/// Unix milliseconds, negative before 1970, saturating far out.
+fn to_millis(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+fn from_millis(millis: i64) -> SystemTime {
+    let offset = Duration::from_millis(millis.unsigned_abs());
+    let time = if millis >= 0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
+    };
+    time.unwrap_or(UNIX_EPOCH)
+}
+
+/// The host's name, or `local` when it cannot be read.
+fn default_node_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|file| {
+            std::fs::read_to_string(file)
+                .ok()
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "local".to_string())
+}

@@ -1,0 +1,268 @@
+//! Password hashes: argon2id for every password we set, and verification of
+//! the legacy `sha1-utf16le$HEX` hashes an operator imports from another SMS
+//! server (SHA-1 of the UTF-16LE password), which are upgraded to argon2id
+//! on the next good bind.
+//!
+//! Nothing here logs or returns a password. Verification costs ~30 ms of CPU
+//! for argon2id: callers run it off the async workers.
+
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+/// The prefix that marks a legacy hash in the store.
+const LEGACY_PREFIX: &str = "sha1-utf16le$";
+
+/// The prefix every hash we produce starts with.
+const ARGON2ID_PREFIX: &str = "$argon2id$";
+
+/// An argon2id hash (with today's parameters) of a random password nobody
+/// knows. A bind for an unknown system_id is verified against it, so it costs
+/// what a real one costs and timing does not reveal which ids exist.
+pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let unguessable: [u8; 32] = rand::random();
+    Argon2::default()
+        .hash_password_with_salt(&unguessable, &rand::random::<[u8; 16]>())
+        .map(|hash| hash.to_string())
+        // Hashing with the default parameters and a 16-byte salt does not
+        // fail; if it ever did, a fixed hash keeps the comparison just as
+        // expensive.
+        .unwrap_or_else(|_| FALLBACK_DUMMY_HASH.to_string())
+});
+
+/// See [`DUMMY_HASH`]: a well-formed argon2id hash with the default
+/// parameters and random salt and output, so no password is known to match.
+const FALLBACK_DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$\
+    5t3wQpJ7S0yP1mLh0gQ2vA$S9m6d0n8Qe7pDzqW0m4o3k3Xb2kq2m2sZ3yQ0n9w6tE";
+
+/// The verdict on a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The password matches. `needs_upgrade` says the stored hash is legacy
+    /// or uses older argon2 parameters: store [`hash`] of this password now.
+    Valid {
+        /// Whether to replace the stored hash.
+        needs_upgrade: bool,
+    },
+    /// Wrong password, or a stored hash we cannot read.
+    Invalid,
+}
+
+/// Why a hash could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// A legacy hash was not 40 hexadecimal digits.
+    #[error(
+        "a SHA-1 hash is 40 hexadecimal digits (0-9, a-f), e.g. DC215545BA63D605FBCD647A9555270F566D918B"
+    )]
+    NotSha1Hex,
+    /// argon2 refused (in practice: the system's random source failed).
+    #[error("cannot hash the password: {0}")]
+    Hashing(String),
+}
+
+/// An argon2id PHC string (`$argon2id$v=19$…`) of `password`, with a random salt.
+pub fn hash(password: &str) -> Result<String, PasswordError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| PasswordError::Hashing(error.to_string()))
+}
+
+/// The stored form of a legacy hash: `sha1-utf16le$` and the 40 hex digits in upper case.
+pub fn legacy_sha1(hex: &str) -> Result<String, PasswordError> {
+    decode_sha1_hex(hex).ok_or(PasswordError::NotSha1Hex)?;
+    Ok(format!("{LEGACY_PREFIX}{}", hex.to_ascii_uppercase()))
+}
+
+/// Checks `password` against a stored hash. A malformed hash is
+/// [`Verification::Invalid`], never a panic; the caller logs it.
+pub fn verify(hash: &str, password: &str) -> Verification {
+    if let Some(hex) = hash.strip_prefix(LEGACY_PREFIX) {
+        return verify_legacy(hex, password);
+    }
+    if !hash.starts_with(ARGON2ID_PREFIX) {
+        return Verification::Invalid;
+    }
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return Verification::Invalid;
+    };
+    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Verification::Valid {
+            needs_upgrade: has_older_parameters(&parsed),
+        },
+        Err(_) => Verification::Invalid,
+    }
+}
+
+/// Whether `hash` is the legacy kind (for `account show`).
+pub fn is_legacy(hash: &str) -> bool {
+    hash.starts_with(LEGACY_PREFIX)
+}
+
+fn verify_legacy(hex: &str, password: &str) -> Verification {
+    let Some(expected) = decode_sha1_hex(hex) else {
+        return Verification::Invalid;
+    };
+    let utf16le: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let actual = Sha1::digest(&utf16le);
+    if bool::from(actual.as_slice().ct_eq(&expected)) {
+        Verification::Valid {
+            needs_upgrade: true,
+        }
+    } else {
+        Verification::Invalid
+    }
+}
+
+/// True when a hash was made with weaker parameters than today's defaults.
+fn has_older_parameters(hash: &PasswordHash) -> bool {
+    let current = argon2::Params::default();
+    match argon2::Params::try_from(hash) {
+        Ok(stored) => {
+            stored.m_cost() < current.m_cost()
+                || stored.t_cost() < current.t_cost()
+                || stored.p_cost() < current.p_cost()
+        }
+        Err(_) => true,
+    }
+}
+
+fn decode_sha1_hex(hex: &str) -> Option<[u8; 20]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 40 {
+        return None;
+    }
+    let mut bytes = [0u8; 20];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        if !text.bytes().all(|digit| digit.is_ascii_hexdigit()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The how-to's example: SHA-1 of "Pwd1" in UTF-16LE.
+    const PWD1_SHA1: &str = "DC215545BA63D605FBCD647A9555270F566D918B";
+
+    #[test]
+    fn legacy_hash_of_the_howto_example_accepts_its_password_and_asks_for_an_upgrade() {
+        let stored = legacy_sha1(PWD1_SHA1).unwrap();
+        assert_eq!(
+            verify(&stored, "Pwd1"),
+            Verification::Valid {
+                needs_upgrade: true
+            }
+        );
+    }
+
+    #[test]
+    fn legacy_hash_rejects_a_password_differing_in_case() {
+        let stored = legacy_sha1(PWD1_SHA1).unwrap();
+        assert_eq!(verify(&stored, "pwd1"), Verification::Invalid);
+        assert_eq!(verify(&stored, ""), Verification::Invalid);
+    }
+
+    #[test]
+    fn legacy_hash_accepts_lowercase_hex() {
+        let stored = format!("{LEGACY_PREFIX}{}", PWD1_SHA1.to_ascii_lowercase());
+        assert!(matches!(
+            verify(&stored, "Pwd1"),
+            Verification::Valid { .. }
+        ));
+        assert_eq!(
+            legacy_sha1(&PWD1_SHA1.to_ascii_lowercase()).unwrap(),
+            format!("{LEGACY_PREFIX}{PWD1_SHA1}")
+        );
+    }
+
+    #[test]
+    fn legacy_sha1_rejects_anything_but_40_hex_digits() {
+        for bad in [
+            "",
+            "DC215545",
+            &format!("{PWD1_SHA1}00"),
+            "XC215545BA63D605FBCD647A9555270F566D918B",
+            "+C215545BA63D605FBCD647A9555270F566D918B",
+            "DC215545BA63D605FBCD647A9555270F566D91é",
+        ] {
+            assert!(legacy_sha1(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn argon2id_hash_round_trips_and_needs_no_upgrade() {
+        let stored = hash("s3cret-Pässwörd").unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert_eq!(
+            verify(&stored, "s3cret-Pässwörd"),
+            Verification::Valid {
+                needs_upgrade: false
+            }
+        );
+        assert_eq!(verify(&stored, "s3cret-passwörd"), Verification::Invalid);
+    }
+
+    #[test]
+    fn hashing_twice_salts_differently() {
+        assert_ne!(hash("same").unwrap(), hash("same").unwrap());
+    }
+
+    #[test]
+    fn argon2id_hash_with_weaker_parameters_asks_for_an_upgrade() {
+        let weak = argon2::Params::new(1024, 1, 1, None).unwrap();
+        let stored = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, weak)
+            .hash_password(b"pw")
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            verify(&stored, "pw"),
+            Verification::Valid {
+                needs_upgrade: true
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_stored_hashes_are_invalid() {
+        let good = hash("pw").unwrap();
+        let truncated = &good[..good.len() - 10];
+        for bad in [
+            "",
+            "plaintext",
+            "pw",
+            "$argon2id$",
+            "$argon2id$v=19$m=19456,t=2,p=1$",
+            truncated,
+            "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "$2b$12$abcdefghijklmnopqrstuv",
+            "sha1-utf16le$",
+            "sha1-utf16le$DC215545",
+            "sha1-utf16le$ZZ215545BA63D605FBCD647A9555270F566D918B",
+        ] {
+            assert_eq!(verify(bad, "pw"), Verification::Invalid, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2id_hash_that_rejects_guesses() {
+        assert!(PasswordHash::new(&DUMMY_HASH).is_ok());
+        assert!(DUMMY_HASH.starts_with(ARGON2ID_PREFIX));
+        assert_eq!(verify(&DUMMY_HASH, ""), Verification::Invalid);
+        assert_eq!(
+            verify(FALLBACK_DUMMY_HASH, "password"),
+            Verification::Invalid
+        );
+        assert!(PasswordHash::new(FALLBACK_DUMMY_HASH).is_ok());
+    }
+}

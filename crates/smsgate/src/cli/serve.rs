@@ -1,0 +1,133 @@
+//! `smsgate serve`: run the gateway until SIGTERM or Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use tracing::{info, warn};
+
+use super::CliError;
+use crate::accounts::password;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::node::Node;
+use crate::store::{BindType, NewAccount};
+
+/// Options of `smsgate serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file. Without it, ./smsgate.toml is read if it
+    /// exists, and otherwise every setting takes its default.
+    #[arg(long, short, env = "SMSGATE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines for people (text) or for log collectors (json).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "SMSGATE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Do not create the `demo` account on first start.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Runs the gateway.
+pub fn run(data_dir: &Path, args: ServeArgs) -> Result<(), CliError> {
+    init_logging(args.log_format);
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None if Path::new("smsgate.toml").exists() => Config::load(Path::new("smsgate.toml"))?,
+        None => Config::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(config, data_dir, !args.no_demo))
+}
+
+async fn serve(config: Config, data_dir: &Path, demo: bool) -> Result<(), CliError> {
+    let node = Node::start(&config, data_dir, Arc::new(SystemClock)).await?;
+    if demo {
+        create_demo_account(&node).await?;
+    }
+    for (addr, tls) in node.smpp.local_addrs() {
+        let scheme = if *tls { "SMPP over TLS" } else { "SMPP" };
+        println!("smsgate: {scheme} on {addr}");
+    }
+    wait_for_signal().await;
+    node.shutdown().await;
+    Ok(())
+}
+
+/// On the first start (no accounts yet) creates the account `demo` with a
+/// random password, printed once, so a newcomer can bind at once. The
+/// password is not logged.
+async fn create_demo_account(node: &Node) -> Result<(), CliError> {
+    if !node.store.accounts().await?.is_empty() {
+        return Ok(());
+    }
+    let secret: String = {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        let mut rng = rand::rng();
+        (0..8)
+            .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+            .collect()
+    };
+    let hash = {
+        let secret = secret.clone();
+        tokio::task::spawn_blocking(move || password::hash(&secret)).await??
+    };
+    node.store
+        .create_account(NewAccount {
+            system_id: "demo".into(),
+            password_hash: hash,
+            credits: 1000,
+            max_binds: 4,
+            tps: Some(50),
+            window: 10,
+            bind_types: BindType::ALL.to_vec(),
+            allowed_ips: Vec::new(),
+            allowed_senders: Vec::new(),
+            default_sender: Some("smsgate".into()),
+            address_ranges: Vec::new(),
+            group: None,
+        })
+        .await?;
+    info!("created the demo account");
+    println!(
+        "smsgate: first start: created account `demo` with password `{secret}` and 1000 credits \
+         (change it: smsgate account passwd demo --password-stdin)"
+    );
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => info!("interrupted"),
+                _ = term.recv() => info!("SIGTERM received"),
+            }
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot watch SIGTERM; stopping on Ctrl-C only");
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SMSGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

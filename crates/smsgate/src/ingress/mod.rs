@@ -1,0 +1,3 @@
+//! Where customers come in: the SMPP server (and, later, the HTTP API).
+
+pub mod smpp_server;

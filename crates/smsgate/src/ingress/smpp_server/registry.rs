@@ -1,0 +1,89 @@
+//! The bound sessions of this node: who is connected, as what, since when.
+//!
+//! It enforces the account's bind limit (counting and registering under one
+//! lock, so two simultaneous binds cannot both take the last slot), and it is
+//! what the console's sessions page and shutdown read.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use smpp::session::SessionHandle;
+
+use crate::store::BindType;
+
+/// One bound session.
+#[derive(Debug, Clone)]
+pub struct BoundSession {
+    /// This node's id for the session.
+    pub id: u64,
+    /// The account.
+    pub system_id: String,
+    /// How it bound.
+    pub bind_type: BindType,
+    /// The customer's address.
+    pub remote: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// When it bound.
+    pub since: SystemTime,
+    /// The session, to unbind or disconnect it.
+    pub handle: SessionHandle,
+}
+
+/// The bound sessions of this node.
+#[derive(Debug, Default)]
+pub struct SessionRegistry {
+    next_id: AtomicU64,
+    sessions: Mutex<HashMap<u64, BoundSession>>,
+}
+
+impl SessionRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        SessionRegistry::default()
+    }
+
+    /// A fresh session id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Registers a bound session unless its account already has
+    /// `max_binds` sessions; returns whether it was registered.
+    pub fn try_register(&self, session: BoundSession, max_binds: u32) -> bool {
+        let mut sessions = self.lock();
+        let bound = sessions
+            .values()
+            .filter(|s| s.system_id == session.system_id)
+            .count();
+        if bound >= max_binds as usize {
+            return false;
+        }
+        sessions.insert(session.id, session);
+        true
+    }
+
+    /// Forgets a session (it unbound or closed).
+    pub fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Every bound session, oldest first.
+    pub fn list(&self) -> Vec<BoundSession> {
+        let mut sessions: Vec<BoundSession> = self.lock().values().cloned().collect();
+        sessions.sort_by_key(|s| s.id);
+        sessions
+    }
+
+    /// How many sessions an account has bound.
+    pub fn count_for(&self, system_id: &str) -> usize {
+        self.lock().values().filter(|s| s.system_id == system_id).count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, BoundSession>> {
+        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,468 @@
+//! One customer connection: the SMPP state machine on top of the protocol
+//! session (`smpp::session`), which already handles framing, enquire_link,
+//! unbind, timeouts and malformed PDUs.
+//!
+//! States follow the spec: open (not bound) → bound as transmitter,
+//! receiver or transceiver → unbound/closed. A PDU not allowed in the
+//! current state is answered with ESME_RINVBNDSTS; a second bind with
+//! ESME_RALYBND. Submissions are accepted in their own tasks, so a session
+//! can have up to its account's window of them being stored at once (and
+//! the store can commit them together); past the window, ESME_RTHROTTLED.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
+use smpp::{
+    Bind, BindResp, Body, COctetString, CommandStatus, DecodeLimits, MessageIdResp, Pdu,
+    QuerySmResp, SubmitMultiResp, Tlv, UnsuccessSme,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::ServerContext;
+use super::registry::BoundSession;
+use crate::accept::Submission;
+use crate::accounts::password::{self, Verification};
+use crate::store::{Account, BindType, MessageState, Origin};
+
+/// How often a bound session re-reads its account, so that a changed
+/// window or rate, or a disabled account, takes effect without a rebind.
+const ACCOUNT_REFRESH: Duration = Duration::from_secs(5);
+
+/// The session layer's own cap on unanswered customer requests; the
+/// account's (smaller) window is enforced here, above it.
+const MAX_PEER_WINDOW: usize = 1000;
+
+/// The system_id we answer binds with.
+const SERVER_SYSTEM_ID: COctetString = COctetString::from_static("smsgate");
+
+enum State {
+    Open,
+    Bound(Bound),
+    Unbound,
+}
+
+struct Bound {
+    bind_type: BindType,
+    account: Arc<Account>,
+    refreshed: Instant,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Serves one connection until it closes.
+pub(super) async fn serve_connection<T>(
+    io: T,
+    remote: SocketAddr,
+    tls: bool,
+    ctx: Arc<ServerContext>,
+    shutdown: CancellationToken,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = &ctx.config;
+    let session_config = SessionConfig {
+        window: 10,
+        response_timeout: config.response_timeout,
+        enquire_link_interval: Some(config.enquire_link_interval),
+        inactivity_timeout: Some(config.inactivity_timeout),
+        peer_window: MAX_PEER_WINDOW,
+        unbind_timeout: Duration::from_secs(5),
+        close_timeout: Duration::from_secs(5),
+        limits: DecodeLimits {
+            max_command_length: config.max_pdu_len,
+            max_credential_len: Some(config.max_credential_len + 1),
+        },
+    };
+    let (handle, mut events) = session::start(io, session_config);
+    let mut connection = Connection {
+        id: ctx.registry.next_id(),
+        remote,
+        tls,
+        ctx: ctx.clone(),
+        handle: handle.clone(),
+        state: State::Open,
+    };
+    debug!(session = connection.id, %remote, tls, "connection opened");
+    let bind_deadline = tokio::time::sleep(config.bind_timeout);
+    tokio::pin!(bind_deadline);
+    let lifetime = tokio::time::sleep(config.session_lifetime);
+    tokio::pin!(lifetime);
+    let mut ending = false;
+    loop {
+        let bound = matches!(connection.state, State::Bound(_));
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(SessionEvent::Request(request)) => connection.on_request(request).await,
+                Some(SessionEvent::Unbound) => {
+                    info!(session = connection.id, "customer unbound");
+                    connection.unregister();
+                }
+                Some(SessionEvent::Outbind(_) | SessionEvent::AlertNotification(_)) => {
+                    debug!(session = connection.id, "ignored an SMSC-only PDU from a customer");
+                }
+                Some(SessionEvent::Closed(reason)) => {
+                    info!(session = connection.id, %remote, reason = %reason, "session closed");
+                    break;
+                }
+                None => break,
+            },
+            () = &mut bind_deadline, if matches!(connection.state, State::Open) && !ending => {
+                info!(session = connection.id, %remote, "no bind within {:?}: closing", config.bind_timeout);
+                ending = true;
+                handle.close();
+            }
+            () = &mut lifetime, if bound && !ending => {
+                info!(session = connection.id, "session lifetime reached: unbinding");
+                ending = true;
+                connection.unbind_in_background();
+            }
+            () = shutdown.cancelled(), if !ending => {
+                ending = true;
+                if bound {
+                    connection.unbind_in_background();
+                } else {
+                    handle.close();
+                }
+            }
+        }
+        if let State::Bound(bound) = &mut connection.state
+            && bound.refreshed.elapsed() >= ACCOUNT_REFRESH
+            && !ending
+        {
+            match ctx.store.account(&bound.account.system_id).await {
+                Ok(Some(account)) if account.enabled => {
+                    bound.account = Arc::new(account);
+                    bound.refreshed = Instant::now();
+                }
+                Ok(_) => {
+                    info!(session = connection.id, account = %bound.account.system_id, "account disabled or deleted: unbinding");
+                    ending = true;
+                    connection.unbind_in_background();
+                }
+                Err(e) => warn!(session = connection.id, error = %e, "cannot refresh account"),
+            }
+        }
+    }
+    connection.unregister();
+}
+
+struct Connection {
+    id: u64,
+    remote: SocketAddr,
+    tls: bool,
+    ctx: Arc<ServerContext>,
+    handle: SessionHandle,
+    state: State,
+}
+
+impl Connection {
+    async fn on_request(&mut self, request: InboundRequest) {
+        let InboundRequest { pdu, responder } = request;
+        match (&pdu.body, &self.state) {
+            (Body::BindTransmitter(bind), State::Open) => {
+                let answer = self.bind(bind, BindType::Transmitter).await;
+                responder.respond_with(answer.status, answer.body);
+            }
+            (Body::BindReceiver(bind), State::Open) => {
+                let answer = self.bind(bind, BindType::Receiver).await;
+                responder.respond_with(answer.status, answer.body);
+            }
+            (Body::BindTransceiver(bind), State::Open) => {
+                let answer = self.bind(bind, BindType::Transceiver).await;
+                responder.respond_with(answer.status, answer.body);
+            }
+            (
+                Body::BindTransmitter(_) | Body::BindReceiver(_) | Body::BindTransceiver(_),
+                State::Bound(_),
+            ) => responder.respond_status(CommandStatus::ESME_RALYBND),
+            (Body::SubmitSm(_) | Body::DataSm(_) | Body::SubmitMulti(_), State::Bound(bound))
+                if bound.bind_type != BindType::Receiver =>
+            {
+                if bound.in_flight.load(Ordering::Acquire) >= bound.account.window as usize {
+                    responder.respond_status(CommandStatus::ESME_RTHROTTLED);
+                    return;
+                }
+                self.submit(pdu, responder);
+            }
+            (Body::QuerySm(query), State::Bound(bound)) if bound.bind_type != BindType::Receiver => {
+                let status_or_resp = self.query(&bound.account.system_id, &query.message_id).await;
+                match status_or_resp {
+                    Ok(resp) => responder.respond(Body::QuerySmResp(resp)),
+                    Err(status) => responder.respond_status(status),
+                }
+            }
+            // Cancelling and replacing stored messages come with the
+            // dispatch stage; until then the honest answer is a failure.
+            (Body::CancelSm(_), State::Bound(bound)) if bound.bind_type != BindType::Receiver => {
+                responder.respond_status(CommandStatus::ESME_RCANCELFAIL)
+            }
+            (Body::ReplaceSm(_), State::Bound(bound)) if bound.bind_type != BindType::Receiver => {
+                responder.respond_status(CommandStatus::ESME_RREPLACEFAIL)
+            }
+            _ => responder.respond_status(CommandStatus::ESME_RINVBNDSTS),
+        }
+    }
+
+    /// Checks a bind and, if it succeeds, moves to the bound state.
+    async fn bind(&mut self, bind: &Bind, bind_type: BindType) -> Pdu {
+        let ctx = self.ctx.clone();
+        let ip = self.remote.ip();
+        let refuse = |status: CommandStatus| Pdu {
+            sequence: 0,
+            status,
+            body: bind_resp_body(bind_type, BindResp::default()),
+        };
+        if ctx.guard.is_blocked(ip) {
+            debug!(session = self.id, %ip, "bind from a blocked address refused");
+            return refuse(CommandStatus::ESME_RBINDFAIL);
+        }
+        let system_id = bind.system_id.to_string_lossy().into_owned();
+        let account = match ctx.store.account(&system_id).await {
+            Ok(account) => account,
+            Err(e) => {
+                warn!(session = self.id, error = %e, "cannot read account for bind");
+                return refuse(CommandStatus::ESME_RSYSERR);
+            }
+        };
+        // Non-UTF-8 credentials cannot match anything we store; they are
+        // still checked against a hash so the answer takes the usual time.
+        let password = bind.password.to_str().unwrap_or("\u{fffd}");
+        let verdict = ctx
+            .verifier
+            .verify(&system_id, account.as_ref().map(|a| a.password_hash.as_str()), password)
+            .await;
+        let (account, needs_upgrade) = match (account, verdict) {
+            (Some(account), Verification::Valid { needs_upgrade }) => (account, needs_upgrade),
+            _ => {
+                if ctx.guard.record_failure(ip) {
+                    warn!(%ip, "too many failed binds: address blocked for {:?}", ctx.security.block_duration);
+                }
+                info!(session = self.id, %ip, system_id = %system_id, "bind refused: invalid credentials");
+                return refuse(CommandStatus::ESME_RINVPASWD);
+            }
+        };
+        if needs_upgrade {
+            upgrade_password_hash(ctx.clone(), account.system_id.clone(), password.to_string());
+        }
+        let refusal = if !account.enabled {
+            Some("account disabled")
+        } else if !account.allowed_ips.is_empty()
+            && !account.allowed_ips.iter().any(|net| net.contains(&canonical(ip)))
+        {
+            Some("address not in the account's allowlist")
+        } else if !account.bind_types.contains(&bind_type) {
+            Some("bind type not allowed for the account")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            info!(session = self.id, %ip, system_id = %system_id, reason, "bind refused");
+            return refuse(CommandStatus::ESME_RBINDFAIL);
+        }
+        let registered = ctx.registry.try_register(
+            BoundSession {
+                id: self.id,
+                system_id: account.system_id.clone(),
+                bind_type,
+                remote: self.remote,
+                tls: self.tls,
+                since: SystemTime::now(),
+                handle: self.handle.clone(),
+            },
+            account.max_binds,
+        );
+        if !registered {
+            info!(session = self.id, system_id = %system_id, max_binds = account.max_binds, "bind refused: too many binds");
+            return refuse(CommandStatus::ESME_RBINDFAIL);
+        }
+        info!(session = self.id, %ip, system_id = %system_id, bind_type = bind_type.as_str(), tls = self.tls, "bound");
+        let version = if bind.interface_version >= 0x50 { 0x50 } else { 0x34 };
+        self.state = State::Bound(Bound {
+            bind_type,
+            account: Arc::new(account),
+            refreshed: Instant::now(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        });
+        Pdu::new(
+            0,
+            bind_resp_body(
+                bind_type,
+                BindResp {
+                    system_id: SERVER_SYSTEM_ID,
+                    tlvs: vec![Tlv::ScInterfaceVersion(version)],
+                },
+            ),
+        )
+    }
+
+    /// Accepts a submission in its own task, answering when it is stored.
+    fn submit(&self, pdu: Pdu, responder: session::Responder) {
+        let State::Bound(bound) = &self.state else {
+            return;
+        };
+        let account = bound.account.clone();
+        let in_flight = bound.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::AcqRel);
+        let acceptor = self.ctx.acceptor.clone();
+        let origin = Origin {
+            protocol: "smpp".into(),
+            remote_addr: Some(self.remote),
+            tls: self.tls,
+            session_id: Some(self.id),
+        };
+        self.ctx.tasks.spawn(async move {
+            match pdu.body {
+                Body::SubmitSm(sm) => {
+                    match acceptor.accept(&account, origin, Submission::from_submit_sm(&sm)).await {
+                        Ok(accepted) => responder.respond(Body::SubmitSmResp(message_id_resp(&accepted.id))),
+                        Err(rejection) => responder.respond_status(rejection.status),
+                    }
+                }
+                Body::DataSm(sm) => {
+                    match acceptor.accept(&account, origin, Submission::from_data_sm(&sm)).await {
+                        Ok(accepted) => responder.respond(Body::DataSmResp(message_id_resp(&accepted.id))),
+                        Err(rejection) => responder.respond_status(rejection.status),
+                    }
+                }
+                Body::SubmitMulti(multi) => {
+                    // Each SME destination is accepted (and charged) on its
+                    // own; the resp carries the first accepted id and lists
+                    // the destinations that failed. Distribution lists are
+                    // not held by this SMSC.
+                    let mut first_id = None;
+                    let mut unsuccess = Vec::new();
+                    for destination in &multi.destinations {
+                        let smpp::DestAddress::Sme(address) = destination else {
+                            unsuccess.push(UnsuccessSme {
+                                address: smpp::Address::default(),
+                                error_status_code: CommandStatus::ESME_RINVDLNAME,
+                            });
+                            continue;
+                        };
+                        let submission = Submission::from_submit_multi(&multi, address);
+                        match acceptor.accept(&account, origin.clone(), submission).await {
+                            Ok(accepted) => {
+                                first_id.get_or_insert(accepted.id);
+                            }
+                            Err(rejection) => unsuccess.push(UnsuccessSme {
+                                address: address.clone(),
+                                error_status_code: rejection.status,
+                            }),
+                        }
+                    }
+                    match first_id {
+                        Some(id) => responder.respond(Body::SubmitMultiResp(SubmitMultiResp {
+                            message_id: message_id_resp(&id).message_id,
+                            unsuccess,
+                            tlvs: Vec::new(),
+                        })),
+                        None => {
+                            let status = unsuccess
+                                .first()
+                                .map(|u| u.error_status_code)
+                                .unwrap_or(CommandStatus::ESME_RINVNUMDESTS);
+                            responder.respond_status(status);
+                        }
+                    }
+                }
+                _ => responder.respond_status(CommandStatus::ESME_RINVBNDSTS),
+            }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    async fn query(&self, system_id: &str, message_id: &COctetString) -> Result<QuerySmResp, CommandStatus> {
+        let Ok(id) = message_id.to_str() else {
+            return Err(CommandStatus::ESME_RINVMSGID);
+        };
+        match self.ctx.store.message(id).await {
+            Ok(Some(message)) if message.account == system_id => Ok(QuerySmResp {
+                message_id: message_id.clone(),
+                final_date: COctetString::empty(),
+                message_state: message_state_number(message.state),
+                error_code: 0,
+            }),
+            Ok(_) => Err(CommandStatus::ESME_RQUERYFAIL),
+            Err(e) => {
+                warn!(session = self.id, error = %e, "query_sm: store error");
+                Err(CommandStatus::ESME_RSYSERR)
+            }
+        }
+    }
+
+    fn unbind_in_background(&self) {
+        let handle = self.handle.clone();
+        let id = self.id;
+        tokio::spawn(async move {
+            if let Err(e) = handle.unbind().await {
+                debug!(session = id, error = %e, "unbind not answered; closing");
+                handle.close();
+            }
+        });
+    }
+
+    fn unregister(&mut self) {
+        if matches!(self.state, State::Bound(_)) {
+            self.ctx.registry.remove(self.id);
+            self.state = State::Unbound;
+        }
+    }
+}
+
+fn bind_resp_body(bind_type: BindType, resp: BindResp) -> Body {
+    match bind_type {
+        BindType::Transmitter => Body::BindTransmitterResp(resp),
+        BindType::Receiver => Body::BindReceiverResp(resp),
+        BindType::Transceiver => Body::BindTransceiverResp(resp),
+    }
+}
+
+fn message_id_resp(id: &str) -> MessageIdResp {
+    // Our ids are ULIDs: ASCII, no NUL, 26 characters.
+    MessageIdResp::new(COctetString::try_from(id).unwrap_or_default())
+}
+
+/// The message_state number (SMPP 3.4 5.2.28) for our state.
+fn message_state_number(state: MessageState) -> u8 {
+    match state {
+        MessageState::Accepted | MessageState::Queued | MessageState::Submitted => 1,
+        MessageState::Delivered => 2,
+        MessageState::Expired => 3,
+        MessageState::Deleted => 4,
+        MessageState::Undeliverable | MessageState::Failed => 5,
+        MessageState::Unknown => 7,
+        MessageState::Rejected => 8,
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack listener) as IPv4, so
+/// that IPv4 allowlist entries match them.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// Replaces a legacy (or outdated) hash with argon2id of the password
+/// that just verified, off the async workers.
+fn upgrade_password_hash(ctx: Arc<ServerContext>, system_id: String, password: String) {
+    tokio::spawn(async move {
+        let hashed = tokio::task::spawn_blocking(move || password::hash(&password)).await;
+        match hashed {
+            Ok(Ok(hash)) => match ctx.store.set_password_hash(&system_id, &hash).await {
+                Ok(()) => {
+                    ctx.verifier.forget(&system_id);
+                    info!(system_id = %system_id, "password hash upgraded to argon2id");
+                }
+                Err(e) => warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash"),
+            },
+            Ok(Err(e)) => warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade"),
+            Err(e) => warn!(system_id = %system_id, error = %e, "password upgrade task failed"),
+        }
+    });
+}

@@ -1,0 +1,497 @@
+//! The `smsgate account` and `smsgate message` commands, run as the real
+//! binary against a temporary data directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn smsgate(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_smsgate"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("SMSGATE_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn ok(data_dir: &Path, args: &[&str]) -> String {
+    let output = smsgate(data_dir, args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs a command that must fail; returns its stderr.
+fn fails(data_dir: &Path, args: &[&str]) -> String {
+    let output = smsgate(data_dir, args);
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+fn json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&ok(data_dir, &args)).unwrap()
+}
+
+#[test]
+fn add_then_show_and_list_report_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(
+        data,
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "Secr3t",
+            "--credits",
+            "100",
+            "--tps",
+            "50",
+            "--max-binds",
+            "2",
+            "--window",
+            "20",
+            "--bind-types",
+            "tx,trx",
+            "--allow-ip",
+            "192.0.2.0/24",
+            "--allow-ip",
+            "2001:db8::1",
+            "--sender",
+            "ACME",
+            "--sender",
+            "49*",
+            "--default-sender",
+            "ACME",
+            "--address-range",
+            "4930*",
+            "--group",
+            "gold",
+        ],
+    );
+    assert!(data.join("smsgate.db").exists());
+
+    let shown = json(data, &["account", "show", "acme"]);
+    assert_eq!(shown["system_id"], "acme");
+    assert_eq!(shown["enabled"], true);
+    assert_eq!(shown["credits"], 100);
+    assert_eq!(shown["tps"], 50);
+    assert_eq!(shown["max_binds"], 2);
+    assert_eq!(shown["window"], 20);
+    assert_eq!(
+        shown["bind_types"],
+        serde_json::json!(["transmitter", "transceiver"])
+    );
+    assert_eq!(
+        shown["allowed_ips"],
+        serde_json::json!(["192.0.2.0/24", "2001:db8::1/128"])
+    );
+    assert_eq!(shown["allowed_senders"], serde_json::json!(["ACME", "49*"]));
+    assert_eq!(shown["default_sender"], "ACME");
+    assert_eq!(shown["address_ranges"], serde_json::json!(["4930*"]));
+    assert_eq!(shown["group"], "gold");
+    assert_eq!(shown["password"], "argon2id");
+    assert!(shown["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(shown.get("password_hash").is_none());
+
+    let text = ok(data, &["account", "show", "acme"]);
+    assert!(text.contains("192.0.2.0/24, 2001:db8::1/128"), "{text}");
+    assert!(!text.contains("Secr3t") && !text.contains("$argon2id$"));
+
+    let listed = json(data, &["account", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let table = ok(data, &["account", "list"]);
+    assert!(table.starts_with("SYSTEM_ID"), "{table}");
+    assert!(table.contains("acme"), "{table}");
+}
+
+#[test]
+fn add_uses_the_documented_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["account", "add", "acme", "--password", "pw"]);
+    let shown = json(dir.path(), &["account", "show", "acme"]);
+    assert_eq!(shown["credits"], 0);
+    assert_eq!(shown["max_binds"], 4);
+    assert_eq!(shown["window"], 10);
+    assert_eq!(shown["tps"], serde_json::Value::Null);
+    assert_eq!(shown["bind_types"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn add_refuses_a_taken_system_id_and_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["account", "add", "acme", "--password", "pw"]);
+    let error = fails(dir.path(), &["account", "add", "acme", "--password", "pw"]);
+    assert!(error.contains("exists already"), "{error}");
+    assert!(error.contains("account set"), "{error}");
+}
+
+#[test]
+fn add_validates_system_id_password_and_cidr() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_id = "x".repeat(65);
+    let error = fails(
+        dir.path(),
+        &["account", "add", &long_id, "--password", "pw"],
+    );
+    assert!(error.contains("1 to 64"), "{error}");
+    let error = fails(dir.path(), &["account", "add", "a b", "--password", "pw"]);
+    assert!(error.contains("without spaces"), "{error}");
+    let long_password = "p".repeat(65);
+    let error = fails(
+        dir.path(),
+        &["account", "add", "acme", "--password", &long_password],
+    );
+    assert!(error.contains("1 to 64 octets"), "{error}");
+    let error = fails(
+        dir.path(),
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "pw",
+            "--allow-ip",
+            "10.0.0.0/33",
+        ],
+    );
+    assert!(error.contains("203.0.113.0/24"), "{error}");
+    let error = fails(dir.path(), &["account", "add", "acme"]);
+    assert!(error.contains("--password"), "{error}");
+    assert!(
+        json(dir.path(), &["account", "list"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn password_can_come_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smsgate"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["account", "add", "acme", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from-stdin\r\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        json(dir.path(), &["account", "show", "acme"])["password"],
+        "argon2id"
+    );
+}
+
+#[test]
+fn set_changes_only_the_given_settings_and_lists_grow_or_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(
+        data,
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "pw",
+            "--tps",
+            "10",
+            "--sender",
+            "ACME",
+            "--allow-ip",
+            "192.0.2.0/24",
+            "--group",
+            "gold",
+        ],
+    );
+    let changed = json(
+        data,
+        &[
+            "account",
+            "set",
+            "acme",
+            "--tps",
+            "none",
+            "--window",
+            "5",
+            "--sender",
+            "BETA",
+            "--clear-allow-ip",
+            "--group",
+            "none",
+            "--enabled",
+            "false",
+        ],
+    );
+    assert_eq!(changed["tps"], serde_json::Value::Null);
+    assert_eq!(changed["window"], 5);
+    assert_eq!(
+        changed["allowed_senders"],
+        serde_json::json!(["ACME", "BETA"])
+    );
+    assert_eq!(changed["allowed_ips"], serde_json::json!([]));
+    assert_eq!(changed["group"], serde_json::Value::Null);
+    assert_eq!(changed["enabled"], false);
+    assert_eq!(changed["max_binds"], 4);
+
+    let cleared = json(
+        data,
+        &[
+            "account",
+            "set",
+            "acme",
+            "--clear-senders",
+            "--sender",
+            "GAMMA",
+        ],
+    );
+    assert_eq!(cleared["allowed_senders"], serde_json::json!(["GAMMA"]));
+
+    let error = fails(data, &["account", "set", "acme"]);
+    assert!(error.contains("nothing to change"), "{error}");
+    let error = fails(data, &["account", "set", "ghost", "--window", "3"]);
+    assert!(error.contains("no account \"ghost\""), "{error}");
+}
+
+#[test]
+fn credit_adds_and_removes_and_prints_the_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(
+        data,
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "pw",
+            "--credits",
+            "10",
+        ],
+    );
+    assert_eq!(
+        ok(data, &["account", "credit", "acme", "+90"]),
+        "acme: 100 credits\n"
+    );
+    assert_eq!(
+        json(data, &["account", "credit", "acme", "-30"])["credits"],
+        70
+    );
+    let error = fails(data, &["account", "credit", "acme", "-71"]);
+    assert!(error.contains("below zero"), "{error}");
+    assert_eq!(json(data, &["account", "show", "acme"])["credits"], 70);
+    let error = fails(data, &["account", "credit", "ghost", "+1"]);
+    assert!(error.contains("no account"), "{error}");
+}
+
+#[test]
+fn passwd_disable_enable_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["account", "add", "acme", "--password", "pw"]);
+    ok(data, &["account", "passwd", "acme", "--password", "new-pw"]);
+    let error = fails(data, &["account", "passwd", "ghost", "--password", "x"]);
+    assert!(error.contains("no account"), "{error}");
+
+    assert_eq!(
+        json(data, &["account", "disable", "acme"])["enabled"],
+        false
+    );
+    assert_eq!(json(data, &["account", "enable", "acme"])["enabled"], true);
+
+    ok(data, &["account", "delete", "acme"]);
+    let error = fails(data, &["account", "show", "acme"]);
+    assert!(error.contains("no account"), "{error}");
+    let error = fails(data, &["account", "delete", "acme"]);
+    assert!(error.contains("no account"), "{error}");
+}
+
+#[test]
+fn import_sha1_creates_a_legacy_account_or_replaces_only_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let created = json(
+        data,
+        &[
+            "account",
+            "import-sha1",
+            "old",
+            "--hash",
+            "dc215545ba63d605fbcd647a9555270f566d918b",
+            "--credits",
+            "7",
+        ],
+    );
+    assert_eq!(created["password"], "legacy-sha1");
+    assert_eq!(created["credits"], 7);
+
+    ok(
+        data,
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "pw",
+            "--credits",
+            "3",
+        ],
+    );
+    let replaced = json(
+        data,
+        &[
+            "account",
+            "import-sha1",
+            "acme",
+            "--hash",
+            "DC215545BA63D605FBCD647A9555270F566D918B",
+            "--credits",
+            "999",
+        ],
+    );
+    assert_eq!(replaced["password"], "legacy-sha1");
+    assert_eq!(replaced["credits"], 3);
+
+    let error = fails(data, &["account", "import-sha1", "bad", "--hash", "1234"]);
+    assert!(error.contains("40 hexadecimal digits"), "{error}");
+}
+
+#[test]
+fn message_list_and_show_on_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    assert_eq!(
+        json(
+            data,
+            &["message", "list", "--account", "acme", "--since", "15m"]
+        ),
+        serde_json::json!([])
+    );
+    assert_eq!(ok(data, &["message", "list"]), "no messages match\n");
+    ok(
+        data,
+        &[
+            "message",
+            "list",
+            "--state",
+            "delivered",
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--limit",
+            "5",
+        ],
+    );
+    let error = fails(data, &["message", "show", "01JXYZ"]);
+    assert!(error.contains("no message \"01JXYZ\""), "{error}");
+    let error = fails(data, &["message", "list", "--since", "last week"]);
+    assert!(error.contains("15m"), "{error}");
+}
+
+#[test]
+fn data_dir_comes_from_the_environment_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_smsgate"))
+        .args(["account", "add", "acme", "--password", "pw"])
+        .env("SMSGATE_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(dir.path().join("smsgate.db").exists());
+}
+
+#[tokio::test]
+async fn message_show_and_list_print_a_stored_message_and_its_trace() {
+    use smsgate::store::sqlite::SqliteStore;
+    use smsgate::store::{NewMessage, Origin, Store, StoredAddress};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    ok(
+        &data,
+        &[
+            "account",
+            "add",
+            "acme",
+            "--password",
+            "pw",
+            "--credits",
+            "5",
+        ],
+    );
+    let store = SqliteStore::open_with_node(&data.join("smsgate.db"), "node-a").unwrap();
+    store
+        .accept(NewMessage {
+            id: "01MSG".to_string(),
+            account: "acme".to_string(),
+            cost: 1,
+            source: StoredAddress {
+                ton: 5,
+                npi: 0,
+                addr: "ACME".to_string(),
+            },
+            destination: StoredAddress {
+                ton: 1,
+                npi: 1,
+                addr: "4915112345678".to_string(),
+            },
+            esm_class: 0,
+            data_coding: 0,
+            protocol_id: 0,
+            priority: 0,
+            registered_delivery: 1,
+            schedule_at: None,
+            expires_at: None,
+            payload: b"secret text".to_vec(),
+            part: None,
+            segments: 1,
+            origin: Origin {
+                protocol: "smpp".to_string(),
+                remote_addr: Some("192.0.2.7:40000".parse().unwrap()),
+                tls: true,
+                session_id: Some(3),
+            },
+            accepted_at: std::time::SystemTime::now(),
+            trace_detail: "validated, charged 1".to_string(),
+        })
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+
+    let shown = json(&data, &["message", "show", "01MSG"]);
+    assert_eq!(shown["state"], "accepted");
+    assert_eq!(shown["trace"][0]["kind"], "accepted");
+    assert_eq!(shown["trace"][0]["node"], "node-a");
+    let text = ok(&data, &["message", "show", "01MSG"]);
+    assert!(text.contains("validated, charged 1"), "{text}");
+    assert!(!text.contains("secret text"), "{text}");
+
+    let listed = json(
+        &data,
+        &["message", "list", "--account", "acme", "--since", "1h"],
+    );
+    assert_eq!(listed[0]["id"], "01MSG");
+    let none = json(&data, &["message", "list", "--state", "delivered"]);
+    assert_eq!(none, serde_json::json!([]));
+}
