@@ -40,7 +40,10 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut offset = self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *offset += by;
     }
 }
@@ -53,7 +56,10 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        let offset = *self.offset.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.start + offset
     }
 }

@@ -211,10 +211,14 @@ impl Config {
             ));
         }
         if smpp.max_connections == 0 {
-            return Err(ConfigError::Invalid("smpp.max_connections must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "smpp.max_connections must be at least 1".into(),
+            ));
         }
         if smpp.max_pdu_len < 16 {
-            return Err(ConfigError::Invalid("smpp.max_pdu_len must be at least 16".into()));
+            return Err(ConfigError::Invalid(
+                "smpp.max_pdu_len must be at least 16".into(),
+            ));
         }
         if self.security.password_check_concurrency == 0 {
             return Err(ConfigError::Invalid(
@@ -277,8 +281,7 @@ mod tests {
 
     #[test]
     fn certificate_without_key_is_refused() {
-        let config: Config =
-            toml::from_str("[smpp]\ntls_cert = \"cert.pem\"\n").expect("parses");
+        let config: Config = toml::from_str("[smpp]\ntls_cert = \"cert.pem\"\n").expect("parses");
         assert!(config.validate().is_err());
     }
 }

@@ -47,15 +47,20 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
 impl Node {
     /// Opens the store under `data_dir`, builds the acceptance stage and
     /// starts the listeners.
-    pub async fn start(config: &Config, data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Node, NodeError> {
+    pub async fn start(
+        config: &Config,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Node, NodeError> {
         let node_name = config.node_name();
         let path = database_path(data_dir);
         let store: Arc<dyn Store> = {
             let node_name = node_name.clone();
             let path = path.clone();
-            let opened = tokio::task::spawn_blocking(move || SqliteStore::open_with_node(&path, node_name))
-                .await
-                .map_err(|e| StoreError::Backend(format!("store open task failed: {e}")))??;
+            let opened =
+                tokio::task::spawn_blocking(move || SqliteStore::open_with_node(&path, node_name))
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("store open task failed: {e}")))??;
             Arc::new(opened)
         };
         info!(path = %path.display(), node = %node_name, "store open");

@@ -5,8 +5,8 @@
 use smpp::types::{npi, ton};
 use smpp::{Address, CommandStatus};
 
-use super::numbers::NumberTable;
 use super::Rejection;
+use super::numbers::NumberTable;
 use crate::store::{Account, StoredAddress};
 
 /// The longest address we take, in characters: submit_sm's field holds 20
@@ -22,7 +22,13 @@ pub const MAX_ALPHANUMERIC_SENDER_LEN: usize = 11;
 /// tolerated on TON 1, which some clients send. Other TONs (national, short
 /// codes) can only be checked to be digits.
 pub fn destination(address: &Address, numbers: &NumberTable) -> Result<StoredAddress, Rejection> {
-    let invalid = |reason: String| Rejection::new(CommandStatus::ESME_RINVDSTADR, "invalid_destination", reason);
+    let invalid = |reason: String| {
+        Rejection::new(
+            CommandStatus::ESME_RINVDSTADR,
+            "invalid_destination",
+            reason,
+        )
+    };
     let text = address
         .addr
         .to_str()
@@ -48,7 +54,9 @@ pub fn destination(address: &Address, numbers: &NumberTable) -> Result<StoredAdd
     match international {
         Some(digits) => {
             let number = numbers.validate(digits).ok_or_else(|| {
-                invalid(format!("+{digits} is not a valid international (E.164) number"))
+                invalid(format!(
+                    "+{digits} is not a valid international (E.164) number"
+                ))
             })?;
             Ok(StoredAddress {
                 ton: ton::INTERNATIONAL,
@@ -75,7 +83,8 @@ pub fn destination(address: &Address, numbers: &NumberTable) -> Result<StoredAdd
 /// on TON 0, which many clients send) must be at most 11 GSM characters;
 /// other TONs must be digits (a leading `+` on TON 1 is dropped).
 pub fn sender(address: &Address, account: &Account) -> Result<StoredAddress, Rejection> {
-    let invalid = |reason: String| Rejection::new(CommandStatus::ESME_RINVSRCADR, "invalid_sender", reason);
+    let invalid =
+        |reason: String| Rejection::new(CommandStatus::ESME_RINVSRCADR, "invalid_sender", reason);
     let text = address
         .addr
         .to_str()
@@ -94,7 +103,10 @@ pub fn sender(address: &Address, account: &Account) -> Result<StoredAddress, Rej
         return Err(Rejection::new(
             CommandStatus::ESME_RINVSRCADR,
             "sender_not_allowed",
-            format!("sender {text:?} is not among the senders account {} may use", account.system_id),
+            format!(
+                "sender {text:?} is not among the senders account {} may use",
+                account.system_id
+            ),
         ));
     }
     well_formed_sender(&StoredAddress {
@@ -133,7 +145,10 @@ fn well_formed_sender(address: &StoredAddress) -> Result<StoredAddress, String> 
             "the source address has {length} characters; at most {MAX_ADDRESS_LEN} are allowed"
         ));
     }
-    let numeric = text.strip_prefix('+').filter(|_| address.ton == ton::INTERNATIONAL).unwrap_or(text);
+    let numeric = text
+        .strip_prefix('+')
+        .filter(|_| address.ton == ton::INTERNATIONAL)
+        .unwrap_or(text);
     if is_digits(numeric) && address.ton != ton::ALPHANUMERIC {
         return Ok(StoredAddress {
             addr: numeric.to_owned(),
@@ -141,7 +156,10 @@ fn well_formed_sender(address: &StoredAddress) -> Result<StoredAddress, String> 
         });
     }
     if address.ton != ton::ALPHANUMERIC && address.ton != ton::UNKNOWN {
-        return Err(format!("sender {text:?} (TON {}) must be digits", address.ton));
+        return Err(format!(
+            "sender {text:?} (TON {}) must be digits",
+            address.ton
+        ));
     }
     if length > MAX_ALPHANUMERIC_SENDER_LEN {
         return Err(format!(
@@ -149,7 +167,9 @@ fn well_formed_sender(address: &StoredAddress) -> Result<StoredAddress, String> 
         ));
     }
     if smstext::encode(text, smstext::Encoding::Gsm7).is_err() {
-        return Err(format!("alphanumeric sender {text:?} has characters outside the GSM alphabet"));
+        return Err(format!(
+            "alphanumeric sender {text:?} has characters outside the GSM alphabet"
+        ));
     }
     Ok(address.clone())
 }

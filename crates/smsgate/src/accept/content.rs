@@ -39,14 +39,22 @@ pub struct Content {
 }
 
 fn too_long(reason: String) -> Rejection {
-    Rejection::new(CommandStatus::ESME_RINVMSGLEN, "invalid_message_length", reason)
+    Rejection::new(
+        CommandStatus::ESME_RINVMSGLEN,
+        "invalid_message_length",
+        reason,
+    )
 }
 
 /// Step 3: the data_coding must announce an alphabet we can carry (the
 /// text alphabets smstext knows, and 8-bit binary).
 pub fn encoding(submission: &Submission) -> Result<Encoding, Rejection> {
     Encoding::from_data_coding(submission.data_coding).map_err(|unsupported| {
-        Rejection::new(CommandStatus::ESME_RINVDCS, "unsupported_data_coding", unsupported.to_string())
+        Rejection::new(
+            CommandStatus::ESME_RINVDCS,
+            "unsupported_data_coding",
+            unsupported.to_string(),
+        )
     })
 }
 
@@ -73,7 +81,8 @@ pub fn content(
     let payload = match &submission.message_payload {
         Some(_) if !short_message.is_empty() => {
             return Err(too_long(
-                "both short_message and message_payload are set; send the message in one of them".into(),
+                "both short_message and message_payload are set; send the message in one of them"
+                    .into(),
             ));
         }
         Some(payload) if payload.len() > config.max_payload_len => {
@@ -95,16 +104,25 @@ pub fn content(
                 format!("esm_class has UDHI set but the message has no valid UDH: {error}"),
             )
         })?;
-        (udh.concat(), payload.get(udh.header_len()..).unwrap_or_default())
+        (
+            udh.concat(),
+            payload.get(udh.header_len()..).unwrap_or_default(),
+        )
     } else {
         (None, &payload[..])
     };
 
     let concat = match (udh_concat, submission.sar) {
         (Some(concat), _) => Some(concat),
-        (None, Some((reference, total, seq))) => Some(Concat::new(reference, total, seq).map_err(|error| {
-            Rejection::new(CommandStatus::ESME_RINVOPTPARAMVAL, "invalid_sar", format!("the SAR TLVs are invalid: {error}"))
-        })?),
+        (None, Some((reference, total, seq))) => {
+            Some(Concat::new(reference, total, seq).map_err(|error| {
+                Rejection::new(
+                    CommandStatus::ESME_RINVOPTPARAMVAL,
+                    "invalid_sar",
+                    format!("the SAR TLVs are invalid: {error}"),
+                )
+            })?)
+        }
         (None, None) => None,
     };
     let (part, segments) = match concat {
@@ -116,7 +134,10 @@ pub fn content(
             }),
             1,
         ),
-        None => (None, count_segments(encoding, submission.data_coding, body)?),
+        None => (
+            None,
+            count_segments(encoding, submission.data_coding, body)?,
+        ),
     };
     Ok(Content {
         encoding,
@@ -134,7 +155,9 @@ fn count_segments(encoding: Encoding, data_coding: u8, body: &[u8]) -> Result<u3
     let octets_per_unit = if encoding == Encoding::Ucs2 { 2 } else { 1 };
     let units = body.len().div_ceil(octets_per_unit);
     let (single, per_part) = match encoding {
-        Encoding::Gsm7 | Encoding::Ascii => (SMS_OCTETS * 8 / 7, (SMS_OCTETS - CONCAT_UDH_OCTETS) * 8 / 7),
+        Encoding::Gsm7 | Encoding::Ascii => {
+            (SMS_OCTETS * 8 / 7, (SMS_OCTETS - CONCAT_UDH_OCTETS) * 8 / 7)
+        }
         Encoding::Latin1 | Encoding::Binary => (SMS_OCTETS, SMS_OCTETS - CONCAT_UDH_OCTETS),
         Encoding::Ucs2 => (SMS_OCTETS / 2, (SMS_OCTETS - CONCAT_UDH_OCTETS) / 2),
     };

@@ -53,7 +53,10 @@ mod tests {
         let mut sorted = handed_out.clone();
         sorted.sort();
         assert_eq!(sorted, handed_out);
-        assert_eq!(handed_out.iter().collect::<HashSet<_>>().len(), handed_out.len());
+        assert_eq!(
+            handed_out.iter().collect::<HashSet<_>>().len(),
+            handed_out.len()
+        );
     }
 
     #[test]

@@ -42,12 +42,12 @@ use std::time::{Duration, SystemTime};
 
 use smpp::CommandStatus;
 
-pub use self::numbers::{NumberTable, NumberTableError};
-pub use self::rejection::Rejection;
-pub use self::submission::Submission;
 use self::content::Content;
 use self::ids::MessageIds;
+pub use self::numbers::{NumberTable, NumberTableError};
 use self::rate::AccountRates;
+pub use self::rejection::Rejection;
+pub use self::submission::Submission;
 use self::validity::Times;
 use crate::store::{AcceptOutcome, Account, NewMessage, Origin, Store, StoredAddress};
 
@@ -96,7 +96,7 @@ pub struct Accepted {
 pub struct Acceptor {
     store: Arc<dyn Store>,
     config: AcceptConfig,
-    numbers: NumberTable,
+    numbers: Arc<NumberTable>,
     rates: AccountRates,
     ids: MessageIds,
 }
@@ -109,7 +109,7 @@ impl Acceptor {
         Ok(Acceptor {
             store,
             config,
-            numbers: NumberTable::from_phonenumber_metadata()?,
+            numbers: Arc::new(NumberTable::from_phonenumber_metadata()?),
             rates: AccountRates::new(),
             ids: MessageIds::new(),
         })
@@ -131,16 +131,23 @@ impl Acceptor {
         submission: Submission,
     ) -> Result<Accepted, Rejection> {
         let now = SystemTime::now();
-        let checked = self.check(account, &submission, now);
-        let checked = match checked {
-            Ok(checked) => checked,
-            Err(rejection) => {
-                tracing::debug!(account = %account.system_id, status = ?rejection.status, code = rejection.code, reason = %rejection.reason, "submission rejected");
-                return Err(rejection);
-            }
-        };
+        let checked = self
+            .check(account, &submission, now)
+            .inspect_err(|rejection| {
+                tracing::debug!(
+                    account = %account.system_id,
+                    status = ?rejection.status,
+                    code = rejection.code,
+                    reason = %rejection.reason,
+                    "submission rejected"
+                );
+            })?;
         let id = self.ids.next(now).ok_or_else(|| {
-            Rejection::new(CommandStatus::ESME_RSYSERR, "system_error", "no message id is left for this millisecond")
+            Rejection::new(
+                CommandStatus::ESME_RSYSERR,
+                "system_error",
+                "no message id is left for this millisecond",
+            )
         })?;
         let cost = i64::from(checked.content.segments);
         let message = NewMessage {
@@ -176,7 +183,10 @@ impl Acceptor {
             Ok(AcceptOutcome::InsufficientCredits { balance }) => Err(Rejection::new(
                 CommandStatus::ESME_RSUBMITFAIL,
                 "insufficient_credits",
-                format!("the message costs {cost} credits and account {} has {balance}", account.system_id),
+                format!(
+                    "the message costs {cost} credits and account {} has {balance}",
+                    account.system_id
+                ),
             )),
             Err(error) => {
                 tracing::warn!(account = %account.system_id, %error, "the store could not accept a message");
@@ -190,7 +200,12 @@ impl Acceptor {
     }
 
     /// Steps 1 to 6: everything but charging.
-    fn check(&self, account: &Account, submission: &Submission, now: SystemTime) -> Result<Checked, Rejection> {
+    fn check(
+        &self,
+        account: &Account,
+        submission: &Submission,
+        now: SystemTime,
+    ) -> Result<Checked, Rejection> {
         let destination = address::destination(&submission.destination, &self.numbers)?;
         let source = address::sender(&submission.source, account)?;
         let encoding = content::encoding(submission)?;
@@ -225,7 +240,10 @@ impl Acceptor {
         checked: &Checked,
         cost: i64,
     ) -> String {
-        let mut detail = format!("accepted on node {} from account {} via {}", self.config.node, account.system_id, origin.protocol);
+        let mut detail = format!(
+            "accepted on node {} from account {} via {}",
+            self.config.node, account.system_id, origin.protocol
+        );
         if let Some(remote) = origin.remote_addr {
             let _ = write!(detail, " from {remote}");
         }
@@ -242,23 +260,39 @@ impl Acceptor {
             checked.destination.ton,
             checked.source.addr,
             checked.source.ton,
-            if submission.source.addr.is_empty() { ", account default" } else { "" },
+            if submission.source.addr.is_empty() {
+                ", account default"
+            } else {
+                ""
+            },
             submission.data_coding,
             checked.content.encoding,
             checked.content.payload.len(),
         );
         if let Some(part) = checked.content.part {
-            let _ = write!(detail, ", part {} of {} (reference {})", part.seq, part.total, part.reference);
+            let _ = write!(
+                detail,
+                ", part {} of {} (reference {})",
+                part.seq, part.total, part.reference
+            );
         }
         if let Some(at) = checked.times.schedule_at {
-            let _ = write!(detail, ", scheduled for {}", humantime::format_rfc3339_seconds(at));
+            let _ = write!(
+                detail,
+                ", scheduled for {}",
+                humantime::format_rfc3339_seconds(at)
+            );
         }
         let _ = write!(
             detail,
             ", expires {}; {} segment{}, cost {cost} credit{}",
             humantime::format_rfc3339_seconds(checked.times.expires_at),
             checked.content.segments,
-            if checked.content.segments == 1 { "" } else { "s" },
+            if checked.content.segments == 1 {
+                ""
+            } else {
+                "s"
+            },
             if cost == 1 { "" } else { "s" },
         );
         detail

@@ -22,9 +22,8 @@
 //! - a descriptor's pattern needs to match at the start of the national
 //!   number, not all of it (the port uses `find` and checks the start), with
 //!   the descriptor's possible lengths deciding how long the number is;
-//! - a region whose id `phonenumber::country::Id` does not know (none in
-//!   the current metadata, but the port would call such numbers invalid) is
-//!   never valid.
+//! - a region whose id `phonenumber::country::Id` cannot name is never
+//!   valid (the port cannot look its metadata up again).
 //!
 //! The one known divergence: where the port would panic (a "national prefix
 //! transform rule" whose first group did not take part in the match, which
@@ -286,7 +285,9 @@ impl Region {
     fn strip_prefix_rule<'a>(&self, national: &'a str) -> Option<Cow<'a, str>> {
         let Some(rule) = &self.prefix_rule else {
             return Some(match &self.national_prefix {
-                Some(prefix) => Cow::Borrowed(national.strip_prefix(prefix.as_str()).unwrap_or(national)),
+                Some(prefix) => {
+                    Cow::Borrowed(national.strip_prefix(prefix.as_str()).unwrap_or(national))
+                }
                 None => Cow::Borrowed(national),
             });
         };
@@ -352,7 +353,10 @@ impl NumberTable {
     }
 
     fn calling_code(&self, digits: &str) -> Option<&CallingCode> {
-        digits.parse::<usize>().ok().and_then(|code| self.codes.get(code)?.as_ref())
+        digits
+            .parse::<usize>()
+            .ok()
+            .and_then(|code| self.codes.get(code)?.as_ref())
     }
 
     /// Checks an international number given as its digits (no `+`), as
@@ -394,7 +398,10 @@ impl NumberTable {
             return None;
         }
         let significant = national.trim_start_matches('0');
-        if !significant.parse::<u64>().is_ok_and(|value| value < NATIONAL_VALUE_LIMIT) {
+        if !significant
+            .parse::<u64>()
+            .is_ok_and(|value| value < NATIONAL_VALUE_LIMIT)
+        {
             return None;
         }
         let region = calling_code.region_for(national)?;
@@ -412,13 +419,19 @@ impl NumberTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::panic;
-    use std::sync::LazyLock;
+    use std::sync::{Arc, LazyLock};
 
-    static TABLE: LazyLock<NumberTable> =
-        LazyLock::new(|| NumberTable::from_phonenumber_metadata().expect("bundled metadata compiles"));
+    static TABLE: LazyLock<Arc<NumberTable>> = LazyLock::new(|| {
+        Arc::new(NumberTable::from_phonenumber_metadata().expect("bundled metadata compiles"))
+    });
+
+    /// One table for every test in the crate: building it is slow in debug builds.
+    pub(crate) fn shared_table() -> Arc<NumberTable> {
+        Arc::clone(&TABLE)
+    }
 
     /// What `phonenumber` says about `+<digits>`: `Ok(Some(e164))` if valid,
     /// `Ok(None)` if not, `Err(())` if it panics.
@@ -455,7 +468,9 @@ mod tests {
         }
 
         fn digits(&mut self, len: usize) -> String {
-            (0..len).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+            (0..len)
+                .map(|_| char::from(b'0' + self.below(10) as u8))
+                .collect()
         }
     }
 
@@ -482,7 +497,11 @@ mod tests {
                 d.emergency(),
                 d.no_international(),
             ];
-            for example in descriptors.into_iter().flatten().filter_map(Descriptor::example) {
+            for example in descriptors
+                .into_iter()
+                .flatten()
+                .filter_map(Descriptor::example)
+            {
                 cases.push(format!("{code}{example}"));
                 if let Some(prefix) = meta.national_prefix() {
                     cases.push(format!("{code}{prefix}{example}"));
@@ -534,7 +553,9 @@ mod tests {
                     valid += usize::from(expected.is_some());
                     let actual = ours(digits);
                     if actual != expected {
-                        disagreements.push(format!("+{digits}: phonenumber {expected:?}, ours {actual:?}"));
+                        disagreements.push(format!(
+                            "+{digits}: phonenumber {expected:?}, ours {actual:?}"
+                        ));
                     }
                 }
                 Err(()) => port_panics += 1,
@@ -550,13 +571,26 @@ mod tests {
         );
         assert_eq!(port_panics, 0, "phonenumber panicked on some numbers");
         assert!(cases.len() > 10_000, "only {} cases", cases.len());
-        assert!(valid > cases.len() / 6, "only {valid} of {} cases are valid", cases.len());
+        assert!(
+            valid > cases.len() / 6,
+            "only {valid} of {} cases are valid",
+            cases.len()
+        );
     }
 
     #[test]
     fn known_numbers_are_judged_as_phonenumber_judges_them() {
-        for digits in ["447700900123", "14155551234", "31699887766", "4915112345678"] {
-            assert_eq!(ours(digits), reference(digits).expect("no panic"), "+{digits}");
+        for digits in [
+            "447700900123",
+            "14155551234",
+            "31699887766",
+            "4915112345678",
+        ] {
+            assert_eq!(
+                ours(digits),
+                reference(digits).expect("no panic"),
+                "+{digits}"
+            );
         }
         assert_eq!(ours("14155551234").as_deref(), Some("+14155551234"));
         assert_eq!(ours("4915112345678").as_deref(), Some("+4915112345678"));
@@ -571,14 +605,24 @@ mod tests {
     #[test]
     fn national_prefix_after_the_calling_code_is_removed() {
         assert_eq!(
-            TABLE.validate("4407912345678").map(E164::into_digits).as_deref(),
+            TABLE
+                .validate("4407912345678")
+                .map(E164::into_digits)
+                .as_deref(),
             Some("447912345678"),
         );
     }
 
     #[test]
     fn non_digits_and_leading_zero_are_not_numbers() {
-        for input in ["", "44", "4477OO900123", "+447700900123", "0447700900123", "44 7700900123"] {
+        for input in [
+            "",
+            "44",
+            "4477OO900123",
+            "+447700900123",
+            "0447700900123",
+            "44 7700900123",
+        ] {
             assert_eq!(TABLE.validate(input), None, "{input:?}");
         }
     }

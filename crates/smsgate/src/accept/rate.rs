@@ -25,10 +25,16 @@ use governor::{Quota, RateLimiter};
 
 type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
+/// An account's limiter and the rate it was built for.
+struct AccountLimiter<C: Clock> {
+    tps: NonZeroU32,
+    limiter: Arc<Limiter<C>>,
+}
+
 /// The per-account limiters.
 pub struct AccountRates<C: Clock = DefaultClock> {
     clock: C,
-    limiters: RwLock<HashMap<String, (NonZeroU32, Arc<Limiter<C>>)>>,
+    limiters: RwLock<HashMap<String, AccountLimiter<C>>>,
 }
 
 impl AccountRates {
@@ -71,8 +77,8 @@ impl<C: Clock + Clone> AccountRates<C> {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(system_id)
-            .filter(|(rate, _)| *rate == tps)
-            .map(|(_, limiter)| Arc::clone(limiter));
+            .filter(|entry| entry.tps == tps)
+            .map(|entry| Arc::clone(&entry.limiter));
         if let Some(limiter) = found {
             return limiter;
         }
@@ -82,13 +88,19 @@ impl<C: Clock + Clone> AccountRates<C> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Another caller may have built it between the two locks.
         match limiters.get(system_id) {
-            Some((rate, limiter)) if *rate == tps => Arc::clone(limiter),
+            Some(entry) if entry.tps == tps => Arc::clone(&entry.limiter),
             _ => {
                 let limiter = Arc::new(RateLimiter::direct_with_clock(
                     Quota::per_second(tps),
                     self.clock.clone(),
                 ));
-                limiters.insert(system_id.to_owned(), (tps, Arc::clone(&limiter)));
+                limiters.insert(
+                    system_id.to_owned(),
+                    AccountLimiter {
+                        tps,
+                        limiter: Arc::clone(&limiter),
+                    },
+                );
                 limiter
             }
         }

@@ -27,14 +27,21 @@ pub struct Times {
 }
 
 fn parse(field: &[u8], now: SystemTime) -> Result<Option<SystemTime>, TimeError> {
-    SmppTime::parse(field)?.map(|time| time.resolve(now)).transpose()
+    SmppTime::parse(field)?
+        .map(|time| time.resolve(now))
+        .transpose()
 }
 
-
 /// Resolves and checks schedule_delivery_time and validity_period at `now`.
-pub fn times(submission: &Submission, config: &AcceptConfig, now: SystemTime) -> Result<Times, Rejection> {
-    let bad_schedule = |reason: String| Rejection::new(CommandStatus::ESME_RINVSCHED, "invalid_schedule", reason);
-    let bad_validity = |reason: String| Rejection::new(CommandStatus::ESME_RINVEXPIRY, "invalid_validity", reason);
+pub fn times(
+    submission: &Submission,
+    config: &AcceptConfig,
+    now: SystemTime,
+) -> Result<Times, Rejection> {
+    let bad_schedule =
+        |reason: String| Rejection::new(CommandStatus::ESME_RINVSCHED, "invalid_schedule", reason);
+    let bad_validity =
+        |reason: String| Rejection::new(CommandStatus::ESME_RINVEXPIRY, "invalid_validity", reason);
 
     let schedule_at = parse(submission.schedule_delivery_time.as_bytes(), now)
         .map_err(|error| bad_schedule(format!("schedule_delivery_time: {error}")))?
@@ -89,27 +96,44 @@ mod tests {
     }
 
     fn status(schedule: &str, validity: &str) -> CommandStatus {
-        times(&submission(schedule, validity), &AcceptConfig::default(), now())
-            .expect_err("rejected")
-            .status
+        times(
+            &submission(schedule, validity),
+            &AcceptConfig::default(),
+            now(),
+        )
+        .expect_err("rejected")
+        .status
     }
 
     #[test]
     fn no_times_mean_now_and_the_default_validity() {
         let t = times(&submission("", ""), &AcceptConfig::default(), now()).expect("valid");
         assert_eq!(t.schedule_at, None);
-        assert_eq!(t.expires_at, now() + AcceptConfig::default().default_validity);
+        assert_eq!(
+            t.expires_at,
+            now() + AcceptConfig::default().default_validity
+        );
     }
 
     #[test]
     fn relative_validity_counts_from_acceptance() {
-        let t = times(&submission("", "000000020000000R"), &AcceptConfig::default(), now()).expect("valid");
+        let t = times(
+            &submission("", "000000020000000R"),
+            &AcceptConfig::default(),
+            now(),
+        )
+        .expect("valid");
         assert_eq!(t.expires_at, now() + 2 * HOUR);
     }
 
     #[test]
     fn validity_beyond_the_maximum_is_shortened() {
-        let t = times(&submission("", "000030000000000R"), &AcceptConfig::default(), now()).expect("valid");
+        let t = times(
+            &submission("", "000030000000000R"),
+            &AcceptConfig::default(),
+            now(),
+        )
+        .expect("valid");
         assert_eq!(t.expires_at, now() + AcceptConfig::default().max_validity);
     }
 
@@ -120,29 +144,51 @@ mod tests {
 
     #[test]
     fn validity_in_the_past_is_invalid_expiry() {
-        assert_eq!(status("", "010101000000000+"), CommandStatus::ESME_RINVEXPIRY);
+        assert_eq!(
+            status("", "010101000000000+"),
+            CommandStatus::ESME_RINVEXPIRY
+        );
     }
 
     #[test]
     fn unreadable_schedule_is_invalid_schedule() {
-        assert_eq!(status("261399000000000+", ""), CommandStatus::ESME_RINVSCHED);
+        assert_eq!(
+            status("261399000000000+", ""),
+            CommandStatus::ESME_RINVSCHED
+        );
     }
 
     #[test]
     fn schedule_after_validity_is_invalid_schedule() {
-        assert_eq!(status("000000030000000R", "000000020000000R"), CommandStatus::ESME_RINVSCHED);
+        assert_eq!(
+            status("000000030000000R", "000000020000000R"),
+            CommandStatus::ESME_RINVSCHED
+        );
     }
 
     #[test]
     fn schedule_in_the_past_means_now() {
-        let t = times(&submission("010101000000000+", ""), &AcceptConfig::default(), now()).expect("valid");
+        let t = times(
+            &submission("010101000000000+", ""),
+            &AcceptConfig::default(),
+            now(),
+        )
+        .expect("valid");
         assert_eq!(t.schedule_at, None);
     }
 
     #[test]
     fn default_validity_counts_from_the_schedule() {
-        let t = times(&submission("000001000000000R", ""), &AcceptConfig::default(), now()).expect("valid");
+        let t = times(
+            &submission("000001000000000R", ""),
+            &AcceptConfig::default(),
+            now(),
+        )
+        .expect("valid");
         assert_eq!(t.schedule_at, Some(now() + 24 * HOUR));
-        assert_eq!(t.expires_at, now() + 24 * HOUR + AcceptConfig::default().default_validity);
+        assert_eq!(
+            t.expires_at,
+            now() + 24 * HOUR + AcceptConfig::default().default_validity
+        );
     }
 }

@@ -73,7 +73,10 @@ impl IpGuard {
             let window = self.limits.window;
             entries.retain(|_, entry| {
                 entry.blocked_until.is_some_and(|until| until > now)
-                    || entry.failures.back().is_some_and(|&last| now.duration_since(last) < window)
+                    || entry
+                        .failures
+                        .back()
+                        .is_some_and(|&last| now.duration_since(last) < window)
             });
         }
         let entry = entries.entry(key(ip)).or_default();
@@ -107,7 +110,9 @@ impl IpGuard {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -149,7 +154,10 @@ mod tests {
             assert!(!guard.record_failure(ip));
         }
         assert!(!guard.is_blocked(ip));
-        assert!(guard.record_failure(ip), "the fifth failure starts the block");
+        assert!(
+            guard.record_failure(ip),
+            "the fifth failure starts the block"
+        );
         assert!(guard.is_blocked(ip));
         clock.advance(Duration::from_secs(899));
         assert!(guard.is_blocked(ip));

@@ -85,7 +85,12 @@ impl PasswordVerifier {
         .unwrap_or(Verification::Invalid);
         match (stored_hash, verdict) {
             (None, _) => Verification::Invalid,
-            (Some(stored), Verification::Valid { needs_upgrade: false }) => {
+            (
+                Some(stored),
+                Verification::Valid {
+                    needs_upgrade: false,
+                },
+            ) => {
                 self.remember(system_id, stored, digest);
                 verdict
             }
@@ -143,7 +148,9 @@ impl PasswordVerifier {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSuccess>> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -167,22 +174,33 @@ mod tests {
         let hash = password::hash("s3cret").expect("hash");
         assert_eq!(
             verifier.verify("acme", Some(&hash), "s3cret").await,
-            Verification::Valid { needs_upgrade: false }
+            Verification::Valid {
+                needs_upgrade: false
+            }
         );
-        assert_eq!(verifier.verify("acme", Some(&hash), "s3creT").await, Verification::Invalid);
+        assert_eq!(
+            verifier.verify("acme", Some(&hash), "s3creT").await,
+            Verification::Invalid
+        );
     }
 
     #[tokio::test]
     async fn unknown_account_is_invalid_whatever_the_password() {
         let (verifier, _) = verifier(Duration::from_secs(60));
-        assert_eq!(verifier.verify("nobody", None, "").await, Verification::Invalid);
+        assert_eq!(
+            verifier.verify("nobody", None, "").await,
+            Verification::Invalid
+        );
     }
 
     #[tokio::test]
     async fn cache_serves_a_repeat_bind_until_it_expires_or_the_hash_changes() {
         let (verifier, clock) = verifier(Duration::from_secs(60));
         let hash = password::hash("pw").expect("hash");
-        assert!(matches!(verifier.verify("a", Some(&hash), "pw").await, Verification::Valid { .. }));
+        assert!(matches!(
+            verifier.verify("a", Some(&hash), "pw").await,
+            Verification::Valid { .. }
+        ));
         assert!(verifier.cached("a", &hash, &verifier.digest("a", "pw")));
         assert!(!verifier.cached("a", &hash, &verifier.digest("a", "other")));
         assert!(!verifier.cached("a", "$argon2id$changed", &verifier.digest("a", "pw")));
@@ -197,7 +215,9 @@ mod tests {
             password::legacy_sha1("DC215545BA63D605FBCD647A9555270F566D918B").expect("hex");
         assert_eq!(
             verifier.verify("Test1", Some(&legacy), "Pwd1").await,
-            Verification::Valid { needs_upgrade: true }
+            Verification::Valid {
+                needs_upgrade: true
+            }
         );
         assert!(!verifier.cached("Test1", &legacy, &verifier.digest("Test1", "Pwd1")));
     }

@@ -8,10 +8,11 @@ use clap::{ArgAction, Args, Subcommand};
 use ipnet::IpNet;
 
 use crate::accounts::password;
+use crate::node::database_path;
 use crate::store::{Account, AccountPatch, BindType, NewAccount, Store, StoreError};
 
 use super::CliError;
-use super::store_file::{database_path, with_store};
+use super::store_file::with_store;
 use super::table::{fields, list_or, table};
 
 /// Longest system_id and password we accept. SMPP 3.4 allows 16 and 9

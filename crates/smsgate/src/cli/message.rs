@@ -5,10 +5,11 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 
+use crate::node::database_path;
 use crate::store::{MessageFilter, MessageRecord, MessageState, Store, StoredAddress};
 
 use super::CliError;
-use super::store_file::{database_path, with_store};
+use super::store_file::with_store;
 use super::table::{fields, table};
 
 /// `smsgate message`: the arguments shared by every message command.

@@ -3,17 +3,13 @@
 //! The commands open the SQLite file directly, so they work whether or not
 //! the server is running (WAL lets both use it; SQLite serialises writers).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::node::database_path;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
 use super::CliError;
-
-/// The database file inside a data directory.
-pub fn database_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("smsgate.db")
-}
 
 /// Runs `command` against the store in `data_dir` on a small runtime, and
 /// closes the store afterwards so every write is committed before exit.

@@ -54,9 +54,12 @@ pub(super) async fn accept_loop(
                 None => serve_connection(stream, remote, false, ctx, shutdown).await,
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(ctx.config.bind_timeout, acceptor.accept(stream)).await;
+                        tokio::time::timeout(ctx.config.bind_timeout, acceptor.accept(stream))
+                            .await;
                     match handshake {
-                        Ok(Ok(stream)) => serve_connection(stream, remote, true, ctx, shutdown).await,
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, remote, true, ctx, shutdown).await
+                        }
                         Ok(Err(e)) => debug!(%remote, error = %e, "TLS handshake failed"),
                         Err(_) => debug!(%remote, "TLS handshake timed out"),
                     }

@@ -146,12 +146,18 @@ impl SmppServer {
 
     /// The first plaintext address, if any (for tests and the banner).
     pub fn plaintext_addr(&self) -> Option<SocketAddr> {
-        self.addrs.iter().find(|(_, tls)| !tls).map(|(addr, _)| *addr)
+        self.addrs
+            .iter()
+            .find(|(_, tls)| !tls)
+            .map(|(addr, _)| *addr)
     }
 
     /// The first TLS address, if any.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
-        self.addrs.iter().find(|(_, tls)| *tls).map(|(addr, _)| *addr)
+        self.addrs
+            .iter()
+            .find(|(_, tls)| *tls)
+            .map(|(addr, _)| *addr)
     }
 
     /// The shared context (sessions, store).
@@ -168,7 +174,10 @@ impl SmppServer {
         self.listeners.wait().await;
         self.ctx.tasks.close();
         let timeout = self.ctx.config.shutdown_timeout;
-        if tokio::time::timeout(timeout, self.ctx.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(timeout, self.ctx.tasks.wait())
+            .await
+            .is_err()
+        {
             warn!(
                 sessions = self.ctx.registry.list().len(),
                 "sessions still open after {timeout:?}; closing them"

@@ -80,10 +80,15 @@ impl SessionRegistry {
 
     /// How many sessions an account has bound.
     pub fn count_for(&self, system_id: &str) -> usize {
-        self.lock().values().filter(|s| s.system_id == system_id).count()
+        self.lock()
+            .values()
+            .filter(|s| s.system_id == system_id)
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, BoundSession>> {
-        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -188,8 +188,12 @@ impl Connection {
                 }
                 self.submit(pdu, responder);
             }
-            (Body::QuerySm(query), State::Bound(bound)) if bound.bind_type != BindType::Receiver => {
-                let status_or_resp = self.query(&bound.account.system_id, &query.message_id).await;
+            (Body::QuerySm(query), State::Bound(bound))
+                if bound.bind_type != BindType::Receiver =>
+            {
+                let status_or_resp = self
+                    .query(&bound.account.system_id, &query.message_id)
+                    .await;
                 match status_or_resp {
                     Ok(resp) => responder.respond(Body::QuerySmResp(resp)),
                     Err(status) => responder.respond_status(status),
@@ -233,7 +237,11 @@ impl Connection {
         let password = bind.password.to_str().unwrap_or("\u{fffd}");
         let verdict = ctx
             .verifier
-            .verify(&system_id, account.as_ref().map(|a| a.password_hash.as_str()), password)
+            .verify(
+                &system_id,
+                account.as_ref().map(|a| a.password_hash.as_str()),
+                password,
+            )
             .await;
         let (account, needs_upgrade) = match (account, verdict) {
             (Some(account), Verification::Valid { needs_upgrade }) => (account, needs_upgrade),
@@ -251,7 +259,10 @@ impl Connection {
         let refusal = if !account.enabled {
             Some("account disabled")
         } else if !account.allowed_ips.is_empty()
-            && !account.allowed_ips.iter().any(|net| net.contains(&canonical(ip)))
+            && !account
+                .allowed_ips
+                .iter()
+                .any(|net| net.contains(&canonical(ip)))
         {
             Some("address not in the account's allowlist")
         } else if !account.bind_types.contains(&bind_type) {
@@ -280,7 +291,11 @@ impl Connection {
             return refuse(CommandStatus::ESME_RBINDFAIL);
         }
         info!(session = self.id, %ip, system_id = %system_id, bind_type = bind_type.as_str(), tls = self.tls, "bound");
-        let version = if bind.interface_version >= 0x50 { 0x50 } else { 0x34 };
+        let version = if bind.interface_version >= 0x50 {
+            0x50
+        } else {
+            0x34
+        };
         self.state = State::Bound(Bound {
             bind_type,
             account: Arc::new(account),
@@ -317,14 +332,24 @@ impl Connection {
         self.ctx.tasks.spawn(async move {
             match pdu.body {
                 Body::SubmitSm(sm) => {
-                    match acceptor.accept(&account, origin, Submission::from_submit_sm(&sm)).await {
-                        Ok(accepted) => responder.respond(Body::SubmitSmResp(message_id_resp(&accepted.id))),
+                    match acceptor
+                        .accept(&account, origin, Submission::from_submit_sm(&sm))
+                        .await
+                    {
+                        Ok(accepted) => {
+                            responder.respond(Body::SubmitSmResp(message_id_resp(&accepted.id)))
+                        }
                         Err(rejection) => responder.respond_status(rejection.status),
                     }
                 }
                 Body::DataSm(sm) => {
-                    match acceptor.accept(&account, origin, Submission::from_data_sm(&sm)).await {
-                        Ok(accepted) => responder.respond(Body::DataSmResp(message_id_resp(&accepted.id))),
+                    match acceptor
+                        .accept(&account, origin, Submission::from_data_sm(&sm))
+                        .await
+                    {
+                        Ok(accepted) => {
+                            responder.respond(Body::DataSmResp(message_id_resp(&accepted.id)))
+                        }
                         Err(rejection) => responder.respond_status(rejection.status),
                     }
                 }
@@ -375,7 +400,11 @@ impl Connection {
         });
     }
 
-    async fn query(&self, system_id: &str, message_id: &COctetString) -> Result<QuerySmResp, CommandStatus> {
+    async fn query(
+        &self,
+        system_id: &str,
+        message_id: &COctetString,
+    ) -> Result<QuerySmResp, CommandStatus> {
         let Ok(id) = message_id.to_str() else {
             return Err(CommandStatus::ESME_RINVMSGID);
         };
@@ -459,9 +488,13 @@ fn upgrade_password_hash(ctx: Arc<ServerContext>, system_id: String, password: S
                     ctx.verifier.forget(&system_id);
                     info!(system_id = %system_id, "password hash upgraded to argon2id");
                 }
-                Err(e) => warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash"),
+                Err(e) => {
+                    warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash")
+                }
             },
-            Ok(Err(e)) => warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade"),
+            Ok(Err(e)) => {
+                warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade")
+            }
             Err(e) => warn!(system_id = %system_id, error = %e, "password upgrade task failed"),
         }
     });

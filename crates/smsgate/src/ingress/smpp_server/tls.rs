@@ -107,7 +107,11 @@ pub fn server_config(
         .with_single_cert(certs, key)
 }
 
-fn generate_self_signed(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), TlsSetupError> {
+fn generate_self_signed(
+    dir: &Path,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(), TlsSetupError> {
     let fail = |reason: String| TlsSetupError::Generate {
         dir: dir.to_path_buf(),
         reason,
@@ -153,7 +157,10 @@ mod tests {
         let pem = std::fs::read_to_string(&first.cert_path).expect("cert written");
         let second = load_or_generate(None, None, dir.path()).expect("loaded");
         assert!(second.generated.is_none());
-        assert_eq!(std::fs::read_to_string(&second.cert_path).expect("same"), pem);
+        assert_eq!(
+            std::fs::read_to_string(&second.cert_path).expect("same"),
+            pem
+        );
     }
 
     #[test]
