@@ -275,6 +275,17 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid_and_matches_the_defaults() {
+        let example = include_str!("../../../docs/smsgate.example.toml");
+        let config: Config = toml::from_str(example).expect("docs/smsgate.example.toml parses");
+        config.validate().expect("and validates");
+        let defaults = Config::default();
+        assert_eq!(format!("{:?}", config.smpp), format!("{:?}", defaults.smpp));
+        assert_eq!(format!("{:?}", config.security), format!("{:?}", defaults.security));
+        assert_eq!(format!("{:?}", config.accept), format!("{:?}", defaults.accept));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("[smpp]\nlisten_port = 1\n").is_err());
     }
