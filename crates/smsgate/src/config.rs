@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::accept::AcceptConfig;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -18,8 +20,8 @@ pub struct Config {
     pub smpp: SmppConfig,
     /// Bind security: brute-force blocking and password checks.
     pub security: SecurityConfig,
-    /// Message acceptance limits.
-    pub accept: AcceptLimits,
+    /// Message acceptance limits (the node name is filled in at start).
+    pub accept: AcceptConfig,
 }
 
 /// Identity of this node in traces and logs.
@@ -139,30 +141,6 @@ impl Default for SecurityConfig {
     }
 }
 
-/// Limits on what a message may be.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AcceptLimits {
-    /// Largest message_payload accepted, in octets.
-    pub max_payload_len: usize,
-    /// Validity given to messages that ask for none.
-    #[serde(with = "duration")]
-    pub default_validity: Duration,
-    /// The longest validity a message may ask for; longer requests are capped.
-    #[serde(with = "duration")]
-    pub max_validity: Duration,
-}
-
-impl Default for AcceptLimits {
-    fn default() -> Self {
-        AcceptLimits {
-            max_payload_len: 255 * 140,
-            default_validity: Duration::from_secs(48 * 3600),
-            max_validity: Duration::from_secs(72 * 3600),
-        }
-    }
-}
-
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -242,7 +220,7 @@ impl Config {
 }
 
 /// serde: durations written as `30s`, `10m`, `24h`, `1h 30m`.
-mod duration {
+pub(crate) mod duration {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 
@@ -281,8 +259,14 @@ mod tests {
         config.validate().expect("and validates");
         let defaults = Config::default();
         assert_eq!(format!("{:?}", config.smpp), format!("{:?}", defaults.smpp));
-        assert_eq!(format!("{:?}", config.security), format!("{:?}", defaults.security));
-        assert_eq!(format!("{:?}", config.accept), format!("{:?}", defaults.accept));
+        assert_eq!(
+            format!("{:?}", config.security),
+            format!("{:?}", defaults.security)
+        );
+        assert_eq!(
+            format!("{:?}", config.accept),
+            format!("{:?}", defaults.accept)
+        );
     }
 
     #[test]

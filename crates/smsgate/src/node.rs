@@ -66,9 +66,7 @@ impl Node {
         info!(path = %path.display(), node = %node_name, "store open");
         let accept_config = AcceptConfig {
             node: node_name,
-            max_payload_len: config.accept.max_payload_len,
-            default_validity: config.accept.default_validity,
-            max_validity: config.accept.max_validity,
+            ..config.accept.clone()
         };
         let acceptor = {
             let store = store.clone();

@@ -51,17 +51,23 @@ pub use self::submission::Submission;
 use self::validity::Times;
 use crate::store::{AcceptOutcome, Account, NewMessage, Origin, Store, StoredAddress};
 
-/// The limits and defaults of acceptance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The limits and defaults of acceptance: the `[accept]` section of
+/// smsgate.toml.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AcceptConfig {
-    /// This node's name, written into every message's first trace event.
+    /// This node's name, written into every message's first trace event
+    /// (from `[node]`, not from this section).
+    #[serde(skip)]
     pub node: String,
     /// The largest message_payload taken, in octets. The default,
     /// 255 segments of 140 octets, is the most a concatenated SMS can carry.
     pub max_payload_len: usize,
     /// How long a message without a validity_period is tried for.
+    #[serde(with = "crate::config::duration")]
     pub default_validity: Duration,
     /// The longest a message is tried for, whatever the customer asks.
+    #[serde(with = "crate::config::duration")]
     pub max_validity: Duration,
 }
 

@@ -168,6 +168,8 @@ fn length_allowed(lengths: &[u16], len: usize) -> bool {
 
 /// Compiles a metadata pattern as `phonenumber` does (whitespace ignored),
 /// anchored at the start: `find(..)` starting at 0 is `is_match` of `^(?:..)`.
+/// Unicode is off: the input is ASCII digits, on which `\d` means the same
+/// either way, and ASCII classes compile several times faster.
 /// The newline ends any comment the pattern might hold before our `)`.
 fn anchored(patterns: &[&str], region: &str) -> Result<Regex, NumberTableError> {
     let alternatives: Vec<String> = patterns
@@ -176,6 +178,7 @@ fn anchored(patterns: &[&str], region: &str) -> Result<Regex, NumberTableError> 
         .collect();
     RegexBuilder::new(&format!("^(?:{})", alternatives.join("|")))
         .ignore_whitespace(true)
+        .unicode(false)
         .build()
         .map_err(|source| NumberTableError {
             region: region.to_owned(),

@@ -96,3 +96,44 @@ impl Submission {
         self.esm_class & smpp::types::esm_class::UDHI != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smpp::Tlv;
+
+    #[test]
+    fn submit_sm_tlvs_become_payload_and_sar() {
+        let sm = SubmitSm {
+            priority_flag: 2,
+            tlvs: vec![
+                Tlv::SarMsgRefNum(9),
+                Tlv::SarTotalSegments(2),
+                Tlv::SarSegmentSeqnum(1),
+                Tlv::MessagePayload(Bytes::from_static(b"long text")),
+            ],
+            ..SubmitSm::default()
+        };
+        let submission = Submission::from_submit_sm(&sm);
+        assert_eq!(submission.sar, Some((9, 2, 1)));
+        assert_eq!(
+            submission.message_payload.as_deref(),
+            Some(&b"long text"[..])
+        );
+        assert_eq!(submission.priority, 2);
+    }
+
+    #[test]
+    fn data_sm_has_no_short_message_or_times() {
+        let sm = DataSm {
+            data_coding: 8,
+            tlvs: vec![Tlv::MessagePayload(Bytes::from_static(&[0, 0x48]))],
+            ..DataSm::default()
+        };
+        let submission = Submission::from_data_sm(&sm);
+        assert!(submission.short_message.is_empty());
+        assert!(submission.validity_period.is_empty());
+        assert_eq!(submission.data_coding, 8);
+        assert_eq!(submission.message_payload.as_deref(), Some(&[0, 0x48][..]));
+    }
+}
