@@ -648,3 +648,100 @@ async fn shutdown_unbinds_bound_sessions() {
     assert!(saw_unbind, "the server sent unbind");
     shutdown.await.expect("shutdown finished");
 }
+
+#[tokio::test]
+async fn connections_past_the_limit_are_closed_at_once() {
+    let node = TestNode::start_with(|c| c.smpp.max_connections = 2).await;
+    let _first = TcpStream::connect(node.addr()).await.expect("first");
+    let _second = TcpStream::connect(node.addr()).await.expect("second");
+    // Let the server take both before the third arrives.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(node.addr())
+        .await
+        .expect("tcp accepts, then closes");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed without a word: {read:?}"
+    );
+}
+
+#[tokio::test]
+async fn session_is_unbound_when_its_lifetime_ends() {
+    let node = TestNode::start_with(|c| c.smpp.session_lifetime = Duration::from_millis(300)).await;
+    node.add_account("acme", "pw", |_| {}).await;
+    let (client, mut events) = connect(node.addr()).await;
+    let bound = client
+        .request(Body::BindTransceiver(bind_body("acme", "pw")))
+        .await
+        .expect("bind");
+    assert_eq!(bound.status, CommandStatus::ESME_ROK);
+    let mut saw_unbind = false;
+    let wait = async {
+        while let Some(event) = events.recv().await {
+            match event {
+                SessionEvent::Unbound => saw_unbind = true,
+                SessionEvent::Closed(_) => break,
+                SessionEvent::Request(request) => request.respond_status(CommandStatus::ESME_ROK),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("session ended");
+    assert!(saw_unbind, "the server unbinds before closing");
+    let registry = &node.node.smpp.context().registry;
+    for _ in 0..100 {
+        if registry.count_for("acme") == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the ended session is still registered");
+}
+
+#[tokio::test]
+async fn a_bind_storm_does_not_stall_a_bound_session() {
+    let node = TestNode::start_with(|c| {
+        c.security.max_failed_binds = 0;
+        c.security.password_check_concurrency = 1;
+    })
+    .await;
+    node.add_account("acme", "pw", |a| a.credits = 100_000)
+        .await;
+    let (client, status) = bind_trx(node.addr(), "acme", "pw").await;
+    assert_eq!(status, CommandStatus::ESME_ROK);
+
+    // 200 binds with a wrong password, each needing an argon2id check, one
+    // at a time: several seconds of work queued behind the semaphore.
+    let addr = node.addr();
+    let storm_done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut storm = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let storm_done = storm_done.clone();
+        storm.spawn(async move {
+            let (_, status) = bind_trx(addr, "acme", "wrong").await;
+            storm_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            status
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The bound session's traffic is served while the storm is queued.
+    for _ in 0..20 {
+        let resp = client
+            .request(submit(VALID_NUMBER, "during the storm"))
+            .await
+            .expect("answered");
+        assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    }
+    let finished = storm_done.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        finished < 200,
+        "submits were answered before the storm was over ({finished} of 200 done)"
+    );
+    while let Some(status) = storm.join_next().await {
+        assert_eq!(status.expect("task"), CommandStatus::ESME_RINVPASWD);
+    }
+}
