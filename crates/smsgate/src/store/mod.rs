@@ -167,6 +167,55 @@ pub struct AccountPatch {
     pub group: Option<Option<String>>,
 }
 
+impl AccountPatch {
+    /// Replaces the fields of `account` that this patch sets. Every store
+    /// applies patches this way, so they mean the same everywhere.
+    pub fn apply_to(self, account: &mut Account) {
+        let AccountPatch {
+            enabled,
+            max_binds,
+            tps,
+            window,
+            bind_types,
+            allowed_ips,
+            allowed_senders,
+            default_sender,
+            address_ranges,
+            group,
+        } = self;
+        if let Some(enabled) = enabled {
+            account.enabled = enabled;
+        }
+        if let Some(max_binds) = max_binds {
+            account.max_binds = max_binds;
+        }
+        if let Some(tps) = tps {
+            account.tps = tps;
+        }
+        if let Some(window) = window {
+            account.window = window;
+        }
+        if let Some(bind_types) = bind_types {
+            account.bind_types = bind_types;
+        }
+        if let Some(allowed_ips) = allowed_ips {
+            account.allowed_ips = allowed_ips;
+        }
+        if let Some(allowed_senders) = allowed_senders {
+            account.allowed_senders = allowed_senders;
+        }
+        if let Some(default_sender) = default_sender {
+            account.default_sender = default_sender;
+        }
+        if let Some(address_ranges) = address_ranges {
+            account.address_ranges = address_ranges;
+        }
+        if let Some(group) = group {
+            account.group = group;
+        }
+    }
+}
+
 /// Where a message is in its life. See DESIGN.md, "Message states".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -427,48 +427,7 @@ impl Writer {
     fn update_account(&self, system_id: &str, patch: AccountPatch) -> StoreResult<Account> {
         let mut account =
             load_account(&self.conn, system_id)?.ok_or_else(|| account_not_found(system_id))?;
-        let AccountPatch {
-            enabled,
-            max_binds,
-            tps,
-            window,
-            bind_types,
-            allowed_ips,
-            allowed_senders,
-            default_sender,
-            address_ranges,
-            group,
-        } = patch;
-        if let Some(enabled) = enabled {
-            account.enabled = enabled;
-        }
-        if let Some(max_binds) = max_binds {
-            account.max_binds = max_binds;
-        }
-        if let Some(tps) = tps {
-            account.tps = tps;
-        }
-        if let Some(window) = window {
-            account.window = window;
-        }
-        if let Some(bind_types) = bind_types {
-            account.bind_types = bind_types;
-        }
-        if let Some(allowed_ips) = allowed_ips {
-            account.allowed_ips = allowed_ips;
-        }
-        if let Some(allowed_senders) = allowed_senders {
-            account.allowed_senders = allowed_senders;
-        }
-        if let Some(default_sender) = default_sender {
-            account.default_sender = default_sender;
-        }
-        if let Some(address_ranges) = address_ranges {
-            account.address_ranges = address_ranges;
-        }
-        if let Some(group) = group {
-            account.group = group;
-        }
+        patch.apply_to(&mut account);
         self.conn
             .prepare_cached(
                 "UPDATE accounts SET enabled = ?2, max_binds = ?3, tps = ?4, window = ?5, \
