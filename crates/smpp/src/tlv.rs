@@ -19,8 +19,11 @@ macro_rules! tlvs {
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Tlv {
             $( $(#[$doc])* $name(tlvs!(@type $kind)), )*
-            /// network_error_code (0x0423): network type (1 GSM, 2 ANSI-136,
-            /// 3 IS-95, …, 8 SMPP error) and that network's error code.
+            /// network_error_code (0x0423): network type (SMPP 3.4 5.3.2.31:
+            /// 1 ANSI-136 access denied reason, 2 IS-95 access denied reason,
+            /// 3 GSM, 4 ANSI-136 cause code, 5 IS-95 cause code, 6 ANSI-41
+            /// error, 7 SMPP error, 8 message center specific) and that
+            /// network's error code.
             NetworkErrorCode {
                 /// The network type.
                 network_type: u8,
