@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::accept::AcceptConfig;
+use crate::routing::RouteConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -22,6 +23,9 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Message acceptance limits (the node name is filled in at start).
     pub accept: AcceptConfig,
+    /// MT routes (`[[routes]]`), in declaration order; see docs/routing.md.
+    /// None by default: every message then fails with "no route".
+    pub routes: Vec<RouteConfig>,
 }
 
 /// Identity of this node in traces and logs.
@@ -203,6 +207,8 @@ impl Config {
                 "security.password_check_concurrency must be at least 1".into(),
             ));
         }
+        crate::routing::check_routes(&self.routes)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(())
     }
 
@@ -228,6 +234,17 @@ pub(crate) mod duration {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+    }
+}
+
+/// serde: an optional duration, written as [`duration`] is; use with
+/// `#[serde(default, with = "crate::config::option_duration")]`.
+pub(crate) mod option_duration {
+    use serde::Deserializer;
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
     }
 }
 

@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 
 pub mod account;
 pub mod message;
+pub mod route;
 pub mod serve;
+pub mod sim;
 pub mod store_file;
 mod table;
 
@@ -40,6 +42,10 @@ pub enum Command {
     Account(account::AccountArgs),
     /// Show stored messages and their traces.
     Message(message::MessageArgs),
+    /// Show which route and connectors a message would get, and why; list the routes.
+    Route(route::RouteArgs),
+    /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
+    Sim(sim::SimArgs),
 }
 
 /// Errors a command reports to the operator.
@@ -56,5 +62,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(&cli.data_dir, args),
         Command::Account(args) => account::run(&cli.data_dir, args),
         Command::Message(args) => message::run(&cli.data_dir, args),
+        Command::Route(args) => route::run(args),
+        Command::Sim(args) => sim::run(args),
     }
 }

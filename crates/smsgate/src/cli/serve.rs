@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use super::CliError;
 use crate::accounts::password;
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::node::Node;
 use crate::store::{BindType, NewAccount};
 
@@ -40,15 +40,27 @@ pub enum LogFormat {
 /// Runs the gateway.
 pub fn run(data_dir: &Path, args: ServeArgs) -> Result<(), CliError> {
     init_logging(args.log_format);
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None if Path::new("smsgate.toml").exists() => Config::load(Path::new("smsgate.toml"))?,
-        None => Config::default(),
-    };
+    let (config, _) = load_config(args.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve(config, data_dir, !args.no_demo))
+}
+
+/// The configuration a command runs with: the file given (`--config` or
+/// SMSGATE_CONFIG), else ./smsgate.toml if it exists, else the defaults.
+/// Also returns the file it came from, if any: paths inside it (price
+/// tables) are relative to its directory.
+pub fn load_config(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+    let path = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(PathBuf::from("smsgate.toml")).filter(|path| path.exists()),
+    };
+    let config = match &path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    Ok((config, path))
 }
 
 async fn serve(config: Config, data_dir: &Path, demo: bool) -> Result<(), CliError> {
@@ -108,7 +120,8 @@ async fn create_demo_account(node: &Node) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C or SIGTERM: how every long-running command stops.
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => {
@@ -124,7 +137,8 @@ async fn wait_for_signal() {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines to stderr, filtered by SMSGATE_LOG (default: info).
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMSGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

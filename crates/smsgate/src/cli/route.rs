@@ -1,0 +1,214 @@
+//! `smsgate route …`: see which route and connector order a message would
+//! get, and why, without sending anything; list the routes.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::CliError;
+use super::serve::load_config;
+use crate::accept::NumberTable;
+use crate::routing::{ConnectorHealth, RouteInput, RouteTable};
+
+/// `smsgate route`: the arguments shared by every route command.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The configuration file. Without it, ./smsgate.toml is read if it
+    /// exists, and otherwise there are no routes.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SMSGATE_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    /// Print JSON instead of text (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    command: RouteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RouteCommand {
+    /// Show which route and connector order a message would get, and why.
+    Test(TestArgs),
+    /// List the routes in evaluation order.
+    List,
+}
+
+/// The message to route.
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The source address (sender id).
+    #[arg(long, value_name = "ADDRESS")]
+    from: String,
+    /// The destination, international: +447700900123 (spaces and dashes
+    /// are ignored).
+    #[arg(long, value_name = "NUMBER")]
+    to: String,
+    /// The submitting account's system_id.
+    #[arg(long, value_name = "SYSTEM_ID", default_value = "")]
+    account: String,
+    /// The account's group.
+    #[arg(long)]
+    group: Option<String>,
+    /// The message text (without it, the message counts as binary).
+    #[arg(long)]
+    text: Option<String>,
+    /// A tag the message carries; repeat for several.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// The SMPP data_coding.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    data_coding: u8,
+    /// Route as at this time, RFC 3339 (2026-03-02T21:30:00Z); default now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<jiff::Timestamp>,
+    /// Treat this connector as unhealthy; repeat for several.
+    #[arg(long = "unhealthy", value_name = "CONNECTOR")]
+    unhealthy: Vec<String>,
+}
+
+/// Runs a route command.
+pub fn run(args: RouteArgs) -> Result<(), CliError> {
+    let (config, path) = load_config(args.config.as_deref())?;
+    let base_dir = path
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let table = RouteTable::from_config(&config.routes, base_dir)?;
+    let source = path.as_deref().map_or_else(
+        || "the defaults (no configuration file)".to_string(),
+        |path| path.display().to_string(),
+    );
+    match args.command {
+        RouteCommand::List => list(&table, &source, args.json),
+        RouteCommand::Test(test_args) => test(&table, test_args, args.json),
+    }
+}
+
+fn list(table: &RouteTable, source: &str, json: bool) -> Result<(), CliError> {
+    let summaries = table.summaries();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        return Ok(());
+    }
+    if summaries.is_empty() {
+        println!("no routes in {source}: every message would fail with \"no route\"");
+        return Ok(());
+    }
+    println!("routes in {source}, in evaluation order:");
+    for (position, route) in summaries.iter().enumerate() {
+        println!("{}. {} (order {})", position + 1, route.name, route.order);
+        if route.filters.is_empty() {
+            println!("   filters: none (a default route)");
+        } else {
+            println!("   filters: {}", route.filters.join("; "));
+        }
+        let weights = route
+            .weights
+            .as_ref()
+            .map(|weights| {
+                let weights: Vec<String> = weights.iter().map(i64::to_string).collect();
+                format!(", weights {}", weights.join(":"))
+            })
+            .unwrap_or_default();
+        println!(
+            "   connectors: {} ({}{weights})",
+            route.connectors.join(", "),
+            route.strategy.as_str()
+        );
+        for table in &route.price_tables {
+            println!("   price table {table}");
+        }
+        if let Some(actions) = &route.actions {
+            println!("   actions: {actions}");
+        }
+    }
+    Ok(())
+}
+
+/// Connectors named with `--unhealthy` are down; the rest are up.
+struct Unhealthy(Vec<String>);
+
+impl ConnectorHealth for Unhealthy {
+    fn is_healthy(&self, connector: &str) -> bool {
+        !self.0.iter().any(|down| down == connector)
+    }
+}
+
+fn test(table: &RouteTable, args: TestArgs, json: bool) -> Result<(), CliError> {
+    let digits: String = args
+        .to
+        .chars()
+        .filter(|c| !matches!(c, '+' | ' ' | '-'))
+        .collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "--to {:?} is not an international number (write it like +447700900123)",
+            args.to
+        )
+        .into());
+    }
+    let numbers = NumberTable::from_phonenumber_metadata()?;
+    let e164 = numbers.validate(&digits);
+    let destination = e164
+        .as_ref()
+        .map_or(digits.as_str(), |number| number.digits());
+    let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let input = RouteInput {
+        account: &args.account,
+        group: args.group.as_deref(),
+        source: &args.from,
+        destination,
+        text: args.text.as_deref(),
+        data_coding: args.data_coding,
+        tags: &args.tags,
+    };
+    let explanation = table.explain(&input, at, &Unhealthy(args.unhealthy));
+    if json {
+        let decision = explanation.decision.as_ref();
+        let names = |names: &[std::sync::Arc<str>]| -> Vec<String> {
+            names.iter().map(|name| name.to_string()).collect()
+        };
+        let output = json!({
+            "destination": destination,
+            "destination_valid": e164.is_some(),
+            "at": at.to_string(),
+            "route": decision.map(|d| d.route.to_string()),
+            "strategy": decision.map(|d| d.strategy),
+            "connectors": decision.map(|d| names(&d.connectors)).unwrap_or_default(),
+            "actions": decision.map(|d| json!({
+                "sender": d.actions.sender.as_deref(),
+                "source_ton": d.actions.source_ton,
+                "source_npi": d.actions.source_npi,
+                "validity_cap_seconds": d.actions.validity_cap.map(|cap| cap.as_secs()),
+            })),
+            "connector_notes": &explanation.connectors,
+            "routes": &explanation.routes,
+            "explanation": explanation.lines(),
+        });
+        println!("{}", serde_json::to_string_pretty(&output)?);
+        return Ok(());
+    }
+    match &e164 {
+        Some(number) => println!(
+            "destination: {number} (a valid number, calling code {})",
+            number.country_code()
+        ),
+        None => println!(
+            "destination: +{destination} (not a valid number: smsgate would refuse it with \
+             ESME_RINVDSTADR; routed here anyway)"
+        ),
+    }
+    println!("at: {at}");
+    for line in explanation.lines() {
+        println!("{line}");
+    }
+    Ok(())
+}
