@@ -747,3 +747,38 @@ async fn a_bind_storm_does_not_stall_a_bound_session() {
         assert_eq!(status.expect("task"), CommandStatus::ESME_RINVPASWD);
     }
 }
+
+#[tokio::test]
+async fn command_length_below_the_header_gets_generic_nack_and_the_connection_closes() {
+    let node = TestNode::start().await;
+    let mut raw = TcpStream::connect(node.addr()).await.expect("connect");
+    raw.write_all(&[0, 0, 0, 8, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 9])
+        .await
+        .expect("write");
+    let mut answer = [0u8; 16];
+    raw.read_exact(&mut answer).await.expect("a generic_nack");
+    let nack = Pdu::decode(Bytes::copy_from_slice(&answer), &Default::default()).expect("pdu");
+    assert_eq!(
+        (nack.body, nack.status, nack.sequence),
+        (Body::GenericNack, CommandStatus::ESME_RINVCMDLEN, 9)
+    );
+    let mut rest = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(10), raw.read(&mut rest)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "then closed: {read:?}"
+    );
+}
+
+#[tokio::test]
+async fn alphanumeric_sender_longer_than_eleven_characters_is_refused() {
+    let node = TestNode::start().await;
+    node.add_account("acme", "pw", |_| {}).await;
+    let (client, _) = bind_trx(node.addr(), "acme", "pw").await;
+    let Body::SubmitSm(mut sm) = submit(VALID_NUMBER, "hi") else {
+        unreachable!()
+    };
+    sm.source.addr = COctetString::from_static("TwelveLetter");
+    let resp = client.request(Body::SubmitSm(sm)).await.expect("answered");
+    assert_eq!(resp.status, CommandStatus::ESME_RINVSRCADR);
+}
