@@ -1,0 +1,307 @@
+//! What the carrier sends us on a bind: receipts and MO (deliver_sm,
+//! data_sm), turned into [`InboundEvent`]s and answered.
+//!
+//! Each session gets a reader task (the session layer requires its events
+//! to be read apart from the tasks awaiting our submits) and an answering
+//! task that takes the carrier's requests one by one, in order. The two are
+//! split so that a full events channel slows down only the answering: the
+//! reader keeps going, so the answers to our submits keep flowing while
+//! receipts wait for room.
+//!
+//! A deliver_sm is answered ESME_ROK only after its event is in the events
+//! channel: an acknowledged receipt is one the carrier will never send
+//! again, so it must already be in our hands. If the channel stays full for
+//! `event_handoff_timeout` (or is closed), the answer is ESME_RX_T_APPN, a
+//! temporary error after which carriers send the PDU again later.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use smpp::receipt::{MissingReceiptId, Receipt, ReceiptStat};
+use smpp::session::{CloseReason, InboundRequest, SessionEvent};
+use smpp::tlv::TlvList;
+use smpp::types::esm_class;
+use smpp::{Body, CommandStatus, DataSm, MessageIdResp, Tlv};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::Shared;
+use super::connect::PEER_WINDOW;
+use crate::connectors::{InboundEvent, ProviderMo, ProviderReceipt};
+
+/// Reads one session's events until it closes, passing the carrier's
+/// requests to an answering task; returns why the session closed.
+pub(super) async fn read_session(
+    shared: Arc<Shared>,
+    address: String,
+    mut events: mpsc::Receiver<SessionEvent>,
+) -> CloseReason {
+    // One place per request the session lets the carrier have unanswered
+    // (it throttles the rest itself), so `try_send` below never finds it full.
+    let (requests, queue) = mpsc::channel(PEER_WINDOW);
+    let answering = shared
+        .tasks
+        .spawn(answer_requests(Arc::clone(&shared), queue));
+    let reason = loop {
+        match events.recv().await {
+            Some(SessionEvent::Request(request)) => {
+                // On failure the request is dropped, and its responder
+                // answers ESME_RSYSERR: the carrier tries again later.
+                let _ = requests.try_send(request);
+            }
+            Some(SessionEvent::Outbind(_)) => {
+                debug!(connector = %shared.name, %address, "ignoring outbind on a bound session");
+            }
+            Some(SessionEvent::AlertNotification(_)) => {
+                debug!(connector = %shared.name, %address, "ignoring alert_notification");
+            }
+            Some(SessionEvent::Unbound) => {}
+            Some(SessionEvent::Closed(reason)) => break reason,
+            None => break CloseReason::Local,
+        }
+    };
+    drop(requests);
+    let _ = answering.await;
+    reason
+}
+
+/// Answers the carrier's requests in the order they came.
+async fn answer_requests(shared: Arc<Shared>, mut queue: mpsc::Receiver<InboundRequest>) {
+    while let Some(InboundRequest { pdu, responder }) = queue.recv().await {
+        let received_at = SystemTime::now();
+        let (event, resp) = match pdu.body {
+            Body::DeliverSm(sm) => {
+                let resp = Body::DeliverSmResp(MessageIdResp::default());
+                let event = if sm.is_receipt() {
+                    // Some carriers put long receipt text in message_payload.
+                    let text = match sm.tlvs[..].message_payload() {
+                        Some(payload) if sm.short_message.is_empty() => payload.clone(),
+                        _ => sm.short_message.clone(),
+                    };
+                    receipt(&shared, &text, &sm.tlvs, received_at)
+                } else {
+                    Some(InboundEvent::Mo(ProviderMo {
+                        connector: shared.name.clone(),
+                        source: sm.source,
+                        destination: sm.destination,
+                        data_coding: sm.data_coding,
+                        esm_class: sm.esm_class,
+                        short_message: sm.short_message,
+                        tlvs: sm.tlvs,
+                        received_at,
+                    }))
+                };
+                (event, resp)
+            }
+            Body::DataSm(sm) => {
+                let resp = Body::DataSmResp(MessageIdResp::default());
+                let event = if sm.esm_class & esm_class::TYPE_MASK != 0 {
+                    let payload = sm.tlvs[..].message_payload().cloned().unwrap_or_default();
+                    receipt(&shared, &payload, &sm.tlvs, received_at)
+                } else {
+                    Some(data_sm_mo(&shared.name, sm, received_at))
+                };
+                (event, resp)
+            }
+            other => {
+                debug!(
+                    connector = %shared.name,
+                    command = %other.command_id(),
+                    "refusing a request a carrier does not send to an ESME"
+                );
+                responder.respond_status(CommandStatus::ESME_RINVCMDID);
+                continue;
+            }
+        };
+        let Some(event) = event else {
+            responder.respond(resp);
+            continue;
+        };
+        let handoff = tokio::time::timeout(
+            shared.config.event_handoff_timeout,
+            shared.events.send(event),
+        )
+        .await;
+        match handoff {
+            Ok(Ok(())) => responder.respond(resp),
+            Ok(Err(_)) | Err(_) => {
+                debug!(
+                    connector = %shared.name,
+                    "events channel full or closed; asking the carrier to redeliver"
+                );
+                responder.respond_status(CommandStatus::ESME_RX_T_APPN);
+            }
+        }
+    }
+}
+
+/// A data_sm MO: its message_payload becomes the message.
+fn data_sm_mo(connector: &str, sm: DataSm, received_at: SystemTime) -> InboundEvent {
+    let (payload, tlvs): (Vec<Tlv>, Vec<Tlv>) = sm
+        .tlvs
+        .into_iter()
+        .partition(|tlv| matches!(tlv, Tlv::MessagePayload(_)));
+    let short_message = payload
+        .into_iter()
+        .find_map(|tlv| match tlv {
+            Tlv::MessagePayload(bytes) => Some(bytes),
+            _ => None,
+        })
+        .unwrap_or_else(Bytes::new);
+    InboundEvent::Mo(ProviderMo {
+        connector: connector.to_string(),
+        source: sm.source,
+        destination: sm.destination,
+        data_coding: sm.data_coding,
+        esm_class: sm.esm_class,
+        short_message,
+        tlvs,
+        received_at,
+    })
+}
+
+/// A receipt as an event, or `None` when no message id can be found in it
+/// anywhere: such a receipt can never be matched to a message, so it is
+/// logged, counted, and still acknowledged (by the caller), because
+/// refusing it would only make the carrier send it again forever.
+fn receipt(
+    shared: &Shared,
+    text: &[u8],
+    tlvs: &[Tlv],
+    received_at: SystemTime,
+) -> Option<InboundEvent> {
+    match read_receipt(&shared.name, text, tlvs, received_at) {
+        Ok(receipt) => Some(InboundEvent::Receipt(receipt)),
+        Err(missing) => {
+            shared.unreadable_receipts.fetch_add(1, Ordering::Relaxed);
+            warn!(
+                connector = %shared.name,
+                excerpt = %missing.excerpt,
+                "acknowledged a receipt with no message id in its text or TLVs; it cannot be matched and is dropped"
+            );
+            None
+        }
+    }
+}
+
+/// Reads a receipt from its text and TLVs, preferring the TLVs (they are
+/// the machine-readable fields; the text's layout varies by carrier). A
+/// text that does not parse is fine when receipted_message_id is there.
+fn read_receipt(
+    connector: &str,
+    text: &[u8],
+    tlvs: &[Tlv],
+    received_at: SystemTime,
+) -> Result<ProviderReceipt, MissingReceiptId> {
+    let parsed = Receipt::parse(text);
+    let tlv_id = tlvs
+        .receipted_message_id()
+        .map(|id| id.to_string_lossy().trim().to_string())
+        .filter(|id| !id.is_empty());
+    let provider_id = match (tlv_id, &parsed) {
+        (Some(id), _) => id,
+        (None, Ok(parsed)) => parsed.id.clone(),
+        (None, Err(missing)) => return Err(missing.clone()),
+    };
+    let parsed = parsed.ok();
+    let stat = tlvs
+        .message_state()
+        .and_then(ReceiptStat::from_message_state)
+        .or_else(|| parsed.as_ref().map(|p| p.stat.clone()))
+        .unwrap_or(ReceiptStat::Unknown);
+    let network_error = tlvs.iter().find_map(|tlv| match tlv {
+        Tlv::NetworkErrorCode {
+            network_type,
+            error_code,
+        } => Some((*network_type, *error_code)),
+        _ => None,
+    });
+    Ok(ProviderReceipt {
+        connector: connector.to_string(),
+        provider_id,
+        stat,
+        err: parsed.as_ref().map(|p| p.err.clone()).unwrap_or_default(),
+        network_error,
+        done_at: parsed.as_ref().and_then(|p| p.done_date),
+        received_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smpp::COctetString;
+
+    const TEXT: &[u8] = b"id:0A1B sub:001 dlvrd:001 submit date:2501011200 done date:2501011201 stat:UNDELIV err:001 text:Hello";
+
+    fn read(text: &[u8], tlvs: &[Tlv]) -> Result<ProviderReceipt, MissingReceiptId> {
+        read_receipt("c", text, tlvs, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn standard_text_alone_gives_id_state_error_and_date() {
+        let receipt = read(TEXT, &[]).expect("readable");
+        assert_eq!(receipt.provider_id, "0A1B");
+        assert_eq!(receipt.stat, ReceiptStat::Undeliverable);
+        assert_eq!(receipt.err, "001");
+        assert!(receipt.done_at.is_some());
+        assert_eq!(receipt.network_error, None);
+    }
+
+    #[test]
+    fn tlvs_win_over_the_text() {
+        let tlvs = [
+            Tlv::ReceiptedMessageId(COctetString::from_static("2587")),
+            Tlv::MessageState(2),
+            Tlv::NetworkErrorCode {
+                network_type: 3,
+                error_code: 7,
+            },
+        ];
+        let receipt = read(TEXT, &tlvs).expect("readable");
+        assert_eq!(receipt.provider_id, "2587");
+        assert_eq!(receipt.stat, ReceiptStat::Delivered);
+        assert_eq!(receipt.network_error, Some((3, 7)));
+        assert_eq!(receipt.err, "001");
+    }
+
+    #[test]
+    fn unreadable_text_is_fine_when_the_tlvs_carry_the_id() {
+        let tlvs = [
+            Tlv::ReceiptedMessageId(COctetString::from_static("abc")),
+            Tlv::MessageState(3),
+        ];
+        let receipt = read(b"garbage", &tlvs).expect("readable");
+        assert_eq!(receipt.provider_id, "abc");
+        assert_eq!(receipt.stat, ReceiptStat::Expired);
+        assert_eq!(receipt.done_at, None);
+    }
+
+    #[test]
+    fn data_sm_mo_carries_its_payload_as_the_message() {
+        let sm = DataSm {
+            esm_class: 0,
+            data_coding: 8,
+            tlvs: vec![
+                Tlv::SarMsgRefNum(7),
+                Tlv::MessagePayload(Bytes::from_static(b"\x00h\x00i")),
+            ],
+            ..DataSm::default()
+        };
+        let InboundEvent::Mo(mo) = data_sm_mo("c", sm, SystemTime::UNIX_EPOCH) else {
+            panic!("an MO");
+        };
+        assert_eq!(&mo.short_message[..], b"\x00h\x00i");
+        assert_eq!(mo.tlvs, vec![Tlv::SarMsgRefNum(7)]);
+        assert_eq!(mo.data_coding, 8);
+    }
+
+    #[test]
+    fn receipt_without_any_id_is_unreadable() {
+        assert!(read(b"stat:DELIVRD", &[Tlv::MessageState(2)]).is_err());
+        let empty_tlv = [Tlv::ReceiptedMessageId(COctetString::empty())];
+        assert!(read(b"", &empty_tlv).is_err());
+    }
+}
