@@ -6,12 +6,12 @@
 //! written back with it. Tags we do not know are kept as [`Tlv::Unknown`] and
 //! written back octet for octet.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::error::DecodeErrorKind;
 use crate::status::CommandStatus;
 use crate::types::COctetString;
-use crate::wire::{BodyError, BodyResult};
+use crate::wire::{BodyError, BodyResult, Sink};
 
 macro_rules! tlvs {
     ($( $(#[$doc:meta])* $name:ident = $tag:expr => $kind:ident $( ( $max:expr ) )?; )*) => {
@@ -91,19 +91,19 @@ macro_rules! tlvs {
             }
 
             /// Writes tag, length and value.
-            pub(crate) fn encode(&self, dst: &mut BytesMut) {
-                dst.put_u16(self.tag());
+            pub(crate) fn encode(&self, dst: &mut impl Sink) {
+                dst.u16(self.tag());
                 match self {
                     $( Tlv::$name(v) => { tlvs!(@encode $kind dst v); } )*
                     Tlv::NetworkErrorCode { network_type, error_code } => {
-                        dst.put_u16(3);
-                        dst.put_u8(*network_type);
-                        dst.put_u16(*error_code);
+                        dst.u16(3);
+                        dst.u8(*network_type);
+                        dst.u16(*error_code);
                     }
-                    Tlv::AlertOnMessageDelivery(None) => dst.put_u16(0),
+                    Tlv::AlertOnMessageDelivery(None) => dst.u16(0),
                     Tlv::AlertOnMessageDelivery(Some(alert)) => {
-                        dst.put_u16(1);
-                        dst.put_u8(*alert);
+                        dst.u16(1);
+                        dst.u8(*alert);
                     }
                     Tlv::Unknown { value, .. } => put_octets(dst, value),
                 }
@@ -131,15 +131,15 @@ macro_rules! tlvs {
         match decode_cstr($f, $s, $e, $max) { Some(s) => s, None => return Err($bad()) }
     };
 
-    (@encode u8 $dst:ident $v:ident) => { $dst.put_u16(1); $dst.put_u8(*$v); };
-    (@encode u16 $dst:ident $v:ident) => { $dst.put_u16(2); $dst.put_u16(*$v); };
-    (@encode u32 $dst:ident $v:ident) => { $dst.put_u16(4); $dst.put_u32(*$v); };
+    (@encode u8 $dst:ident $v:ident) => { $dst.u16(1); $dst.u8(*$v); };
+    (@encode u16 $dst:ident $v:ident) => { $dst.u16(2); $dst.u16(*$v); };
+    (@encode u32 $dst:ident $v:ident) => { $dst.u16(4); $dst.u32(*$v); };
     (@encode octets $dst:ident $v:ident) => { put_octets($dst, $v); };
     (@encode cstr $dst:ident $v:ident) => {
         let len = $v.len().min(usize::from(u16::MAX) - 1);
-        $dst.put_u16(len as u16 + 1);
-        $dst.put_slice(&$v.as_bytes()[..len]);
-        $dst.put_u8(0);
+        $dst.u16(len as u16 + 1);
+        $dst.bytes(&$v.as_bytes()[..len]);
+        $dst.u8(0);
     };
 }
 
@@ -278,12 +278,12 @@ mod defs {
 
 pub use defs::{Tlv, tag};
 
-fn put_octets(dst: &mut BytesMut, value: &Bytes) {
+fn put_octets(dst: &mut impl Sink, value: &Bytes) {
     // A value over 65535 octets cannot be framed; the PDU limit keeps
     // received values far below it, and senders build payloads within it.
     let len = value.len().min(usize::from(u16::MAX));
-    dst.put_u16(len as u16);
-    dst.put_slice(&value[..len]);
+    dst.u16(len as u16);
+    dst.bytes(&value[..len]);
 }
 
 /// A string TLV's value: up to its first NUL, or all of it if the sender
@@ -363,9 +363,11 @@ mod tests {
     }
 
     fn round_trip(tlv: &Tlv) -> Tlv {
-        let mut buf = BytesMut::new();
-        tlv.encode(&mut buf);
-        let buf = buf.freeze();
+        let mut measure = crate::wire::Measure::default();
+        tlv.encode(&mut measure);
+        let mut out = vec![0; measure.0];
+        tlv.encode(&mut crate::wire::Fill::new(&mut out));
+        let buf = Bytes::from(out);
         let tag = u16::from_be_bytes([buf[0], buf[1]]);
         let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
         assert_eq!(buf.len(), 4 + len);

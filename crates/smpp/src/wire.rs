@@ -4,7 +4,7 @@
 //! split off, so no read can run into the next PDU; string and octet fields
 //! are sliced out of it without copying.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::error::DecodeErrorKind;
 use crate::status::CommandStatus;
@@ -178,27 +178,96 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub(crate) fn put_cstr(dst: &mut BytesMut, value: &COctetString) {
-    dst.put_slice(value.as_bytes());
-    dst.put_u8(0);
+/// Where encoding writes. Every PDU is encoded twice through it: once into
+/// [`Measure`] to learn its exact length, once into [`Fill`] over a buffer of
+/// that length, so the output buffer is sized once and no write checks for
+/// capacity or grows anything.
+pub(crate) trait Sink {
+    fn u8(&mut self, value: u8);
+    fn u16(&mut self, value: u16);
+    fn u32(&mut self, value: u32);
+    fn bytes(&mut self, value: &[u8]);
 }
 
-pub(crate) fn put_address(dst: &mut BytesMut, address: &Address) {
-    dst.put_u8(address.ton);
-    dst.put_u8(address.npi);
+/// Counts the octets an encoding would write.
+#[derive(Default)]
+pub(crate) struct Measure(pub usize);
+
+impl Sink for Measure {
+    fn u8(&mut self, _: u8) {
+        self.0 += 1;
+    }
+    fn u16(&mut self, _: u16) {
+        self.0 += 2;
+    }
+    fn u32(&mut self, _: u32) {
+        self.0 += 4;
+    }
+    fn bytes(&mut self, value: &[u8]) {
+        self.0 += value.len();
+    }
+}
+
+/// Writes into a buffer sized by [`Measure`]. Writes past its end (which
+/// would mean the two passes disagree, a bug the round-trip properties
+/// test for) are dropped rather than panicking.
+pub(crate) struct Fill<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Fill<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Fill { buf, pos: 0 }
+    }
+
+    fn put<const N: usize>(&mut self, octets: [u8; N]) {
+        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + N) {
+            dst.copy_from_slice(&octets);
+        }
+        self.pos += N;
+    }
+}
+
+impl Sink for Fill<'_> {
+    fn u8(&mut self, value: u8) {
+        self.put([value]);
+    }
+    fn u16(&mut self, value: u16) {
+        self.put(value.to_be_bytes());
+    }
+    fn u32(&mut self, value: u32) {
+        self.put(value.to_be_bytes());
+    }
+    fn bytes(&mut self, value: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + value.len()) {
+            dst.copy_from_slice(value);
+        }
+        self.pos += value.len();
+    }
+}
+
+pub(crate) fn put_cstr(dst: &mut impl Sink, value: &COctetString) {
+    dst.bytes(value.as_bytes());
+    dst.u8(0);
+}
+
+pub(crate) fn put_address(dst: &mut impl Sink, address: &Address) {
+    dst.u8(address.ton);
+    dst.u8(address.npi);
     put_cstr(dst, &address.addr);
 }
 
 /// Writes sm_length and short_message. A message longer than 255 octets
 /// cannot be expressed; it is cut at 255 (callers send such text in
 /// message_payload instead, and validate before encoding).
-pub(crate) fn put_short_message(dst: &mut BytesMut, sm: &[u8]) {
+pub(crate) fn put_short_message(dst: &mut impl Sink, sm: &[u8]) {
     let len = sm.len().min(255);
-    dst.put_u8(len as u8);
-    dst.put_slice(&sm[..len]);
+    dst.u8(len as u8);
+    dst.bytes(&sm[..len]);
 }
 
-pub(crate) fn put_tlvs(dst: &mut BytesMut, tlvs: &[Tlv]) {
+pub(crate) fn put_tlvs(dst: &mut impl Sink, tlvs: &[Tlv]) {
     for tlv in tlvs {
         tlv.encode(dst);
     }

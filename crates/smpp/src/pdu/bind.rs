@@ -1,12 +1,10 @@
 //! bind_transmitter / bind_receiver / bind_transceiver, their resps, and outbind.
 
-use bytes::{BufMut, BytesMut};
-
 use super::DecodeLimits;
 use crate::status::CommandStatus;
 use crate::tlv::Tlv;
 use crate::types::{Address, COctetString};
-use crate::wire::{BodyResult, Reader, put_address, put_cstr, put_tlvs};
+use crate::wire::{BodyResult, Reader, Sink, put_address, put_cstr, put_tlvs};
 
 /// SMPP 3.4's maximum system_id length, NUL included.
 pub const SYSTEM_ID_MAX: usize = 16;
@@ -51,11 +49,11 @@ impl Bind {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.system_id);
         put_cstr(dst, &self.password);
         put_cstr(dst, &self.system_type);
-        dst.put_u8(self.interface_version);
+        dst.u8(self.interface_version);
         put_address(dst, &self.address_range);
     }
 }
@@ -77,7 +75,7 @@ impl BindResp {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.system_id);
         put_tlvs(dst, &self.tlvs);
     }
@@ -112,7 +110,7 @@ impl Outbind {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.system_id);
         put_cstr(dst, &self.password);
     }

@@ -1,12 +1,10 @@
 //! data_sm (the TLV-based alternative to submit_sm/deliver_sm) and
 //! alert_notification.
 
-use bytes::{BufMut, BytesMut};
-
 use crate::status::CommandStatus;
 use crate::tlv::Tlv;
 use crate::types::{Address, COctetString};
-use crate::wire::{BodyResult, Reader, put_address, put_cstr, put_tlvs};
+use crate::wire::{BodyResult, Reader, Sink, put_address, put_cstr, put_tlvs};
 
 /// Maximum address length in data_sm and alert_notification, NUL included.
 pub const WIDE_ADDR_MAX: usize = 65;
@@ -52,13 +50,13 @@ impl DataSm {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.service_type);
         put_address(dst, &self.source);
         put_address(dst, &self.destination);
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.data_coding);
+        dst.u8(self.esm_class);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.data_coding);
         put_tlvs(dst, &self.tlvs);
     }
 }
@@ -92,7 +90,7 @@ impl AlertNotification {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_address(dst, &self.source);
         put_address(dst, &self.esme);
         put_tlvs(dst, &self.tlvs);

@@ -1,12 +1,12 @@
 //! Operations on a message already submitted: query_sm, cancel_sm, replace_sm.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::short_message::{ADDR_MAX, MESSAGE_ID_MAX, TIME_MAX};
 use crate::status::CommandStatus;
 use crate::tlv::Tlv;
 use crate::types::{Address, COctetString};
-use crate::wire::{BodyResult, Reader, put_address, put_cstr, put_short_message, put_tlvs};
+use crate::wire::{BodyResult, Reader, Sink, put_address, put_cstr, put_short_message, put_tlvs};
 
 /// query_sm: ask for a message's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,7 +29,7 @@ impl QuerySm {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.message_id);
         put_address(dst, &self.source);
     }
@@ -58,11 +58,11 @@ impl QuerySmResp {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.message_id);
         put_cstr(dst, &self.final_date);
-        dst.put_u8(self.message_state);
-        dst.put_u8(self.error_code);
+        dst.u8(self.message_state);
+        dst.u8(self.error_code);
     }
 
     pub(crate) fn is_blank(&self) -> bool {
@@ -101,7 +101,7 @@ impl CancelSm {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.service_type);
         put_cstr(dst, &self.message_id);
         put_address(dst, &self.source);
@@ -152,13 +152,13 @@ impl ReplaceSm {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.message_id);
         put_address(dst, &self.source);
         put_cstr(dst, &self.schedule_delivery_time);
         put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.sm_default_msg_id);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.sm_default_msg_id);
         put_short_message(dst, &self.short_message);
         put_tlvs(dst, &self.tlvs);
     }

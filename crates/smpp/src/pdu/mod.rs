@@ -17,12 +17,12 @@ pub use message_ops::{CancelSm, QuerySm, QuerySmResp, ReplaceSm};
 pub use short_message::{DeliverSm, MessageIdResp, SubmitSm};
 pub use submit_multi::{DestAddress, SubmitMulti, SubmitMultiResp, UnsuccessSme};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::command::CommandId;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::status::CommandStatus;
-use crate::wire::{BodyError, BodyResult, Reader};
+use crate::wire::{BodyError, BodyResult, Fill, Measure, Reader, Sink};
 
 /// Length of the PDU header: command_length, command_id, command_status, sequence_number.
 pub const HEADER_LEN: usize = 16;
@@ -180,22 +180,29 @@ impl Pdu {
     }
 
     /// Appends the wire form of this PDU to `dst`.
+    ///
+    /// The body is measured first and `dst` grown once to the exact size,
+    /// then filled: no capacity check or reallocation per field.
     pub fn encode(&self, dst: &mut BytesMut) {
-        let start = dst.len();
-        dst.reserve(HEADER_LEN + 64);
-        dst.put_u32(0);
-        dst.put_u32(self.body.command_id().value());
-        dst.put_u32(self.status.0);
-        dst.put_u32(self.sequence);
         // An error response with nothing to say has no body at all (SMPP 3.4
         // 4.4.2: "The submit_sm_resp PDU Body is not returned if the
         // command_status field contains a non-zero value").
-        let omit_body = !self.status.is_ok() && self.body_is_blank();
-        if !omit_body {
-            self.encode_body(dst);
+        let with_body = self.status.is_ok() || !self.body_is_blank();
+        let mut measure = Measure::default();
+        if with_body {
+            self.encode_body(&mut measure);
         }
-        let length = (dst.len() - start) as u32;
-        dst[start..start + 4].copy_from_slice(&length.to_be_bytes());
+        let length = HEADER_LEN + measure.0;
+        let start = dst.len();
+        dst.resize(start + length, 0);
+        let mut fill = Fill::new(&mut dst[start..]);
+        fill.u32(length as u32);
+        fill.u32(self.body.command_id().value());
+        fill.u32(self.status.0);
+        fill.u32(self.sequence);
+        if with_body {
+            self.encode_body(&mut fill);
+        }
     }
 
     /// The wire form as a new buffer.
@@ -217,7 +224,7 @@ impl Pdu {
         }
     }
 
-    fn encode_body(&self, dst: &mut BytesMut) {
+    fn encode_body(&self, dst: &mut impl Sink) {
         match &self.body {
             Body::GenericNack
             | Body::Unbind

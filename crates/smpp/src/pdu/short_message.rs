@@ -1,11 +1,11 @@
 //! submit_sm and deliver_sm (one layout), and the resps that carry a message_id.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::status::CommandStatus;
 use crate::tlv::Tlv;
 use crate::types::{Address, COctetString};
-use crate::wire::{BodyResult, Reader, put_address, put_cstr, put_short_message, put_tlvs};
+use crate::wire::{BodyResult, Reader, Sink, put_address, put_cstr, put_short_message, put_tlvs};
 
 /// Maximum source_addr / destination_addr length in submit_sm and deliver_sm, NUL included.
 pub const ADDR_MAX: usize = 21;
@@ -84,19 +84,19 @@ impl SubmitSm {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.service_type);
         put_address(dst, &self.source);
         put_address(dst, &self.destination);
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.protocol_id);
-        dst.put_u8(self.priority_flag);
+        dst.u8(self.esm_class);
+        dst.u8(self.protocol_id);
+        dst.u8(self.priority_flag);
         put_cstr(dst, &self.schedule_delivery_time);
         put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.replace_if_present_flag);
-        dst.put_u8(self.data_coding);
-        dst.put_u8(self.sm_default_msg_id);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.replace_if_present_flag);
+        dst.u8(self.data_coding);
+        dst.u8(self.sm_default_msg_id);
         put_short_message(dst, &self.short_message);
         put_tlvs(dst, &self.tlvs);
     }
@@ -140,7 +140,7 @@ impl MessageIdResp {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.message_id);
         put_tlvs(dst, &self.tlvs);
     }

@@ -1,7 +1,7 @@
 //! submit_multi: one message to many destinations, and its resp listing the
 //! destinations that failed.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::short_message::{ADDR_MAX, MESSAGE_ID_MAX, TIME_MAX};
 use crate::error::DecodeErrorKind;
@@ -9,7 +9,7 @@ use crate::status::CommandStatus;
 use crate::tlv::Tlv;
 use crate::types::{Address, COctetString};
 use crate::wire::{
-    BodyError, BodyResult, Reader, put_address, put_cstr, put_short_message, put_tlvs,
+    BodyError, BodyResult, Reader, Sink, put_address, put_cstr, put_short_message, put_tlvs,
 };
 
 /// One destination of a submit_multi.
@@ -109,32 +109,32 @@ impl SubmitMulti {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.service_type);
         put_address(dst, &self.source);
         let count = self.destinations.len().min(255);
-        dst.put_u8(count as u8);
+        dst.u8(count as u8);
         for destination in &self.destinations[..count] {
             match destination {
                 DestAddress::Sme(address) => {
-                    dst.put_u8(1);
+                    dst.u8(1);
                     put_address(dst, address);
                 }
                 DestAddress::DistributionList(name) => {
-                    dst.put_u8(2);
+                    dst.u8(2);
                     put_cstr(dst, name);
                 }
             }
         }
-        dst.put_u8(self.esm_class);
-        dst.put_u8(self.protocol_id);
-        dst.put_u8(self.priority_flag);
+        dst.u8(self.esm_class);
+        dst.u8(self.protocol_id);
+        dst.u8(self.priority_flag);
         put_cstr(dst, &self.schedule_delivery_time);
         put_cstr(dst, &self.validity_period);
-        dst.put_u8(self.registered_delivery);
-        dst.put_u8(self.replace_if_present_flag);
-        dst.put_u8(self.data_coding);
-        dst.put_u8(self.sm_default_msg_id);
+        dst.u8(self.registered_delivery);
+        dst.u8(self.replace_if_present_flag);
+        dst.u8(self.data_coding);
+        dst.u8(self.sm_default_msg_id);
         put_short_message(dst, &self.short_message);
         put_tlvs(dst, &self.tlvs);
     }
@@ -182,13 +182,13 @@ impl SubmitMultiResp {
         })
     }
 
-    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+    pub(crate) fn encode(&self, dst: &mut impl Sink) {
         put_cstr(dst, &self.message_id);
         let count = self.unsuccess.len().min(255);
-        dst.put_u8(count as u8);
+        dst.u8(count as u8);
         for sme in &self.unsuccess[..count] {
             put_address(dst, &sme.address);
-            dst.put_u32(sme.error_status_code.0);
+            dst.u32(sme.error_status_code.0);
         }
         put_tlvs(dst, &self.tlvs);
     }
