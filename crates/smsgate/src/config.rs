@@ -2,6 +2,7 @@
 //! `smsgate serve` runs with no file at all. See docs/configuration.md for
 //! the annotated example.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,10 +10,18 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::accept::AcceptConfig;
-use crate::routing::RouteConfig;
+use crate::connectors::sim::{Delay, SimConfig};
+use crate::connectors::smpp_client::SmppClientConfig;
+use crate::routing::{DEFAULT_ORDER, RouteConfig, Strategy};
 
 /// The whole configuration.
-#[derive(Debug, Clone, Deserialize, Default)]
+///
+/// Without a file, and in a file that declares neither `[connectors.*]` nor
+/// `[[routes]]`, the demo pair applies: the built-in simulator connector
+/// `sim` and a default route to it, so accepted messages are delivered (to
+/// nobody) and receipts come back. A file that declares either one gets no
+/// demo part at all.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// This node.
@@ -24,8 +33,110 @@ pub struct Config {
     /// Message acceptance limits (the node name is filled in at start).
     pub accept: AcceptConfig,
     /// MT routes (`[[routes]]`), in declaration order; see docs/routing.md.
-    /// None by default: every message then fails with "no route".
+    /// By default the one route `default` to the `sim` connector.
     pub routes: Vec<RouteConfig>,
+    /// The links to providers (`[connectors.NAME]`), by name; routes name
+    /// them. By default the one connector `sim`, the built-in simulator.
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// How accepted messages are sent: concurrency, polling, retries.
+    pub dispatch: DispatchConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node: NodeConfig::default(),
+            smpp: SmppConfig::default(),
+            security: SecurityConfig::default(),
+            accept: AcceptConfig::default(),
+            routes: vec![demo_route()],
+            connectors: BTreeMap::from([(DEMO_CONNECTOR.to_string(), demo_connector())]),
+            dispatch: DispatchConfig::default(),
+        }
+    }
+}
+
+/// The demo connector's name.
+const DEMO_CONNECTOR: &str = "sim";
+
+/// The simulator of the demo: quick answers, every message delivered half
+/// a second later.
+fn demo_connector() -> ConnectorConfig {
+    ConnectorConfig::Sim(SimConfig {
+        latency: Delay::fixed(Duration::from_millis(5)),
+        receipt_delay: Delay::fixed(Duration::from_millis(500)),
+        ..SimConfig::default()
+    })
+}
+
+/// The demo's catch-all route to the simulator.
+fn demo_route() -> RouteConfig {
+    RouteConfig {
+        name: "default".to_string(),
+        order: DEFAULT_ORDER,
+        prefix: Vec::new(),
+        destination_regex: None,
+        source: None,
+        source_regex: None,
+        account: Vec::new(),
+        group: Vec::new(),
+        tag: Vec::new(),
+        text_regex: None,
+        data_coding: Vec::new(),
+        time: None,
+        connectors: vec![DEMO_CONNECTOR.to_string()],
+        strategy: Strategy::default(),
+        weights: None,
+        price_tables: BTreeMap::new(),
+        sender: None,
+        source_ton: None,
+        source_npi: None,
+        validity_cap: None,
+    }
+}
+
+/// One connector: `kind` says which, the other keys are that kind's.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ConnectorConfig {
+    /// Our SMPP client to a carrier; the keys of [`SmppClientConfig`].
+    Smpp(SmppClientConfig),
+    /// The built-in simulator: a [`crate::connectors::sim::SimServer`] on
+    /// 127.0.0.1 (a free port) with the keys of [`SimConfig`], and an smpp
+    /// connector bound to it, so messages travel real SMPP both ways.
+    Sim(SimConfig),
+}
+
+/// How dispatch sends accepted messages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Messages being submitted at once, over all connectors: bounds the
+    /// tasks and memory a backlog can take. Default 256.
+    pub concurrency: usize,
+    /// How often the store is asked for due messages when nothing woke the
+    /// dispatcher sooner (a retry coming due, a scheduled message). Default 100 ms.
+    #[serde(with = "duration")]
+    pub poll_interval: Duration,
+    /// The waits before each retry on the same connector after a transient
+    /// failure (throttled, system error, no answer); when they are used up,
+    /// the message fails over to the next connector. Default 1 s, 5 s, 30 s.
+    #[serde(with = "durations")]
+    pub retry_delays: Vec<Duration>,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            concurrency: 256,
+            poll_interval: Duration::from_millis(100),
+            retry_delays: vec![
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+                Duration::from_secs(30),
+            ],
+        }
+    }
 }
 
 /// Identity of this node in traces and logs.
@@ -176,11 +287,30 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let config = Config::parse(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             source,
         })?;
         config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a configuration from TOML text, without [`Config::validate`].
+    /// The demo connector and route apply only to a file that declares
+    /// neither connectors nor routes (see [`Config`]).
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        let mut config: Config = toml::from_str(text)?;
+        let table: toml::Table = toml::from_str(text)?;
+        let (connectors, routes) = (
+            table.contains_key("connectors"),
+            table.contains_key("routes"),
+        );
+        if connectors && !routes {
+            config.routes.clear();
+        }
+        if routes && !connectors {
+            config.connectors.clear();
+        }
         Ok(config)
     }
 
@@ -209,6 +339,31 @@ impl Config {
         }
         crate::routing::check_routes(&self.routes)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.dispatch.concurrency == 0 || self.dispatch.poll_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "dispatch.concurrency and dispatch.poll_interval must be above zero".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that every route names only declared connectors. Not part of
+    /// [`Config::validate`]: `smsgate route test` explains routes of a file
+    /// whose connectors live elsewhere; a node, which sends, needs it.
+    pub fn check_route_connectors(&self) -> Result<(), ConfigError> {
+        for route in &self.routes {
+            if let Some(missing) = route
+                .connectors
+                .iter()
+                .find(|name| !self.connectors.contains_key(*name))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "route {} names connector {missing}, which is not declared: \
+                     add a [connectors.{missing}] table",
+                    route.name
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -234,6 +389,23 @@ pub(crate) mod duration {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
+    }
+}
+
+/// serde: a list of durations, each written as [`duration`] is.
+pub(crate) mod durations {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|text| {
+                humantime::parse_duration(text).map_err(|e| {
+                    serde::de::Error::custom(format!("invalid duration {text:?}: {e}"))
+                })
+            })
+            .collect()
     }
 }
 
@@ -284,6 +456,73 @@ mod tests {
             format!("{:?}", config.accept),
             format!("{:?}", defaults.accept)
         );
+        assert_eq!(config.dispatch, defaults.dispatch);
+        assert_eq!(config.connectors, defaults.connectors);
+        assert_eq!(
+            format!("{:?}", config.routes),
+            format!("{:?}", defaults.routes)
+        );
+    }
+
+    #[test]
+    fn no_connectors_and_no_routes_give_the_demo_simulator_and_route() {
+        let config = Config::parse("[smpp]\nplaintext = true\n").expect("valid");
+        config
+            .check_route_connectors()
+            .expect("the demo is consistent");
+        assert!(matches!(
+            config.connectors.get("sim"),
+            Some(ConnectorConfig::Sim(_))
+        ));
+        assert_eq!(config.routes[0].connectors, vec!["sim".to_string()]);
+    }
+
+    #[test]
+    fn declaring_routes_drops_the_demo_connector() {
+        let config =
+            Config::parse("[[routes]]\nname = \"r\"\nconnectors = \"carrier\"\n").expect("valid");
+        assert!(config.connectors.is_empty());
+        assert!(config.check_route_connectors().is_err());
+    }
+
+    #[test]
+    fn declaring_connectors_drops_the_demo_route() {
+        let text = "[connectors.carrier]\nkind = \"smpp\"\nsystem_id = \"acme\"\n\
+                    password = \"pw\"\nhosts = [{ address = \"127.0.0.1:2775\" }]\n\
+                    window = 20\n";
+        let config = Config::parse(text).expect("valid");
+        assert!(config.routes.is_empty());
+        let Some(ConnectorConfig::Smpp(carrier)) = config.connectors.get("carrier") else {
+            panic!("an smpp connector: {:?}", config.connectors);
+        };
+        assert_eq!(carrier.window, 20);
+    }
+
+    #[test]
+    fn a_sim_connector_takes_the_simulator_keys() {
+        let text = "[connectors.s]\nkind = \"sim\"\nlatency = \"20ms\"\naccept_ratio = 0.5\n\
+                    reject_status = 0x58\n[[routes]]\nname = \"r\"\nconnectors = \"s\"\n";
+        let config = Config::parse(text).expect("valid");
+        let Some(ConnectorConfig::Sim(sim)) = config.connectors.get("s") else {
+            panic!("a sim connector: {:?}", config.connectors);
+        };
+        assert_eq!(sim.accept_ratio, 0.5);
+        assert_eq!(sim.latency, Delay::fixed(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn retry_delays_are_written_for_people() {
+        let config =
+            Config::parse("[dispatch]\nretry_delays = [\"50ms\", \"2s\"]\n").expect("valid");
+        assert_eq!(
+            config.dispatch.retry_delays,
+            vec![Duration::from_millis(50), Duration::from_secs(2)]
+        );
+    }
+
+    #[test]
+    fn a_connector_of_unknown_kind_is_refused() {
+        assert!(Config::parse("[connectors.x]\nkind = \"carrier-pigeon\"\n").is_err());
     }
 
     #[test]

@@ -1,21 +1,33 @@
-//! One running smsgate: the store, the acceptance stage and the SMPP
-//! server wired together. `smsgate serve` runs a node; the integration
+//! One running smsgate: the store, the acceptance stage, the SMPP server,
+//! dispatch with its connectors, and tracking wired together. `smsgate serve` runs a node; the integration
 //! tests start nodes in-process with their own clock.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::accept::{AcceptConfig, Acceptor, NumberTableError};
 use crate::accounts::ip_guard::{GuardLimits, IpGuard};
 use crate::accounts::verifier::PasswordVerifier;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
+use crate::dispatch::{Connectors, Dispatcher};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
+use crate::routing::{RouteError, RouteTable};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
+
+/// Receipts and MO waiting for tracking; past it, connectors wait (and
+/// refuse with ESME_RX_T_APPN after their handoff timeout, so the provider
+/// sends again later).
+const INBOUND_QUEUE: usize = 4096;
+
+/// How long shutdown waits for tracking to apply the receipts already received.
+const TRACKING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +41,12 @@ pub enum NodeError {
     /// The SMPP server could not start.
     #[error(transparent)]
     Smpp(#[from] StartError),
+    /// The configuration is inconsistent, or a connector could not start.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The routes could not be compiled.
+    #[error(transparent)]
+    Routes(#[from] RouteError),
 }
 
 /// A running node.
@@ -37,6 +55,8 @@ pub struct Node {
     pub smpp: SmppServer,
     /// The store.
     pub store: Arc<dyn Store>,
+    dispatcher: Dispatcher,
+    tracking: JoinHandle<()>,
 }
 
 /// The store file inside a data directory.
@@ -45,13 +65,20 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
 }
 
 impl Node {
-    /// Opens the store under `data_dir`, builds the acceptance stage and
-    /// starts the listeners.
+    /// Opens the store under `data_dir`, builds the acceptance stage,
+    /// starts the connectors, dispatch and tracking, then the listeners.
+    /// Paths in the configuration (price tables) are relative to
+    /// `config_dir`, the configuration file's directory (`None`: the
+    /// working directory).
     pub async fn start(
         config: &Config,
+        config_dir: Option<&Path>,
         data_dir: &Path,
         clock: Arc<dyn Clock>,
     ) -> Result<Node, NodeError> {
+        config.validate()?;
+        config.check_route_connectors()?;
+        let routes = RouteTable::from_config(&config.routes, config_dir.unwrap_or(Path::new(".")))?;
         let node_name = config.node_name();
         let path = database_path(data_dir);
         let store: Arc<dyn Store> = {
@@ -65,7 +92,7 @@ impl Node {
         };
         info!(path = %path.display(), node = %node_name, "store open");
         let accept_config = AcceptConfig {
-            node: node_name,
+            node: node_name.clone(),
             ..config.accept.clone()
         };
         let acceptor = {
@@ -74,6 +101,18 @@ impl Node {
                 .await
                 .map_err(|e| StoreError::Backend(format!("acceptor start task failed: {e}")))??
         };
+        let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
+        let connectors = Connectors::start(&config.connectors, &events)?;
+        drop(events);
+        let tracking = tokio::spawn(crate::tracking::track(store.clone(), inbound));
+        let dispatcher = Dispatcher::start(
+            store.clone(),
+            routes,
+            connectors,
+            config.dispatch.clone(),
+            node_name.clone(),
+        )
+        .await?;
         let security = &config.security;
         let context = ServerContext {
             config: config.smpp.clone(),
@@ -97,12 +136,24 @@ impl Node {
             tasks: TaskTracker::new(),
         };
         let smpp = SmppServer::start(context, data_dir).await?;
-        Ok(Node { smpp, store })
+        Ok(Node {
+            smpp,
+            store,
+            dispatcher,
+            tracking,
+        })
     }
 
-    /// Stops the listeners, unbinds the sessions, finishes what is in
-    /// flight and closes the store.
+    /// Stops dispatch (finishing the submits in flight) and the connectors,
+    /// lets tracking apply the receipts already received, then stops the
+    /// listeners, unbinds the sessions and closes the store.
     pub async fn shutdown(self) {
+        self.dispatcher.shutdown().await;
+        match tokio::time::timeout(TRACKING_WAIT, self.tracking).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(%error, "tracking ended abnormally"),
+            Err(_) => warn!("tracking still busy after {TRACKING_WAIT:?}; leaving it"),
+        }
         self.smpp.shutdown().await;
     }
 }

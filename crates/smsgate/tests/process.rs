@@ -214,9 +214,12 @@ async fn an_independent_smpplib_client_binds_submits_queries_and_unbinds() {
     assert_eq!(results["submit_status"], "0");
     assert_eq!(results["message_id"].len(), 26, "a ULID");
     assert_eq!(results["query_status"], "0");
-    assert_eq!(
-        results["query_state"], "1",
-        "ENROUTE while waiting for routing"
+    // ENROUTE while dispatch and the built-in simulator work on it, or
+    // DELIVERED if its receipt (500 ms) already came back.
+    assert!(
+        ["1", "2"].contains(&results["query_state"]),
+        "query_sm state {}",
+        results["query_state"]
     );
     assert_eq!(results["enquire_link_command"], "enquire_link_resp");
     assert_eq!(

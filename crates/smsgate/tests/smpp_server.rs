@@ -38,7 +38,7 @@ impl TestNode {
         config.smpp.shutdown_timeout = Duration::from_secs(2);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new());
-        let node = Node::start(&config, dir.path(), clock.clone())
+        let node = Node::start(&config, None, dir.path(), clock.clone())
             .await
             .expect("node starts");
         TestNode { node, clock, dir }

@@ -12,9 +12,11 @@ use smpp::types::{esm_class, ton};
 use smpp::{Address, COctetString, CommandStatus};
 
 use super::*;
+use smpp::receipt::ReceiptStat;
+
 use crate::store::{
-    AccountPatch, BindType, MessageFilter, MessageRecord, NewAccount, StoreError, StoreResult,
-    TraceEvent,
+    AccountPatch, AttemptResult, BindType, ClaimedMessage, MessageFilter, MessageRecord,
+    NewAccount, StoreError, StoreResult, TraceEvent,
 };
 
 /// A store that keeps accounts and accepted messages in memory, charging
@@ -161,6 +163,61 @@ impl Store for MemoryStore {
 
     async fn add_trace_event(&self, id: &str, _event: TraceEvent) -> StoreResult<()> {
         Err(StoreError::NotFound(format!("message {id}")))
+    }
+
+    // Dispatch and tracking are not part of acceptance: this store keeps no
+    // dispatch state, so nothing is ever due and no message is found.
+    async fn claim_due(
+        &self,
+        _node: &str,
+        _limit: u32,
+        _now: SystemTime,
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        Ok(Vec::new())
+    }
+
+    async fn release_claims(&self, _node: &str) -> StoreResult<u64> {
+        Ok(0)
+    }
+
+    async fn record_attempt(
+        &self,
+        id: &str,
+        _connector: &str,
+        _route: &str,
+        _now: SystemTime,
+    ) -> StoreResult<()> {
+        Err(StoreError::NotFound(format!("message {id}")))
+    }
+
+    async fn record_submit_result(
+        &self,
+        id: &str,
+        _connector: &str,
+        _result: AttemptResult,
+        _detail: &str,
+        _now: SystemTime,
+    ) -> StoreResult<()> {
+        Err(StoreError::NotFound(format!("message {id}")))
+    }
+
+    async fn record_failure(&self, id: &str, _reason: &str, _now: SystemTime) -> StoreResult<()> {
+        Err(StoreError::NotFound(format!("message {id}")))
+    }
+
+    async fn apply_receipt(
+        &self,
+        _connector: &str,
+        _provider_id: &str,
+        _stat: &ReceiptStat,
+        _err: &str,
+        _now: SystemTime,
+    ) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
+    async fn expire_due(&self, _now: SystemTime) -> StoreResult<u64> {
+        Ok(0)
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -15,7 +15,8 @@ use crate::routing::{ConnectorHealth, RouteInput, RouteTable};
 #[derive(Debug, Args)]
 pub struct RouteArgs {
     /// The configuration file. Without it, ./smsgate.toml is read if it
-    /// exists, and otherwise there are no routes.
+    /// exists, and otherwise the defaults apply: one route to the built-in
+    /// simulator connector.
     #[arg(
         long,
         short,

@@ -40,11 +40,12 @@ pub enum LogFormat {
 /// Runs the gateway.
 pub fn run(data_dir: &Path, args: ServeArgs) -> Result<(), CliError> {
     init_logging(args.log_format);
-    let (config, _) = load_config(args.config.as_deref())?;
+    let (config, path) = load_config(args.config.as_deref())?;
+    let config_dir = path.as_deref().and_then(Path::parent);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config, data_dir, !args.no_demo))
+    runtime.block_on(serve(config, config_dir, data_dir, !args.no_demo))
 }
 
 /// The configuration a command runs with: the file given (`--config` or
@@ -63,8 +64,13 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>),
     Ok((config, path))
 }
 
-async fn serve(config: Config, data_dir: &Path, demo: bool) -> Result<(), CliError> {
-    let node = Node::start(&config, data_dir, Arc::new(SystemClock)).await?;
+async fn serve(
+    config: Config,
+    config_dir: Option<&Path>,
+    data_dir: &Path,
+    demo: bool,
+) -> Result<(), CliError> {
+    let node = Node::start(&config, config_dir, data_dir, Arc::new(SystemClock)).await?;
     if demo {
         create_demo_account(&node).await?;
     }

@@ -11,10 +11,11 @@
 pub mod sqlite;
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ipnet::IpNet;
+use smpp::receipt::ReceiptStat;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -446,6 +447,74 @@ pub struct MessageFilter {
     pub limit: Option<u32>,
 }
 
+/// How long a claim on a `queued` message holds. A node that crashed while
+/// dispatching leaves its messages `queued`; once their claim is this old,
+/// another node (or the same one, restarted) may claim them again. Longer
+/// than any one dispatch pass can take (a few submits, each bounded by a
+/// connector's response timeout), so a live node's claims never lapse.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How far dispatch has got with a message. Kept with the message, so a
+/// restarted node (or another one) carries on where the last attempt stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchProgress {
+    /// The connector of the last attempt, if any.
+    pub connector: Option<String>,
+    /// Attempts in a row on that connector (reset on failover).
+    pub attempts: u32,
+    /// Connectors the message failed over from: not tried again for it.
+    pub abandoned: Vec<String>,
+}
+
+/// A message claimed for dispatch by [`Store::claim_due`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedMessage {
+    /// The message, without its trace.
+    pub message: MessageRecord,
+    /// protocol_id, as submitted.
+    pub protocol_id: u8,
+    /// priority_flag, as submitted.
+    pub priority: u8,
+    /// Where dispatch stands with it.
+    pub progress: DispatchProgress,
+}
+
+/// What dispatch made of one submit to a connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// The provider took it: state `submitted`, its id stored for receipts.
+    Submitted {
+        /// The provider's id for it (may be empty if it gave none).
+        provider_id: String,
+    },
+    /// Try the same connector again at `at`: back to `accepted`, not due before then.
+    RetryLater {
+        /// When it is due again.
+        at: SystemTime,
+    },
+    /// This connector will not carry it: it stays `queued` and the connector
+    /// is added to [`DispatchProgress::abandoned`].
+    FailOver,
+    /// The provider refused it for good: state `rejected`.
+    Rejected,
+}
+
+/// The state a delivery receipt's `stat` puts a message in; `None` for the
+/// intermediate ones (ENROUTE, ACCEPTD), which only add a trace event. A
+/// word we do not know is taken as final and `unknown`, so the message does
+/// not wait for ever.
+pub fn receipt_state(stat: &ReceiptStat) -> Option<MessageState> {
+    match stat {
+        ReceiptStat::Enroute | ReceiptStat::Accepted => None,
+        ReceiptStat::Delivered => Some(MessageState::Delivered),
+        ReceiptStat::Undeliverable => Some(MessageState::Undeliverable),
+        ReceiptStat::Expired => Some(MessageState::Expired),
+        ReceiptStat::Rejected => Some(MessageState::Rejected),
+        ReceiptStat::Deleted => Some(MessageState::Deleted),
+        ReceiptStat::Unknown | ReceiptStat::Other(_) => Some(MessageState::Unknown),
+    }
+}
+
 /// The persistent state of smsgate. Implementations must make every
 /// acknowledged write durable before returning (`synchronous=FULL` or the
 /// equivalent) and may batch concurrent writes into one transaction.
@@ -476,6 +545,63 @@ pub trait Store: Send + Sync + 'static {
     async fn messages(&self, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>>;
     /// Appends an event to a message's trace.
     async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()>;
+
+    /// Claims up to `limit` messages that are due, for `node` to dispatch:
+    /// `accepted` ones whose schedule and retry time have come, and
+    /// `queued` ones whose claim is older than [`CLAIM_LEASE`] (a crashed
+    /// node's); never expired ones. They become `queued`, claimed by `node`
+    /// at `now`, durably, before they are returned: oldest first.
+    async fn claim_due(
+        &self,
+        node: &str,
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<ClaimedMessage>>;
+    /// Hands back every message `node` has claimed (they become `accepted`
+    /// again): at start, for the claims of this node's previous run, so they
+    /// need not wait for the lease.
+    async fn release_claims(&self, node: &str) -> StoreResult<u64>;
+    /// Records, before the submit is sent, that `connector` is about to be
+    /// tried for a `queued` message: a crash from here on may leave the
+    /// provider with a copy (the at-least-once window), and the trace says so.
+    async fn record_attempt(
+        &self,
+        id: &str,
+        connector: &str,
+        route: &str,
+        now: SystemTime,
+    ) -> StoreResult<()>;
+    /// Records what became of a submit to `connector` (see
+    /// [`AttemptResult`]), with `detail` (the provider's status) in the
+    /// trace. Storing a provider id applies any receipt that came for it first.
+    async fn record_submit_result(
+        &self,
+        id: &str,
+        connector: &str,
+        result: AttemptResult,
+        detail: &str,
+        now: SystemTime,
+    ) -> StoreResult<()>;
+    /// Ends a message that cannot be sent (no route, every connector
+    /// refused): state `failed`, with `reason` in the trace.
+    async fn record_failure(&self, id: &str, reason: &str, now: SystemTime) -> StoreResult<()>;
+    /// Applies a delivery receipt: finds the message by the connector and
+    /// the provider's id, moves a `submitted` message to the receipt's final
+    /// state (see [`receipt_state`]) and traces it. Returns the message id;
+    /// `None` if the provider id is not known yet, in which case the receipt
+    /// is kept and applied when [`Store::record_submit_result`] stores it.
+    async fn apply_receipt(
+        &self,
+        connector: &str,
+        provider_id: &str,
+        stat: &ReceiptStat,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<String>>;
+    /// Moves messages not yet with a provider (`accepted`, or `queued` under
+    /// a lapsed claim) whose validity ended by `now` to `expired`, with a
+    /// trace event; returns how many.
+    async fn expire_due(&self, now: SystemTime) -> StoreResult<u64>;
 
     /// Waits until every write handed to the store so far is durable, then
     /// stops accepting writes (graceful shutdown).

@@ -29,15 +29,20 @@ use rusqlite::types::{FromSql, Value};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use smpp::receipt::ReceiptStat;
+
 use super::{
-    AcceptOutcome, Account, AccountPatch, BindType, MessageFilter, MessageRecord, MessageState,
-    NewAccount, NewMessage, Origin, PartInfo, Store, StoreError, StoreResult, StoredAddress,
-    TraceEvent,
+    AcceptOutcome, Account, AccountPatch, AttemptResult, BindType, CLAIM_LEASE, ClaimedMessage,
+    DispatchProgress, MessageFilter, MessageRecord, MessageState, NewAccount, NewMessage, Origin,
+    PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent, receipt_state,
 };
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
 /// how many of them the file has had applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_dispatch.sql"),
+];
 
 /// At most this many writes share one transaction, so one commit's latency
 /// stays bounded however deep the queue gets.
@@ -298,6 +303,85 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn claim_due(
+        &self,
+        node: &str,
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        let node = node.to_string();
+        self.write(move |writer| writer.claim_due(&node, limit, now))
+            .await
+    }
+
+    async fn release_claims(&self, node: &str) -> StoreResult<u64> {
+        let node = node.to_string();
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached(
+                    "UPDATE messages SET state = 'accepted', claimed_by = NULL, claimed_at = NULL \
+                     WHERE state = 'queued' AND claimed_by = ?1",
+                )
+                .and_then(|mut statement| statement.execute([&node]))
+                .map(|released| released as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        id: &str,
+        connector: &str,
+        route: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let (id, connector, route) = (id.to_string(), connector.to_string(), route.to_string());
+        self.write(move |writer| writer.record_attempt(&id, &connector, &route, now))
+            .await
+    }
+
+    async fn record_submit_result(
+        &self,
+        id: &str,
+        connector: &str,
+        result: AttemptResult,
+        detail: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let (id, connector, detail) = (id.to_string(), connector.to_string(), detail.to_string());
+        self.write(move |writer| writer.record_submit_result(&id, &connector, result, &detail, now))
+            .await
+    }
+
+    async fn record_failure(&self, id: &str, reason: &str, now: SystemTime) -> StoreResult<()> {
+        let (id, reason) = (id.to_string(), reason.to_string());
+        self.write(move |writer| {
+            writer.set_state_from(&id, MessageState::Queued, MessageState::Failed)?;
+            writer.trace(&id, now, "failed", &reason)
+        })
+        .await
+    }
+
+    async fn apply_receipt(
+        &self,
+        connector: &str,
+        provider_id: &str,
+        stat: &ReceiptStat,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<String>> {
+        let (connector, provider_id) = (connector.to_string(), provider_id.to_string());
+        let (stat, err) = (stat.clone(), err.to_string());
+        self.write(move |writer| writer.apply_receipt(&connector, &provider_id, &stat, &err, now))
+            .await
+    }
+
+    async fn expire_due(&self, now: SystemTime) -> StoreResult<u64> {
+        self.write(move |writer| writer.expire_due(now)).await
     }
 
     async fn close(&self) -> StoreResult<()> {
@@ -577,6 +661,360 @@ impl Writer {
         Ok(AcceptOutcome::Accepted { group_id })
     }
 
+    /// See [`Store::claim_due`]. Each of the two kinds of due message is
+    /// found through the (state, accepted_at) index, oldest first.
+    fn claim_due(
+        &self,
+        node: &str,
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<ClaimedMessage>> {
+        let now_ms = to_millis(now);
+        let lapsed = to_millis(now.checked_sub(CLAIM_LEASE).unwrap_or(UNIX_EPOCH));
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "UPDATE messages SET state = 'queued', claimed_by = ?1, claimed_at = ?2, \
+                 next_attempt_at = NULL \
+                 WHERE id IN ( \
+                   SELECT id FROM ( \
+                     SELECT id, accepted_at FROM messages WHERE state = 'accepted' \
+                       AND (schedule_at IS NULL OR schedule_at <= ?2) \
+                       AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) \
+                       AND (expires_at IS NULL OR expires_at > ?2) \
+                     UNION ALL \
+                     SELECT id, accepted_at FROM messages WHERE state = 'queued' \
+                       AND claimed_at <= ?3 AND (expires_at IS NULL OR expires_at > ?2)) \
+                   ORDER BY accepted_at LIMIT ?4) \
+                 RETURNING {MESSAGE_COLUMNS}, protocol_id, priority, connector, attempts, \
+                 abandoned_connectors"
+            ))
+            .map_err(backend)?;
+        let mut rows = statement
+            .query(params![node, now_ms, lapsed, limit])
+            .map_err(backend)?;
+        let mut claimed = Vec::new();
+        while let Some(row) = rows.next().map_err(backend)? {
+            claimed.push(ClaimedMessage {
+                message: message_from_row(row)?,
+                protocol_id: int_column(row, "protocol_id")?,
+                priority: int_column(row, "priority")?,
+                progress: DispatchProgress {
+                    connector: column(row, "connector")?,
+                    attempts: int_column(row, "attempts")?,
+                    abandoned: json_strings(row, "abandoned_connectors")?,
+                },
+            });
+        }
+        claimed.sort_by_key(|claim| claim.message.accepted_at);
+        for claim in &claimed {
+            self.trace(
+                &claim.message.id,
+                now,
+                "queued",
+                &format!("claimed by node {node}"),
+            )?;
+        }
+        Ok(claimed)
+    }
+
+    fn record_attempt(
+        &self,
+        id: &str,
+        connector: &str,
+        route: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let attempts: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET \
+                 attempts = CASE WHEN connector IS ?2 THEN attempts + 1 ELSE 1 END, \
+                 connector = ?2 WHERE id = ?1 AND state = 'queued' RETURNING attempts",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![id, connector], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        let Some(attempts) = attempts else {
+            return Err(not_queued(id));
+        };
+        self.trace(
+            id,
+            now,
+            "submitting",
+            &format!("route {route}, connector {connector}, attempt {attempts}"),
+        )
+    }
+
+    fn record_submit_result(
+        &self,
+        id: &str,
+        connector: &str,
+        result: AttemptResult,
+        detail: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        match result {
+            AttemptResult::Submitted { provider_id } => {
+                self.set_state_from(id, MessageState::Queued, MessageState::Submitted)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE messages SET claimed_by = NULL, claimed_at = NULL WHERE id = ?1",
+                    )
+                    .and_then(|mut statement| statement.execute([id]))
+                    .map_err(backend)?;
+                self.trace(
+                    id,
+                    now,
+                    "submitted",
+                    &format!("connector {connector} took it as {provider_id:?}: {detail}"),
+                )?;
+                if !provider_id.is_empty() {
+                    self.store_provider_id(id, connector, &provider_id, now)?;
+                }
+                Ok(())
+            }
+            AttemptResult::RetryLater { at } => {
+                let changed = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE messages SET state = 'accepted', next_attempt_at = ?2, \
+                         claimed_by = NULL, claimed_at = NULL WHERE id = ?1 AND state = 'queued'",
+                    )
+                    .and_then(|mut statement| statement.execute(params![id, to_millis(at)]))
+                    .map_err(backend)?;
+                if changed == 0 {
+                    return Err(not_queued(id));
+                }
+                let wait = at.duration_since(now).unwrap_or_default();
+                self.trace(
+                    id,
+                    now,
+                    "retry",
+                    &format!(
+                        "connector {connector}: {detail}; trying it again in {}",
+                        humantime::format_duration(Duration::from_millis(
+                            u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
+                        ))
+                    ),
+                )
+            }
+            AttemptResult::FailOver => {
+                let changed = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE messages SET attempts = 0, connector = NULL, \
+                         abandoned_connectors = json_insert(abandoned_connectors, '$[#]', ?2) \
+                         WHERE id = ?1 AND state = 'queued'",
+                    )
+                    .and_then(|mut statement| statement.execute(params![id, connector]))
+                    .map_err(backend)?;
+                if changed == 0 {
+                    return Err(not_queued(id));
+                }
+                self.trace(
+                    id,
+                    now,
+                    "failover",
+                    &format!("connector {connector}: {detail}; not trying it again"),
+                )
+            }
+            AttemptResult::Rejected => {
+                self.set_state_from(id, MessageState::Queued, MessageState::Rejected)?;
+                self.trace(
+                    id,
+                    now,
+                    "rejected",
+                    &format!("connector {connector}: {detail}"),
+                )
+            }
+        }
+    }
+
+    /// Links a provider id to a message, then applies the receipts that
+    /// came for it before this answer did.
+    fn store_provider_id(
+        &self,
+        id: &str,
+        connector: &str,
+        provider_id: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO provider_ids (connector, provider_id, message_id, at) \
+                 VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (connector, provider_id) DO UPDATE SET \
+                 message_id = excluded.message_id, at = excluded.at",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![connector, provider_id, id, to_millis(now)])
+            })
+            .map_err(backend)?;
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM pending_receipts WHERE connector = ?1 AND provider_id = ?2 \
+                 RETURNING seq, stat, err, received_at",
+            )
+            .map_err(backend)?;
+        let mut rows = statement
+            .query(params![connector, provider_id])
+            .map_err(backend)?;
+        let mut early = Vec::new();
+        while let Some(row) = rows.next().map_err(backend)? {
+            let seq: i64 = column(row, "seq")?;
+            let stat: String = column(row, "stat")?;
+            let err: String = column(row, "err")?;
+            early.push((seq, stat, err, from_millis(column(row, "received_at")?)));
+        }
+        drop(rows);
+        drop(statement);
+        early.sort_by_key(|(seq, ..)| *seq);
+        for (_, stat, err, received_at) in early {
+            let stat = ReceiptStat::from_word(&stat);
+            self.apply_known_receipt(id, connector, provider_id, &stat, &err, received_at)?;
+        }
+        Ok(())
+    }
+
+    fn apply_receipt(
+        &self,
+        connector: &str,
+        provider_id: &str,
+        stat: &ReceiptStat,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<String>> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT message_id FROM provider_ids WHERE connector = ?1 AND provider_id = ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![connector, provider_id], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        let Some(id) = id else {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO pending_receipts (connector, provider_id, stat, err, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        connector,
+                        provider_id,
+                        stat.as_str(),
+                        err,
+                        to_millis(now)
+                    ])
+                })
+                .map_err(backend)?;
+            return Ok(None);
+        };
+        self.apply_known_receipt(&id, connector, provider_id, stat, err, now)?;
+        Ok(Some(id))
+    }
+
+    /// A receipt for message `id`: a final one ends a `submitted` message
+    /// (a message already ended keeps its state: the first final word
+    /// stands); every one is traced.
+    fn apply_known_receipt(
+        &self,
+        id: &str,
+        connector: &str,
+        provider_id: &str,
+        stat: &ReceiptStat,
+        err: &str,
+        at: SystemTime,
+    ) -> StoreResult<()> {
+        if let Some(state) = receipt_state(stat) {
+            self.conn
+                .prepare_cached(
+                    "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted'",
+                )
+                .and_then(|mut statement| statement.execute(params![id, state.as_str()]))
+                .map_err(backend)?;
+        }
+        let err = if err.is_empty() { "none" } else { err };
+        self.trace(
+            id,
+            at,
+            "receipt",
+            &format!(
+                "connector {connector}, provider id {provider_id}: stat {}, err {err}",
+                stat.as_str()
+            ),
+        )
+    }
+
+    fn expire_due(&self, now: SystemTime) -> StoreResult<u64> {
+        let lapsed = to_millis(now.checked_sub(CLAIM_LEASE).unwrap_or(UNIX_EPOCH));
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET state = 'expired', claimed_by = NULL, claimed_at = NULL \
+                 WHERE id IN ( \
+                   SELECT id FROM messages WHERE state = 'accepted' AND expires_at <= ?1 \
+                   UNION ALL \
+                   SELECT id FROM messages WHERE state = 'queued' AND claimed_at <= ?2 \
+                     AND expires_at <= ?1) \
+                 RETURNING id",
+            )
+            .map_err(backend)?;
+        let ids = statement
+            .query_map(params![to_millis(now), lapsed], |row| {
+                row.get::<_, String>(0)
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(backend)?;
+        for id in &ids {
+            self.trace(
+                id,
+                now,
+                "expired",
+                "its validity ended before a provider took it",
+            )?;
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Moves message `id` from state `from` to `to`; an error if it is not in `from`.
+    fn set_state_from(&self, id: &str, from: MessageState, to: MessageState) -> StoreResult<()> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE messages SET state = ?3 WHERE id = ?1 AND state = ?2")
+            .and_then(|mut statement| statement.execute(params![id, from.as_str(), to.as_str()]))
+            .map_err(backend)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "message {id} in state {}",
+                from.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Appends a trace event written by this node.
+    fn trace(&self, id: &str, at: SystemTime, kind: &str, detail: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO trace_events (message_id, at, node, kind, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![id, to_millis(at), self.node, kind, detail])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
     /// The group an arriving part belongs to: the oldest recent group of the
     /// same account, addresses, reference and total that still lacks this
     /// part. Oldest first, so a customer reusing a reference for two long
@@ -684,7 +1122,7 @@ fn configure_writer(conn: &Connection, path: &Path) -> StoreResult<()> {
     };
     conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
     // Room for every statement the writer runs, so none is ever re-prepared.
-    conn.set_prepared_statement_cache_capacity(32);
+    conn.set_prepared_statement_cache_capacity(64);
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
         .map_err(failed)?;
@@ -936,6 +1374,10 @@ fn ips_json(nets: &[IpNet]) -> String {
 
 fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
+}
+
+fn not_queued(id: &str) -> StoreError {
+    StoreError::NotFound(format!("message {id} in state queued"))
 }
 
 fn account_not_found(system_id: &str) -> StoreError {

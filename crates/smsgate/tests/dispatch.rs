@@ -1,0 +1,577 @@
+//! Dispatch and tracking end to end: a node in-process with a real SQLite
+//! store, its `sim` connectors (simulators on 127.0.0.1 with our SMPP
+//! connector bound to each, over real sockets), and messages accepted over
+//! SMPP or put straight into the store. The store is polled until the
+//! message reaches the state the test expects, within a bounded wait.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use smpp::receipt::ReceiptStat;
+use smpp::session::{self, SessionConfig, SessionEvent};
+use smpp::types::{npi, ton};
+use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
+use smsgate::accounts::password;
+use smsgate::clock::ManualClock;
+use smsgate::config::Config;
+use smsgate::node::{Node, database_path};
+use smsgate::store::sqlite::SqliteStore;
+use smsgate::store::{
+    AcceptOutcome, AttemptResult, BindType, MessageRecord, MessageState, NewAccount, NewMessage,
+    Origin, Store, StoredAddress,
+};
+use tokio::net::TcpStream;
+
+/// Long enough for anything that should happen; only reached on failure.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+const DESTINATION: &str = "447911123456";
+
+/// The node's settings for these tests, with `extra` TOML (connectors and
+/// routes) appended: fast polling and retries 50 ms apart, twice.
+fn config(extra: &str) -> Config {
+    let text = format!(
+        "[node]\nname = \"test\"\n\
+         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
+         [dispatch]\npoll_interval = \"20ms\"\nretry_delays = [\"50ms\", \"50ms\"]\n{extra}"
+    );
+    Config::parse(&text).expect("test configuration parses")
+}
+
+/// A simulator connector answering at once, with `keys` (TOML) added;
+/// its receipts come 20 ms after the answer unless `keys` says otherwise.
+fn sim(name: &str, keys: &str) -> String {
+    let receipt_delay = if keys.contains("receipt_delay") {
+        ""
+    } else {
+        "receipt_delay = \"20ms\"\n"
+    };
+    format!("[connectors.{name}]\nkind = \"sim\"\nlatency = \"0s\"\n{receipt_delay}{keys}\n")
+}
+
+fn route(name: &str, connectors: &[&str], keys: &str) -> String {
+    let list: Vec<String> = connectors.iter().map(|c| format!("{c:?}")).collect();
+    format!(
+        "[[routes]]\nname = \"{name}\"\nconnectors = [{}]\n{keys}\n",
+        list.join(", ")
+    )
+}
+
+async fn start(config: &Config, dir: &Path) -> Node {
+    Node::start(config, None, dir, Arc::new(ManualClock::new()))
+        .await
+        .expect("node starts")
+}
+
+fn new_account(system_id: &str, password_hash: String) -> NewAccount {
+    NewAccount {
+        system_id: system_id.into(),
+        password_hash,
+        credits: 1000,
+        max_binds: 4,
+        tps: None,
+        window: 10,
+        bind_types: BindType::ALL.to_vec(),
+        allowed_ips: Vec::new(),
+        allowed_senders: Vec::new(),
+        default_sender: None,
+        address_ranges: Vec::new(),
+        group: None,
+    }
+}
+
+/// A message as `accept` would store it, straight into the store.
+fn message(id: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        account: "acme".into(),
+        cost: 1,
+        source: StoredAddress {
+            ton: ton::ALPHANUMERIC,
+            npi: npi::UNKNOWN,
+            addr: "Acme".into(),
+        },
+        destination: StoredAddress {
+            ton: ton::INTERNATIONAL,
+            npi: npi::ISDN,
+            addr: DESTINATION.into(),
+        },
+        esm_class: 0,
+        data_coding: 0,
+        protocol_id: 0,
+        priority: 0,
+        registered_delivery: 1,
+        schedule_at: None,
+        expires_at: None,
+        payload: b"hello".to_vec(),
+        part: None,
+        segments: 1,
+        origin: Origin {
+            protocol: "smpp".into(),
+            remote_addr: None,
+            tls: false,
+            session_id: None,
+        },
+        accepted_at: SystemTime::now(),
+        trace_detail: "accepted by the test".into(),
+    }
+}
+
+/// Creates the account `acme` and stores `messages` as accepted.
+async fn accept_all(store: &dyn Store, messages: Vec<NewMessage>) {
+    store
+        .create_account(new_account("acme", "unused".into()))
+        .await
+        .expect("account created");
+    for message in messages {
+        let outcome = store.accept(message).await.expect("stored");
+        assert!(matches!(outcome, AcceptOutcome::Accepted { .. }));
+    }
+}
+
+/// Waits until message `id` is in `state`, and returns it with its trace.
+async fn until_state(store: &dyn Store, id: &str, state: MessageState) -> MessageRecord {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let message = store.message(id).await.expect("read").expect("stored");
+        if message.state == state {
+            return message;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "message {id} never became {state:?}: {message:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The trace as `kind: detail` lines.
+fn trace(message: &MessageRecord) -> Vec<String> {
+    message
+        .trace
+        .iter()
+        .map(|event| format!("{}: {}", event.kind, event.detail))
+        .collect()
+}
+
+fn count(lines: &[String], prefix: &str) -> usize {
+    lines.iter().filter(|line| line.starts_with(prefix)).count()
+}
+
+#[tokio::test]
+async fn message_submitted_over_smpp_is_delivered_through_the_demo_simulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut demo = Config::default();
+    let test = config("");
+    demo.node = test.node;
+    demo.smpp = test.smpp;
+    demo.dispatch = test.dispatch;
+    let node = start(&demo, dir.path()).await;
+    node.store
+        .create_account(new_account("acme", password::hash("pw").expect("hash")))
+        .await
+        .expect("account created");
+
+    let addr = node.smpp.plaintext_addr().expect("plaintext listener");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let config = SessionConfig {
+        response_timeout: Duration::from_secs(120),
+        enquire_link_interval: None,
+        inactivity_timeout: None,
+        ..SessionConfig::default()
+    };
+    let (client, mut events) = session::start(stream, config);
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let SessionEvent::Request(request) = event {
+                request.respond_status(CommandStatus::ESME_ROK);
+            }
+        }
+    });
+    let bind = Bind {
+        system_id: COctetString::from_static("acme"),
+        password: COctetString::from_static("pw"),
+        interface_version: 0x34,
+        ..Bind::default()
+    };
+    let bound = client
+        .request(Body::BindTransceiver(bind))
+        .await
+        .expect("bind answered");
+    assert_eq!(bound.status, CommandStatus::ESME_ROK);
+    let resp = client
+        .request(Body::SubmitSm(SubmitSm {
+            source: Address::new(
+                ton::ALPHANUMERIC,
+                npi::UNKNOWN,
+                COctetString::from_static("Acme"),
+            ),
+            destination: Address::new(
+                ton::INTERNATIONAL,
+                npi::ISDN,
+                COctetString::from_static(DESTINATION),
+            ),
+            short_message: Bytes::from_static(b"hello"),
+            ..SubmitSm::default()
+        }))
+        .await
+        .expect("submit answered");
+    assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    let Body::SubmitSmResp(resp) = resp.body else {
+        panic!("not a submit_sm_resp: {:?}", resp.body)
+    };
+    let id = resp.message_id.to_str().expect("ascii").to_string();
+
+    let delivered = until_state(node.store.as_ref(), &id, MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    let kinds: Vec<&str> = delivered.trace.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["accepted", "queued", "submitting", "submitted", "receipt"],
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].contains("route default, connector sim"),
+        "{lines:#?}"
+    );
+    assert!(lines[4].contains("stat DELIVRD"), "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn submit_failed_fails_over_to_the_next_connector_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x45")
+        + &sim("b", "")
+        + &route("r", &["a", "b"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    assert_eq!(
+        count(&lines, "submitting: route r, connector a"),
+        1,
+        "{lines:#?}"
+    );
+    assert_eq!(count(&lines, "failover: connector a"), 1, "{lines:#?}");
+    assert_eq!(count(&lines, "submitted: connector b"), 1, "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_destination_is_rejected_without_failover() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x0B")
+        + &sim("b", "")
+        + &route("r", &["a", "b"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let rejected = until_state(node.store.as_ref(), "m1", MessageState::Rejected).await;
+    let lines = trace(&rejected);
+    assert_eq!(count(&lines, "submitting"), 1, "{lines:#?}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|line| line.starts_with("rejected: connector a")),
+        "{lines:#?}"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_submits_are_retried_then_fail_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x58")
+        + &sim("b", "")
+        + &route("r", &["a", "b"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    // The first try and the two configured retries, then the next connector.
+    assert_eq!(
+        count(&lines, "submitting: route r, connector a"),
+        3,
+        "{lines:#?}"
+    );
+    assert_eq!(count(&lines, "retry: connector a"), 2, "{lines:#?}");
+    assert_eq!(count(&lines, "failover: connector a"), 1, "{lines:#?}");
+    assert_eq!(count(&lines, "submitted: connector b"), 1, "{lines:#?}");
+    assert!(
+        lines.iter().any(|line| line.contains("attempt 3")),
+        "{lines:#?}"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn message_every_connector_refuses_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x45") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
+    let lines = trace(&failed);
+    assert!(
+        lines
+            .last()
+            .is_some_and(|line| line.starts_with("failed: every connector of route r")),
+        "{lines:#?}"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn message_no_route_matches_fails_with_no_route() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &route("us-only", &["a"], "prefix = \"1\"");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
+    let lines = trace(&failed);
+    assert_eq!(lines.last().map(String::as_str), Some("failed: no route"));
+    assert_eq!(count(&lines, "submitting"), 0, "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipts_racing_the_submit_answers_still_end_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The receipt follows the submit_sm_resp at once, so it often reaches
+    // tracking before dispatch has stored the provider id.
+    let extra = sim("a", "receipt_delay = \"0s\"") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    let ids: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
+    accept_all(
+        node.store.as_ref(),
+        ids.iter().map(|id| message(id)).collect(),
+    )
+    .await;
+
+    for id in &ids {
+        until_state(node.store.as_ref(), id, MessageState::Delivered).await;
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn messages_pending_before_a_restart_are_dispatched_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store =
+            SqliteStore::open_with_node(&database_path(dir.path()), "test").expect("store opens");
+        accept_all(&store, vec![message("m1"), message("m2"), message("m3")]).await;
+        // The last run of this node had claimed one of them when it stopped.
+        let claimed = store
+            .claim_due("test", 1, SystemTime::now())
+            .await
+            .expect("claimed");
+        assert_eq!(claimed.len(), 1);
+        store.close().await.expect("closed");
+    }
+    let extra = sim("a", "") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    for id in ["m1", "m2", "m3"] {
+        until_state(node.store.as_ref(), id, MessageState::Delivered).await;
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn message_whose_validity_ends_before_it_is_due_expires_unsent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    let now = SystemTime::now();
+    let mut late = message("m1");
+    late.schedule_at = Some(now + Duration::from_secs(3600));
+    late.expires_at = Some(now + Duration::from_millis(200));
+    accept_all(node.store.as_ref(), vec![late]).await;
+
+    let expired = until_state(node.store.as_ref(), "m1", MessageState::Expired).await;
+    let lines = trace(&expired);
+    assert_eq!(count(&lines, "submitting"), 0, "{lines:#?}");
+    assert_eq!(count(&lines, "expired"), 1, "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn node_refuses_a_route_naming_an_undeclared_connector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &route("r", &["a", "ghost"], "");
+    let started = Node::start(
+        &config(&extra),
+        None,
+        dir.path(),
+        Arc::new(ManualClock::new()),
+    )
+    .await;
+    let Err(error) = started else {
+        panic!("a node started with a route to an undeclared connector");
+    };
+    assert!(error.to_string().contains("ghost"), "{error}");
+}
+
+/// The store's side of tracking, without a node: the order of events is
+/// the test's to choose.
+mod store {
+    use super::*;
+
+    async fn submitting(store: &SqliteStore, id: &str) {
+        let claimed = store
+            .claim_due("test", 10, SystemTime::now())
+            .await
+            .expect("claimed");
+        assert!(claimed.iter().any(|claim| claim.message.id == id));
+        store
+            .record_attempt(id, "a", "r", SystemTime::now())
+            .await
+            .expect("attempt recorded");
+    }
+
+    fn open(dir: &Path) -> SqliteStore {
+        SqliteStore::open_with_node(&database_path(dir), "test").expect("store opens")
+    }
+
+    #[tokio::test]
+    async fn receipt_before_the_submit_answer_is_applied_when_the_answer_comes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        accept_all(&store, vec![message("m1")]).await;
+        submitting(&store, "m1").await;
+        let now = SystemTime::now();
+        let early = store
+            .apply_receipt("a", "p-1", &ReceiptStat::Delivered, "000", now)
+            .await
+            .expect("kept");
+        assert_eq!(early, None);
+        store
+            .record_submit_result(
+                "m1",
+                "a",
+                AttemptResult::Submitted {
+                    provider_id: "p-1".into(),
+                },
+                "accepted",
+                now,
+            )
+            .await
+            .expect("recorded");
+        let message = store.message("m1").await.expect("read").expect("stored");
+        assert_eq!(message.state, MessageState::Delivered);
+    }
+
+    #[tokio::test]
+    async fn intermediate_receipt_is_traced_and_the_final_one_ends_the_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        accept_all(&store, vec![message("m1")]).await;
+        submitting(&store, "m1").await;
+        let now = SystemTime::now();
+        let submitted = AttemptResult::Submitted {
+            provider_id: "p-1".into(),
+        };
+        store
+            .record_submit_result("m1", "a", submitted, "accepted", now)
+            .await
+            .expect("recorded");
+        let enroute = store
+            .apply_receipt("a", "p-1", &ReceiptStat::Enroute, "", now)
+            .await
+            .expect("applied");
+        assert_eq!(enroute.as_deref(), Some("m1"));
+        let message = store.message("m1").await.expect("read").expect("stored");
+        assert_eq!(message.state, MessageState::Submitted);
+        store
+            .apply_receipt("a", "p-1", &ReceiptStat::Undeliverable, "001", now)
+            .await
+            .expect("applied");
+        let message = store.message("m1").await.expect("read").expect("stored");
+        assert_eq!(message.state, MessageState::Undeliverable);
+        assert_eq!(count(&trace(&message), "receipt"), 2);
+    }
+
+    #[tokio::test]
+    async fn receipt_on_another_connector_does_not_match() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        accept_all(&store, vec![message("m1")]).await;
+        submitting(&store, "m1").await;
+        let now = SystemTime::now();
+        let submitted = AttemptResult::Submitted {
+            provider_id: "p-1".into(),
+        };
+        store
+            .record_submit_result("m1", "a", submitted, "accepted", now)
+            .await
+            .expect("recorded");
+        let other = store
+            .apply_receipt("b", "p-1", &ReceiptStat::Delivered, "", now)
+            .await
+            .expect("kept");
+        assert_eq!(other, None);
+        let message = store.message("m1").await.expect("read").expect("stored");
+        assert_eq!(message.state, MessageState::Submitted);
+    }
+
+    #[tokio::test]
+    async fn claim_of_a_crashed_node_lapses_after_the_lease() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        accept_all(&store, vec![message("m1")]).await;
+        let now = SystemTime::now();
+        let first = store.claim_due("crashed", 10, now).await.expect("claimed");
+        assert_eq!(first.len(), 1);
+        let soon = store
+            .claim_due("other", 10, now + Duration::from_secs(60))
+            .await
+            .expect("claim ran");
+        assert!(soon.is_empty(), "a live claim was taken: {soon:?}");
+        let later = store
+            .claim_due("other", 10, now + Duration::from_secs(6 * 60))
+            .await
+            .expect("claim ran");
+        assert_eq!(later.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn retry_is_not_due_before_its_time_and_keeps_the_connector() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        accept_all(&store, vec![message("m1")]).await;
+        submitting(&store, "m1").await;
+        let now = SystemTime::now();
+        let at = now + Duration::from_secs(5);
+        store
+            .record_submit_result(
+                "m1",
+                "a",
+                AttemptResult::RetryLater { at },
+                "throttled",
+                now,
+            )
+            .await
+            .expect("recorded");
+        let early = store
+            .claim_due("test", 10, now + Duration::from_secs(1))
+            .await
+            .expect("claim ran");
+        assert!(early.is_empty());
+        let due = store
+            .claim_due("test", 10, now + Duration::from_secs(6))
+            .await
+            .expect("claim ran");
+        let [claim] = due.as_slice() else {
+            panic!("one message due: {due:?}");
+        };
+        assert_eq!(claim.progress.connector.as_deref(), Some("a"));
+        assert_eq!(claim.progress.attempts, 1);
+    }
+}
