@@ -123,6 +123,9 @@ pub struct DispatchConfig {
     /// the message fails over to the next connector. Default 1 s, 5 s, 30 s.
     #[serde(with = "durations")]
     pub retry_delays: Vec<Duration>,
+    /// Whether a message that ends `failed` or `rejected` (no provider ever
+    /// took it) gives its credits back to the account. Default true.
+    pub refund_on_failure: bool,
 }
 
 impl Default for DispatchConfig {
@@ -135,6 +138,7 @@ impl Default for DispatchConfig {
                 Duration::from_secs(5),
                 Duration::from_secs(30),
             ],
+            refund_on_failure: true,
         }
     }
 }

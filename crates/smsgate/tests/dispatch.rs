@@ -273,12 +273,19 @@ async fn invalid_destination_is_rejected_without_failover() {
     let rejected = until_state(node.store.as_ref(), "m1", MessageState::Rejected).await;
     let lines = trace(&rejected);
     assert_eq!(count(&lines, "submitting"), 1, "{lines:#?}");
-    assert!(
-        lines
-            .last()
-            .is_some_and(|line| line.starts_with("rejected: connector a")),
+    assert_eq!(count(&lines, "rejected: connector a"), 1, "{lines:#?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("refunded: 1 credits refunded to acme"),
         "{lines:#?}"
     );
+    let account = node
+        .store
+        .account("acme")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(account.credits, 1000, "the charge was given back");
     node.shutdown().await;
 }
 
@@ -318,10 +325,9 @@ async fn message_every_connector_refuses_fails() {
 
     let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
     let lines = trace(&failed);
-    assert!(
-        lines
-            .last()
-            .is_some_and(|line| line.starts_with("failed: every connector of route r")),
+    assert_eq!(
+        count(&lines, "failed: every connector of route r"),
+        1,
         "{lines:#?}"
     );
     node.shutdown().await;
@@ -336,8 +342,30 @@ async fn message_no_route_matches_fails_with_no_route() {
 
     let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
     let lines = trace(&failed);
-    assert_eq!(lines.last().map(String::as_str), Some("failed: no route"));
+    assert_eq!(count(&lines, "failed: no route"), 1, "{lines:#?}");
+    assert_eq!(count(&lines, "refunded"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "submitting"), 0, "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_message_keeps_its_charge_when_refunds_are_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &route("us-only", &["a"], "prefix = \"1\"");
+    let mut config = config(&extra);
+    config.dispatch.refund_on_failure = false;
+    let node = start(&config, dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
+    assert_eq!(count(&trace(&failed), "refunded"), 0);
+    let account = node
+        .store
+        .account("acme")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(account.credits, 999);
     node.shutdown().await;
 }
 

@@ -201,7 +201,13 @@ impl Store for MemoryStore {
         Err(StoreError::NotFound(format!("message {id}")))
     }
 
-    async fn record_failure(&self, id: &str, _reason: &str, _now: SystemTime) -> StoreResult<()> {
+    async fn record_failure(
+        &self,
+        id: &str,
+        _reason: &str,
+        _refund: bool,
+        _now: SystemTime,
+    ) -> StoreResult<()> {
         Err(StoreError::NotFound(format!("message {id}")))
     }
 

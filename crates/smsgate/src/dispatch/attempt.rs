@@ -85,6 +85,7 @@ pub(super) async fn dispatch(context: Arc<Context>, claim: ClaimedMessage) {
 async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
     let store = &context.store;
     let message = &claim.message;
+    let refund = context.config.refund_on_failure;
     let id = message.id.as_str();
     let input = RouteInput {
         account: &message.account,
@@ -101,12 +102,16 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         .route_for(&input, jiff::Timestamp::now(), &health)
     else {
         return store
-            .record_failure(id, "no route", SystemTime::now())
+            .record_failure(id, "no route", refund, SystemTime::now())
             .await;
     };
     let segment = match segment(claim, &decision.actions) {
         Ok(segment) => segment,
-        Err(why) => return store.record_failure(id, &why, SystemTime::now()).await,
+        Err(why) => {
+            return store
+                .record_failure(id, &why, refund, SystemTime::now())
+                .await;
+        }
     };
 
     let progress = &claim.progress;
@@ -154,7 +159,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         let now = SystemTime::now();
         let result = match classify(&outcome) {
             Verdict::Submitted(provider_id) => AttemptResult::Submitted { provider_id },
-            Verdict::Final => AttemptResult::Rejected,
+            Verdict::Final => AttemptResult::Rejected { refund },
             Verdict::FailOver => AttemptResult::FailOver,
             Verdict::Transient => match usize::try_from(earlier)
                 .ok()
@@ -179,6 +184,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
                 "every connector of route {} refused it or could not take it",
                 decision.route
             ),
+            refund,
             SystemTime::now(),
         )
         .await

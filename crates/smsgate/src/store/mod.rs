@@ -495,8 +495,12 @@ pub enum AttemptResult {
     /// This connector will not carry it: it stays `queued` and the connector
     /// is added to [`DispatchProgress::abandoned`].
     FailOver,
-    /// The provider refused it for good: state `rejected`.
-    Rejected,
+    /// The provider refused it for good: state `rejected`; with `refund`,
+    /// its credits go back to the account (no provider ever took it).
+    Rejected {
+        /// Whether to give the credits back.
+        refund: bool,
+    },
 }
 
 /// The state a delivery receipt's `stat` puts a message in; `None` for the
@@ -583,8 +587,15 @@ pub trait Store: Send + Sync + 'static {
         now: SystemTime,
     ) -> StoreResult<()>;
     /// Ends a message that cannot be sent (no route, every connector
-    /// refused): state `failed`, with `reason` in the trace.
-    async fn record_failure(&self, id: &str, reason: &str, now: SystemTime) -> StoreResult<()>;
+    /// refused): state `failed`, with `reason` in the trace; with `refund`,
+    /// its credits go back to the account in the same transaction.
+    async fn record_failure(
+        &self,
+        id: &str,
+        reason: &str,
+        refund: bool,
+        now: SystemTime,
+    ) -> StoreResult<()>;
     /// Applies a delivery receipt: finds the message by the connector and
     /// the provider's id, moves a `submitted` message to the receipt's final
     /// state (see [`receipt_state`]) and traces it. Returns the message id;

@@ -357,11 +357,21 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn record_failure(&self, id: &str, reason: &str, now: SystemTime) -> StoreResult<()> {
+    async fn record_failure(
+        &self,
+        id: &str,
+        reason: &str,
+        refund: bool,
+        now: SystemTime,
+    ) -> StoreResult<()> {
         let (id, reason) = (id.to_string(), reason.to_string());
         self.write(move |writer| {
             writer.set_state_from(&id, MessageState::Queued, MessageState::Failed)?;
-            writer.trace(&id, now, "failed", &reason)
+            writer.trace(&id, now, "failed", &reason)?;
+            if refund {
+                writer.refund(&id, now)?;
+            }
+            Ok(())
         })
         .await
     }
@@ -822,14 +832,18 @@ impl Writer {
                     &format!("connector {connector}: {detail}; not trying it again"),
                 )
             }
-            AttemptResult::Rejected => {
+            AttemptResult::Rejected { refund } => {
                 self.set_state_from(id, MessageState::Queued, MessageState::Rejected)?;
                 self.trace(
                     id,
                     now,
                     "rejected",
                     &format!("connector {connector}: {detail}"),
-                )
+                )?;
+                if refund {
+                    self.refund(id, now)?;
+                }
+                Ok(())
             }
         }
     }
@@ -999,6 +1013,33 @@ impl Writer {
             )));
         }
         Ok(())
+    }
+
+    /// Gives a message's credits back to its account (if the account still
+    /// exists) and traces it. Called only on the one transition into
+    /// `failed` or `rejected`, so a message is refunded at most once.
+    fn refund(&self, id: &str, now: SystemTime) -> StoreResult<()> {
+        let (account, cost): (String, i64) = self
+            .conn
+            .prepare_cached("SELECT account, cost FROM messages WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement.query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))
+            })
+            .map_err(backend)?;
+        if cost <= 0 {
+            return Ok(());
+        }
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE accounts SET credits = credits + ?2 WHERE system_id = ?1")
+            .and_then(|mut statement| statement.execute(params![account, cost]))
+            .map_err(backend)?;
+        let detail = if changed == 0 {
+            format!("{cost} credits not refunded: account {account} no longer exists")
+        } else {
+            format!("{cost} credits refunded to {account}")
+        };
+        self.trace(id, now, "refunded", &detail)
     }
 
     /// Appends a trace event written by this node.
