@@ -121,6 +121,24 @@ impl CommandStatus {
     /// SMPP 5.0's name for ESME_RINVOPTPARAMVAL.
     pub const ESME_RINVTLVVAL: CommandStatus = CommandStatus::ESME_RINVOPTPARAMVAL;
 
+    /// The status the spec (3.4 or 5.0) calls `name`, ignoring case
+    /// (`ESME_RSUBMITFAIL`, `esme_rthrottled`); `None` for any other word.
+    pub fn from_name(name: &str) -> Option<CommandStatus> {
+        let aliases = [
+            ("ESME_RINVTLVSTREAM", CommandStatus::ESME_RINVTLVSTREAM),
+            ("ESME_RTLVNOTALLWD", CommandStatus::ESME_RTLVNOTALLWD),
+            ("ESME_RINVTLVLEN", CommandStatus::ESME_RINVTLVLEN),
+            ("ESME_RMISSINGTLV", CommandStatus::ESME_RMISSINGTLV),
+            ("ESME_RINVTLVVAL", CommandStatus::ESME_RINVTLVVAL),
+        ];
+        CommandStatus::ALL
+            .iter()
+            .filter_map(|status| status.name().map(|known| (known, *status)))
+            .chain(aliases)
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, status)| status)
+    }
+
     /// `true` for ESME_ROK.
     pub fn is_ok(self) -> bool {
         self == CommandStatus::ESME_ROK
@@ -175,6 +193,23 @@ mod tests {
         assert_eq!(CommandStatus::ESME_RTHROTTLED.0, 0x58);
         assert_eq!(CommandStatus::ESME_RSUBMITFAIL.0, 0x45);
         assert_eq!(CommandStatus::ESME_RINVDCS.0, 0x104);
+    }
+
+    #[test]
+    fn names_are_read_back_ignoring_case_including_the_5_0_aliases() {
+        assert_eq!(
+            CommandStatus::from_name("esme_rsubmitfail"),
+            Some(CommandStatus::ESME_RSUBMITFAIL)
+        );
+        assert_eq!(
+            CommandStatus::from_name("ESME_RINVTLVLEN"),
+            Some(CommandStatus::ESME_RINVPARLEN)
+        );
+        assert_eq!(CommandStatus::from_name("ESME_NOPE"), None);
+        for status in CommandStatus::ALL {
+            let name = status.name().unwrap_or_default();
+            assert_eq!(CommandStatus::from_name(name), Some(*status), "{name}");
+        }
     }
 
     #[test]

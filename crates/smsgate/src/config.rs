@@ -62,11 +62,11 @@ const DEMO_CONNECTOR: &str = "sim";
 /// The simulator of the demo: quick answers, every message delivered half
 /// a second later.
 fn demo_connector() -> ConnectorConfig {
-    ConnectorConfig::Sim(SimConfig {
+    ConnectorConfig::new(ConnectorKind::Sim(SimConfig {
         latency: Delay::fixed(Duration::from_millis(5)),
         receipt_delay: Delay::fixed(Duration::from_millis(500)),
         ..SimConfig::default()
-    })
+    }))
 }
 
 /// The demo's catch-all route to the simulator.
@@ -95,10 +95,41 @@ fn demo_route() -> RouteConfig {
     }
 }
 
-/// One connector: `kind` says which, the other keys are that kind's.
+/// One connector (`[connectors.NAME]`): the keys every kind has, and
+/// `kind` with that kind's own keys.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ConnectorConfig {
+    /// The provider's submit answer is already the final outcome (as an OTP
+    /// provider whose ESME_ROK means "delivered"): success ends the message
+    /// `delivered` at once, with its DELIVRD receipt, without waiting for
+    /// one from the provider. Default false.
+    #[serde(default)]
+    pub synchronous: bool,
+    /// Which provider answers fail over, are retried, or are final, where
+    /// they differ from the defaults (`[connectors.NAME.outcomes]`, see
+    /// [`crate::dispatch::OutcomesConfig`]).
+    #[serde(default)]
+    pub outcomes: crate::dispatch::OutcomesConfig,
+    /// The kind and its keys.
+    #[serde(flatten)]
+    pub kind: ConnectorKind,
+}
+
+impl ConnectorConfig {
+    /// A connector of `kind` with the common keys at their defaults.
+    pub fn new(kind: ConnectorKind) -> ConnectorConfig {
+        ConnectorConfig {
+            synchronous: false,
+            outcomes: crate::dispatch::OutcomesConfig::default(),
+            kind,
+        }
+    }
+}
+
+/// A connector's kind: `kind` says which, the other keys are that kind's.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum ConnectorConfig {
+pub enum ConnectorKind {
     /// Our SMPP client to a carrier; the keys of [`SmppClientConfig`].
     Smpp(SmppClientConfig),
     /// The built-in simulator: a [`crate::connectors::sim::SimServer`] on
@@ -475,8 +506,8 @@ mod tests {
             .check_route_connectors()
             .expect("the demo is consistent");
         assert!(matches!(
-            config.connectors.get("sim"),
-            Some(ConnectorConfig::Sim(_))
+            config.connectors.get("sim").map(|c| &c.kind),
+            Some(ConnectorKind::Sim(_))
         ));
         assert_eq!(config.routes[0].connectors, vec!["sim".to_string()]);
     }
@@ -496,7 +527,8 @@ mod tests {
                     window = 20\n";
         let config = Config::parse(text).expect("valid");
         assert!(config.routes.is_empty());
-        let Some(ConnectorConfig::Smpp(carrier)) = config.connectors.get("carrier") else {
+        let Some(ConnectorKind::Smpp(carrier)) = config.connectors.get("carrier").map(|c| &c.kind)
+        else {
             panic!("an smpp connector: {:?}", config.connectors);
         };
         assert_eq!(carrier.window, 20);
@@ -507,7 +539,7 @@ mod tests {
         let text = "[connectors.s]\nkind = \"sim\"\nlatency = \"20ms\"\naccept_ratio = 0.5\n\
                     reject_status = 0x58\n[[routes]]\nname = \"r\"\nconnectors = \"s\"\n";
         let config = Config::parse(text).expect("valid");
-        let Some(ConnectorConfig::Sim(sim)) = config.connectors.get("s") else {
+        let Some(ConnectorKind::Sim(sim)) = config.connectors.get("s").map(|c| &c.kind) else {
             panic!("a sim connector: {:?}", config.connectors);
         };
         assert_eq!(sim.accept_ratio, 0.5);

@@ -57,6 +57,8 @@ pub struct Node {
     pub store: Arc<dyn Store>,
     dispatcher: Dispatcher,
     tracking: JoinHandle<()>,
+    /// The configuration in force, to tell what a reload changes.
+    config: Config,
 }
 
 /// The store file inside a data directory.
@@ -101,6 +103,7 @@ impl Node {
                 .await
                 .map_err(|e| StoreError::Backend(format!("acceptor start task failed: {e}")))??
         };
+        let stored = acceptor.stored_signal();
         let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
         let connectors = Connectors::start(&config.connectors, &events)?;
         drop(events);
@@ -111,6 +114,7 @@ impl Node {
             connectors,
             config.dispatch.clone(),
             node_name.clone(),
+            stored,
         )
         .await?;
         let security = &config.security;
@@ -141,7 +145,60 @@ impl Node {
             store,
             dispatcher,
             tracking,
+            config: config.clone(),
         })
+    }
+
+    /// Puts a new configuration's routes and connectors in force without
+    /// touching customer sessions: unchanged connectors keep their binds,
+    /// new ones start, changed and removed ones stop after their submits in
+    /// flight (see [`Dispatcher::reload`]). The other sections take effect
+    /// at the next start; each one that changed is named in the returned
+    /// list. On an error nothing changes.
+    pub fn reload(
+        &mut self,
+        config: &Config,
+        config_dir: Option<&Path>,
+    ) -> Result<Vec<&'static str>, NodeError> {
+        config.validate()?;
+        config.check_route_connectors()?;
+        let routes = RouteTable::from_config(&config.routes, config_dir.unwrap_or(Path::new(".")))?;
+        self.dispatcher.reload(routes, &config.connectors)?;
+        let old = &self.config;
+        let same =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+        let mut at_restart = Vec::new();
+        if !same(&old.node, &config.node) {
+            at_restart.push("node");
+        }
+        if !same(&old.smpp, &config.smpp) {
+            at_restart.push("smpp");
+        }
+        if !same(&old.security, &config.security) {
+            at_restart.push("security");
+        }
+        if !same(&old.accept, &config.accept) {
+            at_restart.push("accept");
+        }
+        if old.dispatch != config.dispatch {
+            at_restart.push("dispatch");
+        }
+        let mut kept = config.clone();
+        // What runs now: the new routes and connectors, the old rest.
+        kept.node = old.node.clone();
+        kept.smpp = old.smpp.clone();
+        kept.security = old.security.clone();
+        kept.accept = old.accept.clone();
+        kept.dispatch = old.dispatch.clone();
+        self.config = kept;
+        Ok(at_restart)
+    }
+
+    /// Each connector's health, by name.
+    pub fn connector_health(
+        &self,
+    ) -> std::collections::BTreeMap<String, crate::connectors::ConnectorHealth> {
+        self.dispatcher.health()
     }
 
     /// Stops dispatch (finishing the submits in flight) and the connectors,

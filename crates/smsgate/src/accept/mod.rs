@@ -105,6 +105,9 @@ pub struct Acceptor {
     numbers: Arc<NumberTable>,
     rates: AccountRates,
     ids: MessageIds,
+    /// Signalled after each message stored, so dispatch need not wait for
+    /// its next poll.
+    stored: Arc<tokio::sync::Notify>,
 }
 
 impl Acceptor {
@@ -118,7 +121,14 @@ impl Acceptor {
             numbers: Arc::new(NumberTable::from_phonenumber_metadata()?),
             rates: AccountRates::new(),
             ids: MessageIds::new(),
+            stored: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Notified each time a message has been stored (dispatch waits on it
+    /// between polls of the store).
+    pub fn stored_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.stored)
     }
 
     /// The configuration in force.
@@ -179,6 +189,7 @@ impl Acceptor {
         match self.store.accept(message).await {
             Ok(AcceptOutcome::Accepted { group_id }) => {
                 tracing::debug!(account = %account.system_id, %id, cost, "message accepted");
+                self.stored.notify_one();
                 Ok(Accepted {
                     id,
                     group_id,

@@ -226,6 +226,10 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn purge_pending_receipts(&self, _before: SystemTime) -> StoreResult<u64> {
+        Ok(0)
+    }
+
     async fn close(&self) -> StoreResult<()> {
         Ok(())
     }
@@ -284,6 +288,7 @@ fn acceptor_with(store: Arc<MemoryStore>, config: AcceptConfig) -> Acceptor {
         numbers: numbers::tests::shared_table(),
         rates: AccountRates::new(),
         ids: MessageIds::new(),
+        stored: Arc::new(tokio::sync::Notify::new()),
     }
 }
 

@@ -45,7 +45,13 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config, config_dir, data_dir, !args.no_demo))
+    runtime.block_on(serve(
+        config,
+        path.as_deref(),
+        config_dir,
+        data_dir,
+        !args.no_demo,
+    ))
 }
 
 /// The configuration a command runs with: the file given (`--config` or
@@ -66,11 +72,12 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>),
 
 async fn serve(
     config: Config,
+    config_path: Option<&Path>,
     config_dir: Option<&Path>,
     data_dir: &Path,
     demo: bool,
 ) -> Result<(), CliError> {
-    let node = Node::start(&config, config_dir, data_dir, Arc::new(SystemClock)).await?;
+    let mut node = Node::start(&config, config_dir, data_dir, Arc::new(SystemClock)).await?;
     if demo {
         create_demo_account(&node).await?;
     }
@@ -78,9 +85,46 @@ async fn serve(
         let scheme = if *tls { "SMPP over TLS" } else { "SMPP" };
         println!("smsgate: {scheme} on {addr}");
     }
-    wait_for_signal().await;
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => loop {
+            tokio::select! {
+                () = wait_for_signal() => break,
+                _ = hangup.recv() => reload(&mut node, config_path, config_dir),
+            }
+        },
+        Err(error) => {
+            warn!(%error, "cannot watch SIGHUP; the configuration is read at start only");
+            wait_for_signal().await;
+        }
+    }
     node.shutdown().await;
     Ok(())
+}
+
+/// SIGHUP: reads the configuration file again and puts its routes and
+/// connectors in force; customer sessions stay bound. A file that does not
+/// load or validate changes nothing (logged).
+fn reload(node: &mut Node, config_path: Option<&Path>, config_dir: Option<&Path>) {
+    let Some(path) = config_path else {
+        info!("SIGHUP received; running without a configuration file, nothing to reload");
+        return;
+    };
+    info!(path = %path.display(), "SIGHUP received; reloading the configuration");
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            warn!(%error, "reload refused; the running configuration stays");
+            return;
+        }
+    };
+    match node.reload(&config, config_dir) {
+        Ok(at_restart) if at_restart.is_empty() => info!("reloaded routes and connectors"),
+        Ok(at_restart) => warn!(
+            sections = ?at_restart,
+            "reloaded routes and connectors; the changes to these sections take effect at the next start"
+        ),
+        Err(error) => warn!(%error, "reload refused; the running configuration stays"),
+    }
 }
 
 /// On the first start (no accounts yet) creates the account `demo` with a

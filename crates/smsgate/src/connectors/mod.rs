@@ -59,6 +59,16 @@ pub enum SubmitOutcome {
         /// The status it answered with.
         status: CommandStatus,
     },
+    /// An HTTP provider answered, but not with success: an error status,
+    /// or a 2xx whose body failed the connector's response check (then
+    /// `status` is that 2xx).
+    HttpRefused {
+        /// The HTTP status it answered with.
+        status: u16,
+        /// What was wrong, for the trace: the check that failed, or the
+        /// start of the body.
+        detail: String,
+    },
     /// No answer came: the provider may or may not have the segment.
     Failed {
         /// Why.
@@ -67,7 +77,7 @@ pub enum SubmitOutcome {
 }
 
 /// Why a submit got no answer from the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum SubmitFailure {
     /// The request was sent, but no answer came in time; the provider may
     /// still have carried it out.

@@ -12,11 +12,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use smpp::{Address, COctetString, CommandStatus};
+use smpp::receipt::ReceiptStat;
+use smpp::{Address, COctetString};
 use tracing::{debug, warn};
 
 use super::Context;
-use crate::connectors::{OutboundSegment, SubmitFailure, SubmitOutcome};
+use super::outcomes::Verdict;
+use crate::connectors::{OutboundSegment, SubmitOutcome};
 use crate::routing::{RouteActions, RouteInput};
 use crate::store::{AttemptResult, ClaimedMessage, StoreResult};
 
@@ -24,53 +26,28 @@ use crate::store::{AttemptResult, ClaimedMessage, StoreResult};
 /// customer asked for, because tracking needs it to end the message.
 const FINAL_RECEIPT: u8 = 1;
 
-/// What a submit's outcome means for the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Verdict {
-    /// The provider has it.
-    Submitted(String),
-    /// This connector cannot carry it (ESME_RSUBMITFAIL: the recipient is
-    /// not reachable through this channel): try the next one now.
-    FailOver,
-    /// Maybe later (throttled, provider busy or broken, no answer): retry
-    /// the same connector after a delay, then fail over.
-    Transient,
-    /// The message itself is wrong for the provider (bad destination, bad
-    /// length, ...): no other connector would do better.
-    Final,
-}
-
-/// Classifies a submit's outcome, after the provider guides in the seeds
-/// (see docs/smpp-errors.md).
-pub(super) fn classify(outcome: &SubmitOutcome) -> Verdict {
-    match outcome {
-        SubmitOutcome::Accepted { provider_id } => Verdict::Submitted(provider_id.clone()),
-        SubmitOutcome::Refused { status } => match *status {
-            CommandStatus::ESME_RSUBMITFAIL => Verdict::FailOver,
-            CommandStatus::ESME_RTHROTTLED
-            | CommandStatus::ESME_RSYSERR
-            | CommandStatus::ESME_RMSGQFUL => Verdict::Transient,
-            _ => Verdict::Final,
-        },
-        // Malformed: the provider answered something we cannot read, so it
-        // may or may not have the message; like no answer at all.
-        SubmitOutcome::Failed {
-            reason:
-                SubmitFailure::Timeout
-                | SubmitFailure::ConnectionLost
-                | SubmitFailure::NotBound
-                | SubmitFailure::Malformed,
-        } => Verdict::Transient,
-    }
-}
-
 /// The outcome in words, for the trace.
 fn describe(outcome: &SubmitOutcome) -> String {
     match outcome {
         SubmitOutcome::Accepted { .. } => "accepted".to_string(),
         SubmitOutcome::Refused { status } => format!("refused with {status}"),
+        SubmitOutcome::HttpRefused { status: 0, detail } => format!("not sendable: {detail}"),
+        SubmitOutcome::HttpRefused { status, detail } => format!("HTTP {status}: {detail}"),
         SubmitOutcome::Failed { reason } => reason.to_string(),
     }
+}
+
+/// The text of a stored message, for routes that filter on it: its
+/// payload without a UDH, decoded by its data_coding; `None` when it
+/// cannot be read as text (binary data), so text filters do not match.
+fn routing_text(esm_class: u8, data_coding: u8, payload: &[u8]) -> Option<String> {
+    let body = if esm_class & smpp::types::esm_class::UDHI != 0 {
+        let header = usize::from(*payload.first()?);
+        payload.get(1 + header..)?
+    } else {
+        payload
+    };
+    smstext::decode(data_coding, body).ok()
 }
 
 /// Runs one pass for a claimed message. Store errors end the pass (logged):
@@ -87,17 +64,28 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
     let message = &claim.message;
     let refund = context.config.refund_on_failure;
     let id = message.id.as_str();
+    let setup = context.setup();
+    let group = if setup.routes.uses_group() {
+        context.group_of(&message.account).await
+    } else {
+        None
+    };
+    let text = if setup.routes.uses_text() {
+        routing_text(message.esm_class, message.data_coding, &message.payload)
+    } else {
+        None
+    };
     let input = RouteInput {
         account: &message.account,
-        group: None,
+        group: group.as_deref(),
         source: &message.source.addr,
         destination: &message.destination.addr,
-        text: None,
+        text: text.as_deref(),
         data_coding: message.data_coding,
         tags: &[],
     };
-    let health = |name: &str| context.connectors.is_healthy(name);
-    let Some(decision) = context
+    let health = |name: &str| setup.connectors.is_healthy(name);
+    let Some(decision) = setup
         .routes
         .route_for(&input, jiff::Timestamp::now(), &health)
     else {
@@ -134,7 +122,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
 
     for name in order {
         let name: &str = name;
-        let Some(client) = context.connectors.get(name) else {
+        let Some(link) = setup.connectors.get(name) else {
             store
                 .record_submit_result(
                     id,
@@ -153,15 +141,21 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         store
             .record_attempt(id, name, &decision.route, SystemTime::now())
             .await?;
-        let outcome = client.submit(&segment).await;
+        let outcome = link.submit(&segment).await;
         let detail = describe(&outcome);
         debug!(message_id = %id, connector = %name, %detail, "dispatch: submit answered");
         let now = SystemTime::now();
-        let result = match classify(&outcome) {
-            Verdict::Submitted(provider_id) => AttemptResult::Submitted { provider_id },
-            Verdict::Final => AttemptResult::Rejected { refund },
-            Verdict::FailOver => AttemptResult::FailOver,
-            Verdict::Transient => match usize::try_from(earlier)
+        let result = match (link.outcomes().classify(&outcome), outcome) {
+            (Verdict::Submitted, SubmitOutcome::Accepted { provider_id }) => {
+                if link.is_synchronous() {
+                    return submitted_synchronously(context, id, name, provider_id, &detail).await;
+                }
+                AttemptResult::Submitted { provider_id }
+            }
+            // Only an accepted outcome classifies as submitted.
+            (Verdict::Submitted, _) | (Verdict::Final, _) => AttemptResult::Rejected { refund },
+            (Verdict::FailOver, _) => AttemptResult::FailOver,
+            (Verdict::Retry, _) => match usize::try_from(earlier)
                 .ok()
                 .and_then(|tried| context.config.retry_delays.get(tried))
             {
@@ -188,6 +182,42 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             SystemTime::now(),
         )
         .await
+}
+
+/// A synchronous connector took the message: its answer is the final
+/// outcome, so the message is submitted and delivered in one go (the
+/// DELIVRD receipt is applied as if the provider had sent it). A provider
+/// that gave no id gets our message id as its id.
+async fn submitted_synchronously(
+    context: &Context,
+    id: &str,
+    connector: &str,
+    provider_id: String,
+    detail: &str,
+) -> StoreResult<()> {
+    let provider_id = if provider_id.is_empty() {
+        id.to_string()
+    } else {
+        provider_id
+    };
+    let now = SystemTime::now();
+    context
+        .store
+        .record_submit_result(
+            id,
+            connector,
+            AttemptResult::Submitted {
+                provider_id: provider_id.clone(),
+            },
+            &format!("{detail} (synchronous connector: this answer is final)"),
+            now,
+        )
+        .await?;
+    context
+        .store
+        .apply_receipt(connector, &provider_id, &ReceiptStat::Delivered, "", now)
+        .await
+        .map(drop)
 }
 
 /// The submit_sm fields for a stored message, with the route's actions
@@ -240,41 +270,21 @@ fn segment(claim: &ClaimedMessage, actions: &RouteActions) -> Result<OutboundSeg
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn refused(status: CommandStatus) -> Verdict {
-        classify(&SubmitOutcome::Refused { status })
-    }
+    use super::routing_text;
 
     #[test]
-    fn submit_fail_fails_over_at_once() {
-        assert_eq!(refused(CommandStatus::ESME_RSUBMITFAIL), Verdict::FailOver);
-    }
-
-    #[test]
-    fn throttling_system_errors_and_lost_answers_are_retried() {
-        for status in [
-            CommandStatus::ESME_RTHROTTLED,
-            CommandStatus::ESME_RSYSERR,
-            CommandStatus::ESME_RMSGQFUL,
-        ] {
-            assert_eq!(refused(status), Verdict::Transient, "{status:?}");
-        }
-        for reason in [
-            SubmitFailure::Timeout,
-            SubmitFailure::ConnectionLost,
-            SubmitFailure::NotBound,
-        ] {
-            assert_eq!(
-                classify(&SubmitOutcome::Failed { reason }),
-                Verdict::Transient
-            );
-        }
-    }
-
-    #[test]
-    fn a_bad_destination_or_length_is_final() {
-        assert_eq!(refused(CommandStatus::ESME_RINVDSTADR), Verdict::Final);
-        assert_eq!(refused(CommandStatus::ESME_RINVMSGLEN), Verdict::Final);
+    fn routing_text_skips_the_udh_and_decodes_by_data_coding() {
+        let mut payload = vec![5, 0, 3, 7, 2, 1];
+        payload.extend_from_slice(b"Hello");
+        assert_eq!(routing_text(0x40, 0, &payload).as_deref(), Some("Hello"));
+        assert_eq!(
+            routing_text(0, 8, &[0, 0x48, 0, 0x69]).as_deref(),
+            Some("Hi")
+        );
+        assert_eq!(
+            routing_text(0x40, 0, &[9, 1]),
+            None,
+            "a UDH longer than the payload"
+        );
     }
 }

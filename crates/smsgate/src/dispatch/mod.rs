@@ -13,20 +13,23 @@
 
 mod attempt;
 mod connectors;
+mod outcomes;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-pub use self::connectors::Connectors;
-use crate::config::DispatchConfig;
+pub use self::connectors::{Connectors, Link};
+pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
+use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
+use crate::connectors::ConnectorHealth;
 use crate::routing::RouteTable;
 use crate::store::{ClaimedMessage, Store, StoreResult};
 
@@ -36,6 +39,16 @@ const CLAIM_BATCH: usize = 256;
 
 /// How often messages past their validity are expired.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a looked-up account group is used before it is read again.
+const GROUP_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How often receipts that never found their message are purged.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How long a receipt whose provider id matches no message is kept, in
+/// case the submit's answer naming that id is only late.
+const PENDING_RECEIPT_MAX_AGE: Duration = Duration::from_secs(72 * 3600);
 
 /// How long shutdown waits for the passes in flight (each bounded by its
 /// submits' response timeouts) before it leaves them; their messages keep
@@ -52,9 +65,14 @@ pub struct Dispatcher {
 /// What the claim loop and every pass share.
 struct Context {
     store: Arc<dyn Store>,
-    routes: RouteTable,
-    connectors: Connectors,
+    /// The routes and connectors in force; a reload swaps them, and a pass
+    /// keeps the pair it started with.
+    current: RwLock<Arc<Setup>>,
     config: DispatchConfig,
+    /// Signalled when a message is stored: the claim loop polls at once.
+    wake: Arc<Notify>,
+    /// Account groups, for routes that filter on them.
+    groups: Mutex<HashMap<String, (Option<String>, Instant)>>,
     /// This node's name, the owner of its claims.
     node: String,
     /// Messages with a pass running: a message whose claim lapsed while its
@@ -68,15 +86,24 @@ struct Context {
     passes: TaskTracker,
 }
 
+/// Routes and the connectors they name.
+struct Setup {
+    routes: RouteTable,
+    connectors: Connectors,
+}
+
 impl Dispatcher {
     /// Releases the claims this node left at its last run (they need not
-    /// wait for the lease), then starts claiming and sending.
+    /// wait for the lease), then starts claiming and sending. `wake` is
+    /// signalled when a message is stored (see
+    /// [`crate::accept::Acceptor::stored_signal`]).
     pub async fn start(
         store: Arc<dyn Store>,
         routes: RouteTable,
         connectors: Connectors,
         config: DispatchConfig,
         node: String,
+        wake: Arc<Notify>,
     ) -> StoreResult<Dispatcher> {
         let released = store.release_claims(&node).await?;
         if released > 0 {
@@ -87,8 +114,9 @@ impl Dispatcher {
         }
         let context = Arc::new(Context {
             store,
-            routes,
-            connectors,
+            current: RwLock::new(Arc::new(Setup { routes, connectors })),
+            wake,
+            groups: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(config.concurrency)),
             config,
             node,
@@ -102,6 +130,35 @@ impl Dispatcher {
             stop,
             main,
         })
+    }
+
+    /// Puts new routes and connectors in force: connectors whose settings
+    /// did not change keep running with their binds; new ones start;
+    /// changed and removed ones stop once the passes using them end.
+    /// Passes already running finish with the routes they started with.
+    /// On an error (a connector that cannot start) nothing changes.
+    pub fn reload(
+        &self,
+        routes: RouteTable,
+        connectors: &BTreeMap<String, ConnectorConfig>,
+    ) -> Result<(), ConfigError> {
+        let current = self.context.setup();
+        let (connectors, retired) = current.connectors.reconfigure(connectors)?;
+        drop(current);
+        let names: Vec<String> = connectors.health().into_keys().collect();
+        *self
+            .context
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Setup { routes, connectors });
+        info!(connectors = ?names, retired = retired.len(), "dispatch: routes and connectors reloaded");
+        tokio::spawn(connectors::retire(retired));
+        Ok(())
+    }
+
+    /// Each connector's health, by name.
+    pub fn health(&self) -> BTreeMap<String, ConnectorHealth> {
+        self.context.setup().connectors.health()
     }
 
     /// Stops claiming, waits for the passes in flight, then stops the
@@ -122,8 +179,19 @@ impl Dispatcher {
                 "dispatch: passes still running after {SHUTDOWN_WAIT:?}; leaving them"
             );
         }
-        match Arc::try_unwrap(self.context) {
-            Ok(context) => context.connectors.shutdown().await,
+        let setup = std::mem::replace(
+            &mut *self
+                .context
+                .current
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            Arc::new(Setup {
+                routes: RouteTable::default(),
+                connectors: Connectors::empty(),
+            }),
+        );
+        match Arc::try_unwrap(setup) {
+            Ok(setup) => setup.connectors.shutdown().await,
             // A pass left running holds the connectors; dropping the last
             // hold stops them without waiting.
             Err(_) => warn!("dispatch: connectors still in use; they stop when released"),
@@ -131,12 +199,51 @@ impl Dispatcher {
     }
 }
 
+impl Context {
+    /// The routes and connectors in force now.
+    fn setup(&self) -> Arc<Setup> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The group of `account`, from a cache refreshed every few seconds.
+    async fn group_of(&self, account: &str) -> Option<String> {
+        if let Some((group, at)) = lock(&self.groups).get(account)
+            && at.elapsed() < GROUP_CACHE_TTL
+        {
+            return group.clone();
+        }
+        let group = match self.store.account(account).await {
+            Ok(found) => found.and_then(|account| account.group),
+            Err(error) => {
+                warn!(%account, %error, "dispatch: the account's group could not be read");
+                None
+            }
+        };
+        lock(&self.groups).insert(account.to_string(), (group.clone(), Instant::now()));
+        group
+    }
+}
+
 /// Claims due messages and starts their passes, until stopped; expires
 /// messages past their validity on the way.
 async fn claim_loop(context: Arc<Context>, stop: CancellationToken) {
     let mut next_expiry = Instant::now();
+    let mut next_purge = Instant::now();
     while !stop.is_cancelled() {
         let now = SystemTime::now();
+        if Instant::now() >= next_purge {
+            next_purge = Instant::now() + PURGE_INTERVAL;
+            let before = now.checked_sub(PENDING_RECEIPT_MAX_AGE).unwrap_or(now);
+            match context.store.purge_pending_receipts(before).await {
+                Ok(0) => {}
+                Ok(purged) => info!(
+                    purged,
+                    "dispatch: receipts that matched no message for {} dropped",
+                    humantime::format_duration(PENDING_RECEIPT_MAX_AGE)
+                ),
+                Err(error) => warn!(%error, "dispatch: purging unmatched receipts failed"),
+            }
+        }
         if Instant::now() >= next_expiry {
             next_expiry = Instant::now() + EXPIRY_INTERVAL;
             match context.store.expire_due(now).await {
@@ -164,6 +271,7 @@ async fn claim_loop(context: Arc<Context>, stop: CancellationToken) {
         }
         tokio::select! {
             () = stop.cancelled() => return,
+            () = context.wake.notified() => {}
             () = tokio::time::sleep(context.config.poll_interval) => {}
         }
     }

@@ -52,6 +52,16 @@ pub(super) struct Filters {
 }
 
 impl Filters {
+    /// Whether the filters look at the account's group.
+    pub(super) fn uses_group(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// Whether the filters look at the text.
+    pub(super) fn uses_text(&self) -> bool {
+        self.text_regex.is_some()
+    }
+
     pub(super) fn compile(route: &RouteConfig) -> Result<Filters, RouteError> {
         let invalid = |problem: String| RouteError::Invalid {
             route: route.name.clone(),

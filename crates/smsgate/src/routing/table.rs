@@ -92,6 +92,18 @@ impl RouteTable {
         )
     }
 
+    /// Whether some route filters on the account's group: dispatch then
+    /// looks the group up for each message.
+    pub fn uses_group(&self) -> bool {
+        self.routes.iter().any(|route| route.filters.uses_group())
+    }
+
+    /// Whether some route filters on the text: dispatch then decodes each
+    /// message's text for routing.
+    pub fn uses_text(&self) -> bool {
+        self.routes.iter().any(|route| route.filters.uses_text())
+    }
+
     fn compile(
         routes: &[RouteConfig],
         prices: &mut PriceSource<'_>,

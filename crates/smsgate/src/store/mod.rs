@@ -503,6 +503,45 @@ pub enum AttemptResult {
     },
 }
 
+/// The forms a provider's message id is looked up by, best first. Providers
+/// write the same id differently in the submit's answer and in receipts:
+/// hex in one and decimal in the other, with or without leading zeros, in
+/// either case (the receipt format leaves it to them). Ids are stored in
+/// the first form (trimmed, leading zeros dropped, lower case); a receipt
+/// is matched by its own first form, then by the other base's reading of
+/// it. See [`smpp::receipt::ids_match`] for the same rule on two ids.
+pub fn provider_id_forms(id: &str) -> Vec<String> {
+    let trimmed = id.trim();
+    let significant = trimmed.trim_start_matches('0');
+    let normal = if significant.is_empty() && !trimmed.is_empty() {
+        "0".to_string()
+    } else {
+        significant.to_ascii_lowercase()
+    };
+    let mut forms = vec![normal.clone()];
+    let mut add = |form: String| {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    };
+    if !normal.is_empty() && normal.len() <= 32 {
+        if normal.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(value) = normal.parse::<u128>()
+        {
+            add(format!("{value:x}"));
+        }
+        if normal.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(value) = u128::from_str_radix(&normal, 16)
+        {
+            add(value.to_string());
+        }
+    }
+    if trimmed != normal && !trimmed.is_empty() {
+        add(trimmed.to_string());
+    }
+    forms
+}
+
 /// The state a delivery receipt's `stat` puts a message in; `None` for the
 /// intermediate ones (ENROUTE, ACCEPTD), which only add a trace event. A
 /// word we do not know is taken as final and `unknown`, so the message does
@@ -613,8 +652,41 @@ pub trait Store: Send + Sync + 'static {
     /// a lapsed claim) whose validity ended by `now` to `expired`, with a
     /// trace event; returns how many.
     async fn expire_due(&self, now: SystemTime) -> StoreResult<u64>;
+    /// Drops the receipts kept for a provider id no submit answer named,
+    /// received before `before`; returns how many.
+    async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64>;
 
     /// Waits until every write handed to the store so far is durable, then
     /// stops accepting writes (graceful shutdown).
     async fn close(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod provider_id_tests {
+    use super::provider_id_forms;
+
+    #[test]
+    fn provider_ids_are_stored_trimmed_without_leading_zeros_in_lower_case() {
+        assert_eq!(provider_id_forms(" 00AbC ")[0], "abc");
+        assert_eq!(provider_id_forms("000")[0], "0");
+    }
+
+    #[test]
+    fn a_decimal_receipt_id_finds_a_hex_submit_id_and_back() {
+        // 0x1A2B = 6699
+        assert!(provider_id_forms("6699").contains(&"1a2b".to_string()));
+        assert!(provider_id_forms("00001A2B").contains(&"6699".to_string()));
+        assert_eq!(
+            provider_id_forms("6699")[0],
+            "6699",
+            "the id as written first"
+        );
+    }
+
+    #[test]
+    fn ids_that_are_not_numbers_have_one_form() {
+        assert_eq!(provider_id_forms("msg-42"), vec!["msg-42".to_string()]);
+        let uuid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+        assert_eq!(provider_id_forms(uuid), vec![uuid.to_string()]);
+    }
 }

@@ -34,7 +34,8 @@ use smpp::receipt::ReceiptStat;
 use super::{
     AcceptOutcome, Account, AccountPatch, AttemptResult, BindType, CLAIM_LEASE, ClaimedMessage,
     DispatchProgress, MessageFilter, MessageRecord, MessageState, NewAccount, NewMessage, Origin,
-    PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent, receipt_state,
+    PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent, provider_id_forms,
+    receipt_state,
 };
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
@@ -392,6 +393,18 @@ impl Store for SqliteStore {
 
     async fn expire_due(&self, now: SystemTime) -> StoreResult<u64> {
         self.write(move |writer| writer.expire_due(now)).await
+    }
+
+    async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64> {
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached("DELETE FROM pending_receipts WHERE received_at < ?1")
+                .and_then(|mut statement| statement.execute([to_millis(before)]))
+                .map(|purged| purged as u64)
+                .map_err(backend)
+        })
+        .await
     }
 
     async fn close(&self) -> StoreResult<()> {
@@ -857,6 +870,8 @@ impl Writer {
         provider_id: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
+        let forms = provider_id_forms(provider_id);
+        let stored = forms[0].as_str();
         self.conn
             .prepare_cached(
                 "INSERT INTO provider_ids (connector, provider_id, message_id, at) \
@@ -865,7 +880,7 @@ impl Writer {
                  message_id = excluded.message_id, at = excluded.at",
             )
             .and_then(|mut statement| {
-                statement.execute(params![connector, provider_id, id, to_millis(now)])
+                statement.execute(params![connector, stored, id, to_millis(now)])
             })
             .map_err(backend)?;
         let mut statement = self
@@ -875,17 +890,16 @@ impl Writer {
                  RETURNING seq, stat, err, received_at",
             )
             .map_err(backend)?;
-        let mut rows = statement
-            .query(params![connector, provider_id])
-            .map_err(backend)?;
         let mut early = Vec::new();
-        while let Some(row) = rows.next().map_err(backend)? {
-            let seq: i64 = column(row, "seq")?;
-            let stat: String = column(row, "stat")?;
-            let err: String = column(row, "err")?;
-            early.push((seq, stat, err, from_millis(column(row, "received_at")?)));
+        for form in &forms {
+            let mut rows = statement.query(params![connector, form]).map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                let seq: i64 = column(row, "seq")?;
+                let stat: String = column(row, "stat")?;
+                let err: String = column(row, "err")?;
+                early.push((seq, stat, err, from_millis(column(row, "received_at")?)));
+            }
         }
-        drop(rows);
         drop(statement);
         early.sort_by_key(|(seq, ..)| *seq);
         for (_, stat, err, received_at) in early {
@@ -903,17 +917,24 @@ impl Writer {
         err: &str,
         now: SystemTime,
     ) -> StoreResult<Option<String>> {
-        let id: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT message_id FROM provider_ids WHERE connector = ?1 AND provider_id = ?2",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![connector, provider_id], |row| row.get(0))
-                    .optional()
-            })
-            .map_err(backend)?;
+        let forms = provider_id_forms(provider_id);
+        let mut id: Option<String> = None;
+        for form in &forms {
+            id = self
+                .conn
+                .prepare_cached(
+                    "SELECT message_id FROM provider_ids WHERE connector = ?1 AND provider_id = ?2",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![connector, form], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(backend)?;
+            if id.is_some() {
+                break;
+            }
+        }
         let Some(id) = id else {
             self.conn
                 .prepare_cached(
@@ -923,7 +944,7 @@ impl Writer {
                 .and_then(|mut statement| {
                     statement.execute(params![
                         connector,
-                        provider_id,
+                        forms[0],
                         stat.as_str(),
                         err,
                         to_millis(now)

@@ -302,7 +302,7 @@ impl SmppClient {
         let outcome = outcome(result);
         let counter = match &outcome {
             SubmitOutcome::Accepted { .. } => &shared.submitted,
-            SubmitOutcome::Refused { .. } => &shared.refused,
+            SubmitOutcome::Refused { .. } | SubmitOutcome::HttpRefused { .. } => &shared.refused,
             SubmitOutcome::Failed { .. } => &shared.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
