@@ -603,3 +603,204 @@ mod store {
         assert_eq!(claim.progress.attempts, 1);
     }
 }
+
+/// A message to `destination`, otherwise as [`message`].
+fn message_to(id: &str, destination: &str) -> NewMessage {
+    let mut message = message(id);
+    message.destination.addr = destination.into();
+    message
+}
+
+/// The connector the message was submitted through, from its trace.
+fn submitted_through(message: &MessageRecord) -> String {
+    let lines = trace(message);
+    let line = lines
+        .iter()
+        .find(|line| line.starts_with("submitted: connector "))
+        .unwrap_or_else(|| panic!("never submitted: {lines:#?}"));
+    line["submitted: connector ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn prefix_routes_send_each_destination_to_its_own_connector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("uk", "")
+        + &sim("us", "")
+        + &sim("rest", "")
+        + &route("uk", &["uk"], "prefix = \"44\"")
+        + &route("uk-mobile", &["us"], "prefix = \"4479\"\norder = 200")
+        + &route("us", &["us"], "prefix = \"+1\"")
+        + &route("default", &["rest"], "order = 1000");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(
+        node.store.as_ref(),
+        vec![
+            message_to("m-uk", "447911123456"),
+            message_to("m-us", "14155551234"),
+            message_to("m-nl", "31612345678"),
+        ],
+    )
+    .await;
+    let store = node.store.as_ref();
+    let uk = until_state(store, "m-uk", MessageState::Delivered).await;
+    let us = until_state(store, "m-us", MessageState::Delivered).await;
+    let nl = until_state(store, "m-nl", MessageState::Delivered).await;
+    // "4479" is longer but of a later order: the order decides first.
+    assert_eq!(submitted_through(&uk), "uk");
+    assert_eq!(submitted_through(&us), "us");
+    assert_eq!(submitted_through(&nl), "rest");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn least_cost_route_picks_the_cheapest_connector_for_each_destination() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prices = tempfile::tempdir().expect("tempdir");
+    let alpha = prices.path().join("alpha.csv");
+    let beta = prices.path().join("beta.csv");
+    std::fs::write(&alpha, "prefix,price\n44,0.0500\n1,0.0100\n").expect("written");
+    std::fs::write(&beta, "prefix,price\n44,0.0300\n1,0.0200\n").expect("written");
+    let keys = format!(
+        "strategy = \"least_cost\"\nprice_tables = {{ alpha = {:?}, beta = {:?} }}",
+        alpha.display().to_string(),
+        beta.display().to_string()
+    );
+    let extra = sim("alpha", "") + &sim("beta", "") + &route("cheap", &["alpha", "beta"], &keys);
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(
+        node.store.as_ref(),
+        vec![
+            message_to("m-uk", "447911123456"),
+            message_to("m-us", "14155551234"),
+        ],
+    )
+    .await;
+    let store = node.store.as_ref();
+    let uk = until_state(store, "m-uk", MessageState::Delivered).await;
+    let us = until_state(store, "m-us", MessageState::Delivered).await;
+    assert_eq!(submitted_through(&uk), "beta", "0.03 beats 0.05 for 44");
+    assert_eq!(submitted_through(&us), "alpha", "0.01 beats 0.02 for 1");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn group_and_text_filters_apply_to_dispatched_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("resellers", "")
+        + &sim("offers", "")
+        + &sim("rest", "")
+        + &route("group", &["resellers"], "group = \"resellers\"\norder = 10")
+        + &route(
+            "offers",
+            &["offers"],
+            "text_regex = '(?i)\\boffer\\b'\norder = 20",
+        )
+        + &route("default", &["rest"], "order = 1000");
+    let node = start(&config(&extra), dir.path()).await;
+    let store = node.store.as_ref();
+    accept_all(store, vec![]).await;
+    let mut reseller = new_account("shop", "unused".into());
+    reseller.group = Some("resellers".into());
+    store.create_account(reseller).await.expect("created");
+    let mut from_shop = message("m-shop");
+    from_shop.account = "shop".into();
+    let mut offer = message("m-offer");
+    offer.payload = b"Our OFFER ends today".to_vec();
+    for message in [from_shop, offer, message("m-plain")] {
+        store.accept(message).await.expect("stored");
+    }
+    let shop = until_state(store, "m-shop", MessageState::Delivered).await;
+    let offer = until_state(store, "m-offer", MessageState::Delivered).await;
+    let plain = until_state(store, "m-plain", MessageState::Delivered).await;
+    assert_eq!(submitted_through(&shop), "resellers");
+    assert_eq!(submitted_through(&offer), "offers");
+    assert_eq!(submitted_through(&plain), "rest");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn synchronous_connector_success_ends_the_message_delivered_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The simulator's own receipt would come a minute later: delivered
+    // now means the submit's answer ended it.
+    let extra =
+        sim("otp", "synchronous = true\nreceipt_delay = \"60s\"") + &route("r", &["otp"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    assert_eq!(count(&lines, "receipt: connector otp"), 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("synchronous connector")),
+        "{lines:#?}"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn connector_outcome_table_turns_a_final_status_into_a_failover() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = sim("a", "accept_ratio = 0.0\nreject_status = 0x0B")
+        + "[connectors.a.outcomes]\nfail_over = [\"ESME_RINVDSTADR\"]\n";
+    let extra = a + &sim("b", "") + &route("r", &["a", "b"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    assert_eq!(count(&lines, "failover: connector a"), 1, "{lines:#?}");
+    assert_eq!(submitted_through(&delivered), "b");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipts_naming_a_hex_id_in_decimal_still_end_the_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "receipt_ids_in_decimal = true") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    assert_eq!(count(&lines, "receipt: connector a"), 1, "{lines:#?}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn reload_keeps_unchanged_connectors_bound_and_puts_new_routes_in_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = sim("a", "") + &sim("b", "") + &route("r", &["a"], "");
+    let mut node = start(&config(&before), dir.path()).await;
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+    let first = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    assert_eq!(submitted_through(&first), "a");
+    let deadline = Instant::now() + PATIENCE;
+    while node.connector_health()["b"].bound == 0 {
+        assert!(Instant::now() < deadline, "b never bound");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // b unchanged, a removed, c new; the route now goes to b then c.
+    let after = sim("b", "") + &sim("c", "") + &route("r", &["b", "c"], "");
+    let at_restart = node.reload(&config(&after), None).expect("reloaded");
+    assert!(at_restart.is_empty(), "{at_restart:?}");
+    let health = node.connector_health();
+    assert_eq!(
+        health.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    assert_eq!(health["b"].bound, 1, "b kept its bind through the reload");
+    node.store.accept(message("m2")).await.expect("stored");
+    let second = until_state(node.store.as_ref(), "m2", MessageState::Delivered).await;
+    assert_eq!(submitted_through(&second), "b");
+
+    // A configuration that cannot work changes nothing.
+    let broken = route("r", &["ghost"], "");
+    assert!(node.reload(&config(&broken), None).is_err());
+    assert_eq!(node.connector_health().len(), 2);
+    node.shutdown().await;
+}

@@ -34,6 +34,7 @@ use serde::Deserialize;
 /// seed = 42                       # absent: different outcomes every run
 /// max_window = 10
 /// message_id_format = "hex"       # or "decimal", "uuid"
+/// receipt_ids_in_decimal = false  # true: hex ids appear in decimal in receipts
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -98,6 +99,9 @@ pub struct SimConfig {
     /// How message ids are written; carriers differ, and matching receipts
     /// to submits must cope with each. Default hex.
     pub message_id_format: MessageIdFormat,
+    /// Receipts write a hex message id in decimal, as some carriers do
+    /// (the submit's answer says `0000001a2b`, its receipt `6699`). Default false.
+    pub receipt_ids_in_decimal: bool,
 }
 
 impl Default for SimConfig {
@@ -122,6 +126,7 @@ impl Default for SimConfig {
             seed: None,
             max_window: 10,
             message_id_format: MessageIdFormat::Hex,
+            receipt_ids_in_decimal: false,
         }
     }
 }

@@ -25,7 +25,7 @@ use tracing::{debug, info};
 
 use super::outcome::{Verdict, wants_receipt};
 use super::receipts::{self, ReceiptOrder};
-use super::{Shared, bump};
+use super::{MessageIdFormat, Shared, SimConfig, bump};
 
 /// The system_id the simulator answers binds with.
 const SIM_SYSTEM_ID: COctetString = COctetString::from_static("smsgate-sim");
@@ -214,7 +214,7 @@ impl Connection {
                 let receipt = wants_receipt(message.registered_delivery, stat).then(|| {
                     let order = ReceiptOrder {
                         system_id: bound.system_id.clone(),
-                        message_id: message_id.clone(),
+                        message_id: receipt_id(&message_id, &shared.config),
                         text: receipts::echo(message.data_coding, message.esm_class, &message.text),
                         source: message.source,
                         destination: message.destination,
@@ -359,4 +359,17 @@ async fn answer_submit(
         () = shared.shutdown.cancelled() => return,
     }
     receipts::deliver(&shared, order.into_receipt()).await;
+}
+
+/// The id a receipt names the message by: as answered to the submit, or a
+/// hex id written in decimal when the simulator plays a carrier that does so.
+fn receipt_id(message_id: &COctetString, config: &SimConfig) -> COctetString {
+    if !config.receipt_ids_in_decimal || config.message_id_format != MessageIdFormat::Hex {
+        return message_id.clone();
+    }
+    let decimal = u128::from_str_radix(&message_id.to_string_lossy(), 16)
+        .map(|value| value.to_string())
+        .ok()
+        .and_then(|text| COctetString::try_from(text.as_str()).ok());
+    decimal.unwrap_or_else(|| message_id.clone())
 }
