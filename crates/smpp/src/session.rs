@@ -51,7 +51,7 @@ use crate::codec::SmppCodec;
 use crate::pdu::DecodeLimits;
 
 pub use event::{CloseReason, InboundRequest, Responder, SessionEvent};
-pub use handle::{RequestError, SessionHandle};
+pub use handle::{PendingResponse, RequestError, SessionHandle};
 
 /// The limits and timers of one session. Every field has a default
 /// ([`SessionConfig::default`]); the defaults follow common SMSC practice.

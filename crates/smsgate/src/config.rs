@@ -40,6 +40,8 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     /// How accepted messages are sent: concurrency, polling, retries.
     pub dispatch: DispatchConfig,
+    /// How receipts and MO reach SMPP customers: maximum age, retries.
+    pub delivery: crate::outbox::CourierConfig,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             routes: vec![demo_route()],
             connectors: BTreeMap::from([(DEMO_CONNECTOR.to_string(), demo_connector())]),
             dispatch: DispatchConfig::default(),
+            delivery: crate::outbox::CourierConfig::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Connectors, Dispatcher};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
+use crate::outbox::Courier;
 use crate::routing::{RouteError, RouteTable};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
@@ -57,6 +58,7 @@ pub struct Node {
     pub store: Arc<dyn Store>,
     dispatcher: Dispatcher,
     tracking: JoinHandle<()>,
+    courier: Courier,
     /// The configuration in force, to tell what a reload changes.
     config: Config,
 }
@@ -117,6 +119,15 @@ impl Node {
             stored,
         )
         .await?;
+        let registry = Arc::new(SessionRegistry::new());
+        let courier = Courier::start(
+            store.clone(),
+            Arc::clone(&registry),
+            config.delivery.clone(),
+            node_name.clone(),
+            registry.bound_signal(),
+        )
+        .await;
         let security = &config.security;
         let context = ServerContext {
             config: config.smpp.clone(),
@@ -136,7 +147,7 @@ impl Node {
                 },
                 clock,
             ),
-            registry: SessionRegistry::new(),
+            registry,
             tasks: TaskTracker::new(),
         };
         let smpp = SmppServer::start(context, data_dir).await?;
@@ -145,6 +156,7 @@ impl Node {
             store,
             dispatcher,
             tracking,
+            courier,
             config: config.clone(),
         })
     }
@@ -183,6 +195,9 @@ impl Node {
         if old.dispatch != config.dispatch {
             at_restart.push("dispatch");
         }
+        if old.delivery != config.delivery {
+            at_restart.push("delivery");
+        }
         let mut kept = config.clone();
         // What runs now: the new routes and connectors, the old rest.
         kept.node = old.node.clone();
@@ -190,6 +205,7 @@ impl Node {
         kept.security = old.security.clone();
         kept.accept = old.accept.clone();
         kept.dispatch = old.dispatch.clone();
+        kept.delivery = old.delivery.clone();
         self.config = kept;
         Ok(at_restart)
     }
@@ -211,6 +227,7 @@ impl Node {
             Ok(Err(error)) => warn!(%error, "tracking ended abnormally"),
             Err(_) => warn!("tracking still busy after {TRACKING_WAIT:?}; leaving it"),
         }
+        self.courier.shutdown().await;
         self.smpp.shutdown().await;
     }
 }

@@ -52,6 +52,20 @@ pub(super) enum Command {
     },
 }
 
+/// The response to a request handed to the session with
+/// [`SessionHandle::start_request`].
+#[derive(Debug)]
+pub struct PendingResponse {
+    response: oneshot::Receiver<Result<Pdu, RequestError>>,
+}
+
+impl PendingResponse {
+    /// Waits for the response (bounded by the session's response timeout).
+    pub async fn response(self) -> Result<Pdu, RequestError> {
+        self.response.await.unwrap_or(Err(RequestError::Closed))
+    }
+}
+
 /// Sends requests over a session and ends it. Cheap to clone; every clone
 /// drives the same session, which closes when the last clone is dropped.
 #[derive(Debug, Clone)]
@@ -96,6 +110,15 @@ impl SessionHandle {
     /// Use [`SessionHandle::unbind`] rather than sending unbind here: it also
     /// closes the session.
     pub async fn request(&self, body: Body) -> Result<Pdu, RequestError> {
+        self.start_request(body).await?.response().await
+    }
+
+    /// Like [`SessionHandle::request`], in two steps: waits for a window
+    /// slot and hands the request to the session (requests started one
+    /// after another from one task go out in that order), then returns the
+    /// response still to come. A caller can so keep several requests in
+    /// flight in a fixed order without a task per request.
+    pub async fn start_request(&self, body: Body) -> Result<PendingResponse, RequestError> {
         let id = body.command_id();
         if id.response().is_none() {
             return Err(RequestError::NotARequest(id));
@@ -109,7 +132,7 @@ impl SessionHandle {
             .send(Command::Request { body, slot, reply })
             .await
             .map_err(|_| RequestError::Closed)?;
-        response.await.unwrap_or(Err(RequestError::Closed))
+        Ok(PendingResponse { response })
     }
 
     /// Unbinds: sends unbind, waits for unbind_resp (at most

@@ -230,6 +230,35 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn claim_outbox(
+        &self,
+        _node: &str,
+        _accounts: &[String],
+        _limit: u32,
+        _now: SystemTime,
+    ) -> StoreResult<Vec<crate::outbox::OutboxItem>> {
+        Ok(Vec::new())
+    }
+
+    async fn finish_outbox(
+        &self,
+        _seq: i64,
+        _message_id: &str,
+        _kind: crate::outbox::OutboxKind,
+        _result: crate::outbox::OutboxResult,
+        _now: SystemTime,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn expire_outbox(&self, _before: SystemTime, _now: SystemTime) -> StoreResult<u64> {
+        Ok(0)
+    }
+
+    async fn release_outbox_claims(&self, _node: &str) -> StoreResult<u64> {
+        Ok(0)
+    }
+
     async fn close(&self) -> StoreResult<()> {
         Ok(())
     }

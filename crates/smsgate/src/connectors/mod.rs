@@ -8,6 +8,7 @@
 //! provider sends back on its own. A connector never retries a submit by
 //! itself: whether to try again, and where, is dispatch's decision.
 
+pub mod http;
 pub mod sim;
 pub mod smpp_client;
 

@@ -652,6 +652,32 @@ pub trait Store: Send + Sync + 'static {
     /// a lapsed claim) whose validity ended by `now` to `expired`, with a
     /// trace event; returns how many.
     async fn expire_due(&self, now: SystemTime) -> StoreResult<u64>;
+    /// Claims up to `limit` outbox items (receipts and MO for SMPP
+    /// customers) of `accounts` that are due at `now` and not claimed by a
+    /// live node, oldest first, for `node`.
+    async fn claim_outbox(
+        &self,
+        node: &str,
+        accounts: &[String],
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<crate::outbox::OutboxItem>>;
+    /// Records how an attempt to deliver outbox item `seq` (about message
+    /// `message_id`) ended: delivered or dropped items leave the outbox, a
+    /// retry is due again at its time; each is traced on the message.
+    async fn finish_outbox(
+        &self,
+        seq: i64,
+        message_id: &str,
+        kind: crate::outbox::OutboxKind,
+        result: crate::outbox::OutboxResult,
+        now: SystemTime,
+    ) -> StoreResult<()>;
+    /// Drops outbox items queued before `before`, with a trace event each;
+    /// returns how many.
+    async fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64>;
+    /// Releases the outbox claims `node` holds (at its start).
+    async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64>;
     /// Drops the receipts kept for a provider id no submit answer named,
     /// received before `before`; returns how many.
     async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64>;

@@ -31,6 +31,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use smpp::receipt::ReceiptStat;
 
+use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
+
 use super::{
     AcceptOutcome, Account, AccountPatch, AttemptResult, BindType, CLAIM_LEASE, ClaimedMessage,
     DispatchProgress, MessageFilter, MessageRecord, MessageState, NewAccount, NewMessage, Origin,
@@ -43,6 +45,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_dispatch.sql"),
+    include_str!("migrations/0003_outbox.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -369,6 +372,7 @@ impl Store for SqliteStore {
         self.write(move |writer| {
             writer.set_state_from(&id, MessageState::Queued, MessageState::Failed)?;
             writer.trace(&id, now, "failed", &reason)?;
+            writer.queue_receipt(&id, &ReceiptStat::Undeliverable, "", now)?;
             if refund {
                 writer.refund(&id, now)?;
             }
@@ -393,6 +397,53 @@ impl Store for SqliteStore {
 
     async fn expire_due(&self, now: SystemTime) -> StoreResult<u64> {
         self.write(move |writer| writer.expire_due(now)).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        node: &str,
+        accounts: &[String],
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        let node = node.to_string();
+        let accounts = serde_json::to_string(accounts)
+            .map_err(|e| StoreError::Backend(format!("account list: {e}")))?;
+        self.write(move |writer| writer.claim_outbox(&node, &accounts, limit, now))
+            .await
+    }
+
+    async fn finish_outbox(
+        &self,
+        seq: i64,
+        message_id: &str,
+        kind: OutboxKind,
+        result: OutboxResult,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let message_id = message_id.to_string();
+        self.write(move |writer| writer.finish_outbox(seq, &message_id, kind, result, now))
+            .await
+    }
+
+    async fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64> {
+        self.write(move |writer| writer.expire_outbox(before, now))
+            .await
+    }
+
+    async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64> {
+        let node = node.to_string();
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached(
+                    "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?1",
+                )
+                .and_then(|mut statement| statement.execute([&node]))
+                .map(|released| released as u64)
+                .map_err(backend)
+        })
+        .await
     }
 
     async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64> {
@@ -702,12 +753,13 @@ impl Writer {
                  WHERE id IN ( \
                    SELECT id FROM ( \
                      SELECT id, accepted_at FROM messages WHERE state = 'accepted' \
+                       AND direction = 'mt' \
                        AND (schedule_at IS NULL OR schedule_at <= ?2) \
                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) \
                        AND (expires_at IS NULL OR expires_at > ?2) \
                      UNION ALL \
                      SELECT id, accepted_at FROM messages WHERE state = 'queued' \
-                       AND claimed_at <= ?3 AND (expires_at IS NULL OR expires_at > ?2)) \
+                       AND direction = 'mt' AND claimed_at <= ?3 AND (expires_at IS NULL OR expires_at > ?2)) \
                    ORDER BY accepted_at LIMIT ?4) \
                  RETURNING {MESSAGE_COLUMNS}, protocol_id, priority, connector, attempts, \
                  abandoned_connectors"
@@ -853,6 +905,7 @@ impl Writer {
                     "rejected",
                     &format!("connector {connector}: {detail}"),
                 )?;
+                self.queue_receipt(id, &ReceiptStat::Rejected, "", now)?;
                 if refund {
                     self.refund(id, now)?;
                 }
@@ -969,24 +1022,260 @@ impl Writer {
         err: &str,
         at: SystemTime,
     ) -> StoreResult<()> {
-        if let Some(state) = receipt_state(stat) {
-            self.conn
-                .prepare_cached(
-                    "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted'",
-                )
-                .and_then(|mut statement| statement.execute(params![id, state.as_str()]))
-                .map_err(backend)?;
-        }
-        let err = if err.is_empty() { "none" } else { err };
+        let ended = match receipt_state(stat) {
+            Some(state) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted'",
+                    )
+                    .and_then(|mut statement| statement.execute(params![id, state.as_str()]))
+                    .map_err(backend)?
+                    > 0
+            }
+            None => false,
+        };
+        let shown = if err.is_empty() { "none" } else { err };
         self.trace(
             id,
             at,
             "receipt",
             &format!(
-                "connector {connector}, provider id {provider_id}: stat {}, err {err}",
+                "connector {connector}, provider id {provider_id}: stat {}, err {shown}",
                 stat.as_str()
             ),
+        )?;
+        // The customer hears of the first final outcome only, and of
+        // intermediate ones while the message is open.
+        if ended
+            || (!stat.is_final() && matches!(stat, ReceiptStat::Enroute | ReceiptStat::Accepted))
+        {
+            self.queue_receipt(id, stat, err, at)?;
+        }
+        Ok(())
+    }
+
+    /// Queues the customer's receipt for message `id` reporting `stat`
+    /// (with the provider's `err`), if the customer asked for one (its
+    /// registered_delivery) and the message came in over SMPP from a
+    /// customer: in the writer's transaction, with the state change it reports.
+    fn queue_receipt(
+        &self,
+        id: &str,
+        stat: &ReceiptStat,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT account, registered_delivery, source_ton, source_npi, source_addr, \
+                 dest_ton, dest_npi, dest_addr, data_coding, esm_class, payload, accepted_at, \
+                 direction FROM messages WHERE id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row([id], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, i64>(1)?,
+                            StoredAddress {
+                                ton: row.get(2)?,
+                                npi: row.get(3)?,
+                                addr: row.get(4)?,
+                            },
+                            StoredAddress {
+                                ton: row.get(5)?,
+                                npi: row.get(6)?,
+                                addr: row.get(7)?,
+                            },
+                            row.get::<_, i64>(8)?,
+                            row.get::<_, i64>(9)?,
+                            row.get::<_, Vec<u8>>(10)?,
+                            row.get::<_, i64>(11)?,
+                            row.get::<_, String>(12)?,
+                        ))
+                    })
+                    .optional()
+            })
+            .map_err(backend)?;
+        let Some((
+            account,
+            registered,
+            source,
+            destination,
+            data_coding,
+            esm_class,
+            payload,
+            accepted_at,
+            direction,
+        )) = row
+        else {
+            return Ok(());
+        };
+        let registered = u8::try_from(registered).unwrap_or(0);
+        if direction != "mt" || !outbox::wants_receipt(registered, stat) {
+            return Ok(());
+        }
+        let subject = outbox::ReceiptSubject {
+            id,
+            source: &source,
+            destination: &destination,
+            data_coding: u8::try_from(data_coding).unwrap_or(0),
+            esm_class: u8::try_from(esm_class).unwrap_or(0),
+            payload: &payload,
+            accepted_at: from_millis(accepted_at),
+        };
+        let Some(pdu) = outbox::receipt_pdu(&subject, stat, err, now) else {
+            return self.trace(
+                id,
+                now,
+                "receipt dropped",
+                "its addresses do not fit a deliver_sm",
+            );
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outbox (account, kind, message_id, pdu, created_at, next_attempt_at) \
+                 VALUES (?1, 'receipt', ?2, ?3, ?4, ?4)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![account, id, pdu.as_ref(), to_millis(now)])
+            })
+            .map_err(backend)?;
+        self.trace(
+            id,
+            now,
+            "receipt queued",
+            &format!("stat {} for account {account}", stat.as_str()),
         )
+    }
+
+    fn claim_outbox(
+        &self,
+        node: &str,
+        accounts: &str,
+        limit: u32,
+        now: SystemTime,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        let lapsed = to_millis(now.checked_sub(CLAIM_LEASE).unwrap_or(UNIX_EPOCH));
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1 \
+                 WHERE seq IN ( \
+                   SELECT seq FROM outbox \
+                   WHERE account IN (SELECT value FROM json_each(?3)) \
+                     AND next_attempt_at <= ?2 \
+                     AND (claimed_by IS NULL OR claimed_at <= ?4) \
+                   ORDER BY seq LIMIT ?5) \
+                 RETURNING seq, account, kind, message_id, pdu, created_at, attempts",
+            )
+            .map_err(backend)?;
+        let mut items = statement
+            .query_map(
+                params![node, to_millis(now), accounts, lapsed, limit],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Vec<u8>>(4)?,
+                        row.get::<_, i64>(5)?,
+                        row.get::<_, i64>(6)?,
+                    ))
+                },
+            )
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(backend)?
+            .into_iter()
+            .filter_map(
+                |(seq, account, kind, message_id, pdu, created_at, attempts)| {
+                    Some(OutboxItem {
+                        seq,
+                        account,
+                        kind: OutboxKind::parse(&kind)?,
+                        message_id,
+                        pdu: bytes::Bytes::from(pdu),
+                        created_at: from_millis(created_at),
+                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    })
+                },
+            )
+            .collect::<Vec<_>>();
+        items.sort_by_key(|item| item.seq);
+        Ok(items)
+    }
+
+    fn finish_outbox(
+        &self,
+        seq: i64,
+        message_id: &str,
+        kind: OutboxKind,
+        result: OutboxResult,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let what = kind.as_str();
+        match result {
+            OutboxResult::Delivered { detail } => {
+                self.delete_outbox(seq)?;
+                self.trace(message_id, now, &format!("{what} sent"), &detail)
+            }
+            OutboxResult::Dropped { detail } => {
+                self.delete_outbox(seq)?;
+                self.trace(message_id, now, &format!("{what} dropped"), &detail)
+            }
+            OutboxResult::Retry { at, detail } => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL, \
+                         claimed_at = NULL WHERE seq = ?1",
+                    )
+                    .and_then(|mut statement| statement.execute(params![seq, to_millis(at)]))
+                    .map_err(backend)?;
+                self.trace(message_id, now, &format!("{what} retry"), &detail)
+            }
+        }
+    }
+
+    fn delete_outbox(&self, seq: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
+            .and_then(|mut statement| statement.execute([seq]))
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM outbox WHERE created_at < ?1 RETURNING message_id, kind, attempts",
+            )
+            .map_err(backend)?;
+        let dropped = statement
+            .query_map([to_millis(before)], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(backend)?;
+        drop(statement);
+        for (message_id, kind, attempts) in &dropped {
+            self.trace(
+                message_id,
+                now,
+                &format!("{kind} dropped"),
+                &format!(
+                    "no session of the account took it before its maximum age \
+                     ({attempts} attempts)"
+                ),
+            )?;
+        }
+        Ok(dropped.len() as u64)
     }
 
     fn expire_due(&self, now: SystemTime) -> StoreResult<u64> {
@@ -1016,6 +1305,7 @@ impl Writer {
                 "expired",
                 "its validity ended before a provider took it",
             )?;
+            self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
         }
         Ok(ids.len() as u64)
     }

@@ -30,9 +30,6 @@ use super::{Shared, bump};
 
 /// network_error_code's network type for GSM errors (SMPP 3.4, 5.3.2.31).
 const NETWORK_TYPE_GSM: u8 = 3;
-/// How many octets of the message are decoded for the receipt's `text:`,
-/// which shows 20 characters: enough for 20 UCS-2 characters.
-const ECHO_OCTETS: usize = 40;
 
 /// What an accepted message's receipt needs, kept from its submit until
 /// the receipt is due.
@@ -98,32 +95,9 @@ impl ReceiptOrder {
     }
 }
 
-/// The start of a message as the receipt's `text:` shows it: decoded from
-/// its data_coding (after any UDH), with everything but printable ASCII
-/// replaced by `?` so the receipt can travel as plain data_coding 0.
-/// Empty for binary or undecodable content.
-pub(super) fn echo(data_coding: u8, esm_class: u8, message: &[u8]) -> String {
-    let body = if esm_class & esm_class::UDHI != 0 {
-        let header = message.first().map_or(0, |&len| usize::from(len) + 1);
-        message.get(header..).unwrap_or_default()
-    } else {
-        message
-    };
-    let head = &body[..body.len().min(ECHO_OCTETS)];
-    match smstext::decode(data_coding, head) {
-        Ok(text) => text
-            .chars()
-            .map(|c| {
-                if c == ' ' || c.is_ascii_graphic() {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .collect(),
-        Err(_) => String::new(),
-    }
-}
+/// The start of a message as the receipt's `text:` shows it (the same as
+/// smsgate's own receipts to customers).
+pub(super) use crate::outbox::echo;
 
 /// A receipt ready to go (or waiting for a session to go on).
 #[derive(Debug)]

@@ -43,7 +43,7 @@ pub struct ServerContext {
     /// Brute-force blocking.
     pub guard: IpGuard,
     /// Bound sessions.
-    pub registry: SessionRegistry,
+    pub registry: Arc<SessionRegistry>,
     /// Connections and submissions in flight, for graceful shutdown.
     pub tasks: TaskTracker,
 }

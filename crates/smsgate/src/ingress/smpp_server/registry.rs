@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use smpp::session::SessionHandle;
@@ -38,6 +38,8 @@ pub struct BoundSession {
 pub struct SessionRegistry {
     next_id: AtomicU64,
     sessions: Mutex<HashMap<u64, BoundSession>>,
+    /// Signalled when a session binds (the courier sends what waited for one).
+    bound: Arc<tokio::sync::Notify>,
 }
 
 impl SessionRegistry {
@@ -63,7 +65,14 @@ impl SessionRegistry {
             return false;
         }
         sessions.insert(session.id, session);
+        drop(sessions);
+        self.bound.notify_one();
         true
+    }
+
+    /// Notified each time a session binds.
+    pub fn bound_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.bound)
     }
 
     /// Forgets a session (it unbound or closed).

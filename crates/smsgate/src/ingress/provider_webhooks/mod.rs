@@ -1,0 +1,386 @@
+//! Webhooks providers call: MO messages and delivery receipts arriving as
+//! HTTP requests, handed to tracking as the same [`InboundEvent`]s an SMPP
+//! connector hands it (rule 6 of DESIGN.md: one path per job).
+//!
+//! Each connector with webhooks gets its own [`router`], with one path for
+//! MO and one for receipts; the node merges them into the gateway's one
+//! HTTP listener, which must be served with
+//! `into_make_service_with_connect_info::<SocketAddr>()`: the caller's
+//! address decides who may call.
+//!
+//! A request goes through these steps, each answering with its own status
+//! and a plain-text reason the provider's logs will show:
+//!
+//! 1. Who is calling (`client_addr.rs`): the TCP peer, or, behind a
+//!    trusted reverse proxy (`proxy_addr`), the client it names in
+//!    `proxy_header` (400 if what it names there is not an address). Not
+//!    in `permit_addr`: 403, logged with the address.
+//! 2. A URL check (`key_echo` in the query string, on a GET or a POST) is
+//!    answered with the parameter's value and goes no further. Any other
+//!    GET: 405, messages are POSTed.
+//! 3. A body over `max_body_size`: 413.
+//! 4. Authentication (`auth`): 401.
+//! 5. The fields, from a form or JSON body: 415 for another Content-Type,
+//!    400 for a missing field or an address that cannot be one.
+//! 6. The event goes into the channel to tracking, waiting at most
+//!    `event_handoff_timeout` for room: 503 if there is none, or tracking has
+//!    stopped, so the provider retries later.
+//! 7. 200 with `report_success`, only now that the event is in tracking's
+//!    channel. It is not yet in the store: a crash before tracking stores
+//!    it loses an event the provider will not resend, as for a receipt
+//!    the SMPP client connector has answered (the same hand-off, the same
+//!    `event_handoff_timeout`). Answering only once it is stored would
+//!    need tracking to acknowledge each event.
+//!
+//! This module reads requests and hands over events; it must not touch the
+//! store, accounts or message state, which are tracking's.
+
+mod auth;
+mod client_addr;
+mod config;
+mod fields;
+mod mo;
+mod receipt;
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::SendTimeoutError;
+use tracing::{debug, error, info, warn};
+
+use crate::config::ConfigError;
+use crate::connectors::InboundEvent;
+pub use config::{
+    AddressRange, HmacAlgorithm, ProviderWebhookConfig, Secret, SignatureEncoding, StatusWord,
+    WebhookAuth, WebhookPaths,
+};
+use fields::Fields;
+use receipt::StatusWords;
+
+/// The router for one connector's webhooks: `POST` (and, for URL checks,
+/// `GET`) on its MO and receipt paths ([`ProviderWebhookConfig::paths`]).
+/// Every event goes into `events`, for tracking.
+///
+/// Serve it (or the router it is merged into) with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; without the
+/// peer's address every request is answered 500 and an error is logged.
+/// Fails if the configuration is invalid ([`ProviderWebhookConfig::validate`]).
+pub fn router(
+    connector: &str,
+    config: &ProviderWebhookConfig,
+    events: mpsc::Sender<InboundEvent>,
+) -> Result<Router, ConfigError> {
+    config.validate(connector)?;
+    let proxy_header = HeaderName::from_str(&config.proxy_header).map_err(|_| {
+        ConfigError::Invalid(format!(
+            "connector {connector:?} webhooks: proxy_header {:?} is not a valid HTTP header name",
+            config.proxy_header
+        ))
+    })?;
+    let paths = config.paths(connector);
+    let hook = Arc::new(Webhook {
+        connector: connector.to_string(),
+        proxy_header,
+        words: StatusWords::new(config),
+        success_type: success_type(&config.report_success),
+        success_body: Bytes::from(config.report_success.clone()),
+        config: config.clone(),
+        events,
+    });
+    Ok(Router::new()
+        .route(&paths.mo, get(check_url).post(on_mo))
+        .route(&paths.receipt, get(check_url).post(on_receipt))
+        .route_layer(DefaultBodyLimit::max(config.max_body_size))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&hook), admit))
+        .with_state(hook))
+}
+
+/// What one connector's handlers share.
+struct Webhook {
+    connector: String,
+    config: ProviderWebhookConfig,
+    proxy_header: HeaderName,
+    words: StatusWords,
+    success_type: HeaderValue,
+    success_body: Bytes,
+    events: mpsc::Sender<InboundEvent>,
+}
+
+/// The caller's address, as [`admit`] found it.
+#[derive(Debug, Clone, Copy)]
+struct Client(IpAddr);
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Mo,
+    Receipt,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Mo => "mo",
+            Kind::Receipt => "receipt",
+        }
+    }
+}
+
+/// Step 1: finds the client and lets in only permitted ones.
+async fn admit(State(hook): State<Arc<Webhook>>, mut request: Request, next: Next) -> Response {
+    let connector = hook.connector.as_str();
+    let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    else {
+        error!(
+            connector,
+            "webhook router served without the peer's address; \
+             serve it with into_make_service_with_connect_info::<SocketAddr>()"
+        );
+        return Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the gateway is misconfigured",
+        )
+        .into_response();
+    };
+    let forwarded = request.headers().get_all(&hook.proxy_header);
+    let client =
+        match client_addr::client_address(peer.ip(), forwarded.iter(), &hook.config.proxy_addr) {
+            Ok(client) => client,
+            Err(e) => {
+                warn!(connector, %peer, "webhook request refused: {}: {e}", hook.proxy_header);
+                return Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("{}: {e}", hook.proxy_header),
+                )
+                .into_response();
+            }
+        };
+    let permit = &hook.config.permit_addr;
+    if !permit.is_empty() && !permit.iter().any(|range| range.contains(client)) {
+        warn!(connector, %client, %peer, "webhook request refused: address not in permit_addr");
+        return Refusal::new(
+            StatusCode::FORBIDDEN,
+            format!("{client} may not call this webhook"),
+        )
+        .into_response();
+    }
+    request.extensions_mut().insert(Client(client));
+    next.run(request).await
+}
+
+/// A GET: only a URL check.
+async fn check_url(
+    State(hook): State<Arc<Webhook>>,
+    Extension(client): Extension<Client>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(echo) = hook.echo(query.as_deref(), client) {
+        return echo;
+    }
+    let mut response = Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "messages and receipts are POSTed",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
+async fn on_mo(
+    State(hook): State<Arc<Webhook>>,
+    Extension(client): Extension<Client>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    hook.take(Kind::Mo, client, query, &headers, &body).await
+}
+
+async fn on_receipt(
+    State(hook): State<Arc<Webhook>>,
+    Extension(client): Extension<Client>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    hook.take(Kind::Receipt, client, query, &headers, &body)
+        .await
+}
+
+impl Webhook {
+    /// Steps 2 and 4 to 7 for a POST.
+    async fn take(
+        &self,
+        kind: Kind,
+        Client(client): Client,
+        query: Option<String>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        if let Some(echo) = self.echo(query.as_deref(), Client(client)) {
+            return echo;
+        }
+        let connector = self.connector.as_str();
+        let kind_name = kind.name();
+        let event = match self.read(kind, headers, body) {
+            Ok(event) => event,
+            Err(refusal) => {
+                warn!(
+                    connector, %client, kind = kind_name, status = refusal.status.as_u16(),
+                    "webhook request refused: {}", refusal.reason
+                );
+                return refusal.into_response();
+            }
+        };
+        let timeout = self.config.event_handoff_timeout;
+        let reason = match self.events.send_timeout(event, timeout).await {
+            Ok(()) => {
+                debug!(connector, %client, kind = kind_name, "webhook event taken");
+                return self.success();
+            }
+            Err(SendTimeoutError::Timeout(_)) => "busy; try again later",
+            Err(SendTimeoutError::Closed(_)) => "shutting down; try again later",
+        };
+        warn!(
+            connector, %client, kind = kind_name,
+            "webhook event not taken by tracking within {timeout:?} ({reason}); answered 503"
+        );
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+    }
+
+    /// Steps 4 and 5.
+    fn read(&self, kind: Kind, headers: &HeaderMap, body: &[u8]) -> Result<InboundEvent, Refusal> {
+        auth::authenticate(&self.config.auth, headers, body)?;
+        let fields = Fields::from_body(headers.get(header::CONTENT_TYPE), body)?;
+        match kind {
+            Kind::Mo => mo::read(&self.connector, &self.config, &fields),
+            Kind::Receipt => receipt::read(&self.connector, &self.config, &self.words, &fields),
+        }
+    }
+
+    /// Step 2: the answer to a URL check, if this is one.
+    fn echo(&self, query: Option<&str>, Client(client): Client) -> Option<Response> {
+        let key = self.config.key_echo.as_deref()?;
+        let value = Fields::from_urlencoded(query?.as_bytes()).ok()?.get(key)?;
+        info!(connector = self.connector, %client, "webhook URL check answered");
+        Some(
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                )],
+                value,
+            )
+                .into_response(),
+        )
+    }
+
+    fn success(&self) -> Response {
+        (
+            [(header::CONTENT_TYPE, self.success_type.clone())],
+            self.success_body.clone(),
+        )
+            .into_response()
+    }
+}
+
+/// The Content-Type `report_success` is sent with, from its first
+/// character: providers that expect XML (TwiML's `<Response/>`) or JSON
+/// check it.
+fn success_type(body: &str) -> HeaderValue {
+    match body.trim_start().chars().next() {
+        Some('<') => HeaderValue::from_static("text/xml; charset=utf-8"),
+        Some('{' | '[') => HeaderValue::from_static("application/json"),
+        _ => HeaderValue::from_static("text/plain; charset=utf-8"),
+    }
+}
+
+/// A request we do not take, and why, answered as plain text.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    reason: String,
+    /// Whether to ask for basic credentials (`WWW-Authenticate`).
+    challenge: bool,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+            challenge: false,
+        }
+    }
+
+    fn unauthorized(reason: impl Into<String>) -> Refusal {
+        Refusal::new(StatusCode::UNAUTHORIZED, reason)
+    }
+
+    fn unauthorized_basic(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            challenge: true,
+            ..Refusal::unauthorized(reason)
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            format!("{}\n", self.reason),
+        )
+            .into_response();
+        if self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"smsgate\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_content_type_follows_the_first_character() {
+        assert_eq!(
+            success_type("<Response></Response>"),
+            "text/xml; charset=utf-8"
+        );
+        assert_eq!(success_type(" {\"ok\":true}"), "application/json");
+        assert_eq!(success_type("OK"), "text/plain; charset=utf-8");
+        assert_eq!(success_type(""), "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn an_invalid_config_gives_no_router() {
+        let config = ProviderWebhookConfig {
+            mo_path: Some("no-slash".into()),
+            ..ProviderWebhookConfig::default()
+        };
+        let (events, _) = mpsc::channel(1);
+        assert!(router("acme", &config, events).is_err());
+    }
+}

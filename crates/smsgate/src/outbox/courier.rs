@@ -1,0 +1,425 @@
+//! The courier: sends the outbox's deliver_sm (receipts and MO) to the
+//! customers' bound sessions.
+//!
+//! It claims due items of the accounts that have a receiver or transceiver
+//! session bound to this node (so nothing is claimed that cannot be sent),
+//! oldest first, and sends each on the account's session with the fewest
+//! requests in flight, which spreads them over the sessions while each
+//! session's window holds the rest back. An item the customer acknowledges
+//! leaves the outbox; a temporary error (ESME_RX_T_APPN, throttling, a full
+//! queue, a system error) or no answer is retried with backoff; any other
+//! error ends it, with a trace event. Items older than the maximum age are
+//! dropped, with a trace event.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+use smpp::session::PendingResponse;
+use smpp::{Body, CommandStatus, DecodeLimits, Pdu};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use super::{OutboxItem, OutboxResult};
+use crate::ingress::smpp_server::{BoundSession, SessionRegistry};
+use crate::store::{BindType, Store};
+
+/// Most items being sent at once by this node; each waits for a window
+/// slot of its session, so this only bounds memory.
+const MAX_IN_FLIGHT: usize = 1024;
+
+/// How often items past their maximum age are dropped.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How long an account's sender waits for more items before it ends.
+const SENDER_IDLE: Duration = Duration::from_secs(30);
+
+/// How long shutdown waits for deliveries in flight.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// `[delivery]`: how receipts and MO reach SMPP customers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CourierConfig {
+    /// How long a receipt or MO waits for a session of its account before
+    /// it is dropped (with a trace event). Default 72 h.
+    #[serde(with = "crate::config::duration")]
+    pub max_age: Duration,
+    /// The waits before each new attempt after a temporary error or no
+    /// answer; the last one repeats until `max_age`. Default 5 s, 30 s, 2 min, 10 min.
+    #[serde(with = "crate::config::durations")]
+    pub retry_delays: Vec<Duration>,
+    /// How often the outbox is looked at when nothing woke the courier
+    /// sooner. Default 100 ms.
+    #[serde(with = "crate::config::duration")]
+    pub poll_interval: Duration,
+}
+
+impl Default for CourierConfig {
+    fn default() -> Self {
+        CourierConfig {
+            max_age: Duration::from_secs(72 * 3600),
+            retry_delays: vec![
+                Duration::from_secs(5),
+                Duration::from_secs(30),
+                Duration::from_secs(120),
+                Duration::from_secs(600),
+            ],
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl CourierConfig {
+    /// The wait before attempt `attempts + 1`.
+    fn retry_delay(&self, attempts: u32) -> Duration {
+        let index = usize::try_from(attempts.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.retry_delays
+            .get(index)
+            .or(self.retry_delays.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(30))
+    }
+}
+
+/// A node's courier. See the module documentation.
+pub struct Courier {
+    stop: CancellationToken,
+    main: JoinHandle<()>,
+    sends: TaskTracker,
+}
+
+struct Context {
+    store: Arc<dyn Store>,
+    registry: Arc<SessionRegistry>,
+    config: CourierConfig,
+    node: String,
+    /// Items being sent now (a lapsed claim must not send one twice at once).
+    in_flight: Mutex<HashSet<i64>>,
+    /// Each account's sender, while it has items.
+    senders: Mutex<HashMap<String, mpsc::UnboundedSender<Queued>>>,
+    permits: Arc<Semaphore>,
+    sends: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl Courier {
+    /// Releases the claims this node left at its last run, then starts.
+    /// `wake` is signalled when a session binds or an item is queued.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        registry: Arc<SessionRegistry>,
+        config: CourierConfig,
+        node: String,
+        wake: Arc<Notify>,
+    ) -> Courier {
+        match store.release_outbox_claims(&node).await {
+            Ok(0) => {}
+            Ok(released) => info!(
+                released,
+                "courier: deliveries claimed before the last stop are due again"
+            ),
+            Err(error) => warn!(%error, "courier: releasing earlier claims failed; they lapse"),
+        }
+        let sends = TaskTracker::new();
+        let stop = CancellationToken::new();
+        let context = Arc::new(Context {
+            store,
+            registry,
+            config,
+            node,
+            in_flight: Mutex::new(HashSet::new()),
+            senders: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            sends: sends.clone(),
+            stop: stop.clone(),
+        });
+        let main = tokio::spawn(run(context, stop.clone(), wake));
+        Courier { stop, main, sends }
+    }
+
+    /// Stops claiming and waits (bounded) for the deliveries in flight;
+    /// what is not sent stays in the outbox.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        if let Err(error) = self.main.await {
+            warn!(%error, "courier: ended abnormally");
+        }
+        self.sends.close();
+        if tokio::time::timeout(SHUTDOWN_WAIT, self.sends.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                "courier: deliveries still waiting for answers; they are sent again at the next start"
+            );
+        }
+    }
+}
+
+async fn run(context: Arc<Context>, stop: CancellationToken, wake: Arc<Notify>) {
+    let mut next_expiry = Instant::now();
+    while !stop.is_cancelled() {
+        let now = SystemTime::now();
+        if Instant::now() >= next_expiry {
+            next_expiry = Instant::now() + EXPIRY_INTERVAL;
+            let before = now.checked_sub(context.config.max_age).unwrap_or(now);
+            match context.store.expire_outbox(before, now).await {
+                Ok(0) => {}
+                Ok(dropped) => info!(
+                    dropped,
+                    "courier: receipts and MO older than {} dropped undelivered",
+                    humantime::format_duration(context.config.max_age)
+                ),
+                Err(error) => warn!(%error, "courier: dropping old deliveries failed"),
+            }
+        }
+        let accounts = receiving_accounts(&context.registry);
+        let room = context.permits.available_permits();
+        let mut more = false;
+        if !accounts.is_empty() && room > 0 {
+            let limit = u32::try_from(room.min(256)).unwrap_or(256);
+            match context
+                .store
+                .claim_outbox(&context.node, &accounts, limit, now)
+                .await
+            {
+                Ok(items) => {
+                    more = items.len() == limit as usize;
+                    for item in items {
+                        start_send(&context, item);
+                    }
+                }
+                Err(error) => warn!(%error, "courier: claiming deliveries failed"),
+            }
+        }
+        if more {
+            continue;
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(context.config.poll_interval) => {}
+        }
+    }
+}
+
+/// The accounts with a session that can take deliver_sm.
+fn receiving_accounts(registry: &SessionRegistry) -> Vec<String> {
+    let mut accounts: Vec<String> = registry
+        .list()
+        .into_iter()
+        .filter(receives)
+        .map(|session| session.system_id)
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts
+}
+
+fn receives(session: &BoundSession) -> bool {
+    matches!(
+        session.bind_type,
+        BindType::Receiver | BindType::Transceiver
+    ) && !session.handle.is_closed()
+}
+
+/// Hands a claimed item to its account's sender, which sends the
+/// account's items one after another in claim order (oldest first), so
+/// they reach the customer in that order; their answers are awaited
+/// concurrently, up to each session's window.
+fn start_send(context: &Arc<Context>, item: OutboxItem) {
+    let Ok(permit) = Arc::clone(&context.permits).try_acquire_owned() else {
+        return;
+    };
+    if !lock(&context.in_flight).insert(item.seq) {
+        return;
+    }
+    let mut senders = lock(&context.senders);
+    let account = item.account.clone();
+    let queued = (item, permit);
+    let queued = match senders.get(&account) {
+        Some(sender) => match sender.send(queued) {
+            Ok(()) => return,
+            Err(mpsc::error::SendError(queued)) => queued,
+        },
+        None => queued,
+    };
+    let (sender, receiver) = mpsc::unbounded_channel();
+    // A fresh channel whose receiver is in hand: this send cannot fail.
+    let _ = sender.send(queued);
+    senders.insert(account.clone(), sender);
+    drop(senders);
+    let context = Arc::clone(context);
+    context
+        .sends
+        .clone()
+        .spawn(account_sender(context, account, receiver));
+}
+
+/// An item on its way, with the room it takes.
+type Queued = (OutboxItem, OwnedSemaphorePermit);
+
+/// Sends one account's items in order; ends when idle for a while.
+async fn account_sender(
+    context: Arc<Context>,
+    account: String,
+    mut items: mpsc::UnboundedReceiver<Queued>,
+) {
+    loop {
+        let next = tokio::select! {
+            () = context.stop.cancelled() => return,
+            next = tokio::time::timeout(SENDER_IDLE, items.recv()) => next,
+        };
+        let (item, permit) = match next {
+            Ok(Some(queued)) => queued,
+            Ok(None) => return,
+            Err(_) => {
+                // Idle: leave, unless an item arrived meanwhile (claims
+                // hand items over under the same lock).
+                let mut senders = lock(&context.senders);
+                if items.is_empty() {
+                    senders.remove(&account);
+                    return;
+                }
+                continue;
+            }
+        };
+        let started = start(&context, &item).await;
+        let context = Arc::clone(&context);
+        context.sends.clone().spawn(async move {
+            let result = match started {
+                Started::Sent { pending, who } => answer(&context, &item, pending, who).await,
+                Started::Done(result) => result,
+            };
+            let seq = item.seq;
+            if let Err(error) = context
+                .store
+                .finish_outbox(seq, &item.message_id, item.kind, result, SystemTime::now())
+                .await
+            {
+                warn!(seq, %error, "courier: recording a delivery failed; it is sent again when its claim lapses");
+            }
+            lock(&context.in_flight).remove(&seq);
+            drop(permit);
+        });
+    }
+}
+
+/// How far an attempt got before its answer.
+enum Started {
+    /// The deliver_sm is on its way on session `who`.
+    Sent {
+        pending: PendingResponse,
+        who: String,
+    },
+    /// It ended before anything was sent.
+    Done(OutboxResult),
+}
+
+/// Hands the item to the account's least busy receiving session (waiting
+/// for a slot of its window).
+async fn start(context: &Context, item: &OutboxItem) -> Started {
+    let now = SystemTime::now();
+    let body = match Pdu::decode(item.pdu.clone(), &DecodeLimits::default()) {
+        Ok(pdu) => pdu.body,
+        Err(error) => {
+            return Started::Done(OutboxResult::Dropped {
+                detail: format!("the stored deliver_sm cannot be read: {error}"),
+            });
+        }
+    };
+    let Some(session) = context
+        .registry
+        .list()
+        .into_iter()
+        .filter(|session| session.system_id == item.account && receives(session))
+        .min_by_key(|session| (session.handle.in_flight(), session.id))
+    else {
+        return Started::Done(OutboxResult::Retry {
+            at: now,
+            detail: "no receiving session bound any more".into(),
+        });
+    };
+    let who = format!(
+        "session {} ({}, {}{})",
+        session.id,
+        session.bind_type.as_str(),
+        session.remote,
+        if session.tls { ", TLS" } else { "" }
+    );
+    match session.handle.start_request(body).await {
+        Ok(pending) => Started::Sent { pending, who },
+        Err(error) => Started::Done(OutboxResult::Retry {
+            at: now,
+            detail: format!("{who}: {error}"),
+        }),
+    }
+}
+
+/// Waits for the customer's deliver_sm_resp and says what it means.
+async fn answer(
+    context: &Context,
+    item: &OutboxItem,
+    pending: PendingResponse,
+    who: String,
+) -> OutboxResult {
+    let retry = |detail: String| OutboxResult::Retry {
+        at: SystemTime::now() + context.config.retry_delay(item.attempts),
+        detail,
+    };
+    match pending.response().await {
+        Ok(response) => {
+            let status = response.status;
+            let answered_ok = matches!(response.body, Body::DeliverSmResp(_)) && status.is_ok();
+            if answered_ok {
+                OutboxResult::Delivered {
+                    detail: format!("{who} acknowledged it"),
+                }
+            } else if is_temporary(status) {
+                retry(format!("{who} answered {status}"))
+            } else {
+                OutboxResult::Dropped {
+                    detail: format!("{who} refused it with {status}"),
+                }
+            }
+        }
+        Err(error) => retry(format!("{who}: {error}")),
+    }
+}
+
+/// Errors a customer's SMPP software answers when it cannot take a
+/// deliver_sm now but may later.
+fn is_temporary(status: CommandStatus) -> bool {
+    status == CommandStatus::ESME_RX_T_APPN || status.is_transient()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_step_up_then_repeat_the_last() {
+        let config = CourierConfig::default();
+        assert_eq!(config.retry_delay(1), Duration::from_secs(5));
+        assert_eq!(config.retry_delay(2), Duration::from_secs(30));
+        assert_eq!(config.retry_delay(9), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn temporary_application_errors_and_throttling_are_retried_others_not() {
+        assert!(is_temporary(CommandStatus::ESME_RX_T_APPN));
+        assert!(is_temporary(CommandStatus::ESME_RTHROTTLED));
+        assert!(!is_temporary(CommandStatus::ESME_RX_P_APPN));
+        assert!(!is_temporary(CommandStatus::ESME_RINVCMDID));
+    }
+}

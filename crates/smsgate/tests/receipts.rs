@@ -1,0 +1,378 @@
+//! Delivery receipts back to SMPP customers, end to end: a node in-process
+//! (real SQLite store, SMPP server on 127.0.0.1, simulator connectors over
+//! real sockets) and customers bound with our SMPP session as independent
+//! clients. Receipts must reach a receiving session of the same system_id,
+//! wait in the store while none is bound, and be retried after a
+//! temporary error.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use smpp::receipt::{Receipt, ReceiptStat};
+use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
+use smpp::types::{esm_class, npi, ton};
+use smpp::{Address, Bind, Body, COctetString, CommandStatus, DeliverSm, SubmitSm, Tlv};
+use smsgate::accounts::password;
+use smsgate::clock::ManualClock;
+use smsgate::config::Config;
+use smsgate::node::Node;
+use smsgate::store::{BindType, MessageRecord, MessageState, NewAccount};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Long enough for anything that should happen; only reached on failure.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+const UK: &str = "447911123456";
+const US: &str = "14155551234";
+
+/// A node with `extra` TOML (connectors, routes); fast polling and retries.
+async fn start(extra: &str, dir: &std::path::Path) -> Node {
+    let text = format!(
+        "[node]\nname = \"test\"\n\
+         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
+         [dispatch]\npoll_interval = \"20ms\"\n\
+         [delivery]\npoll_interval = \"20ms\"\nretry_delays = [\"100ms\"]\n{extra}"
+    );
+    let config = Config::parse(&text).expect("test configuration parses");
+    let node = Node::start(&config, None, dir, Arc::new(ManualClock::new()))
+        .await
+        .expect("node starts");
+    node.store
+        .create_account(NewAccount {
+            system_id: "acme".into(),
+            password_hash: password::hash("secret").expect("hash"),
+            credits: 1000,
+            max_binds: 8,
+            tps: None,
+            window: 10,
+            bind_types: BindType::ALL.to_vec(),
+            allowed_ips: Vec::new(),
+            allowed_senders: Vec::new(),
+            default_sender: None,
+            address_ranges: Vec::new(),
+            group: None,
+        })
+        .await
+        .expect("account created");
+    node
+}
+
+/// A simulator connector answering at once, receipts after 20 ms.
+fn sim(name: &str, keys: &str) -> String {
+    format!(
+        "[connectors.{name}]\nkind = \"sim\"\nlatency = \"0s\"\nreceipt_delay = \"20ms\"\n{keys}\n"
+    )
+}
+
+fn addr(node: &Node) -> SocketAddr {
+    node.smpp.plaintext_addr().expect("plaintext listener")
+}
+
+/// A customer session bound as `bind_type`; its deliver_sm arrive on the
+/// returned channel, each with its responder.
+async fn bind(
+    addr: SocketAddr,
+    bind_type: BindType,
+) -> (SessionHandle, mpsc::UnboundedReceiver<InboundRequest>) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let config = SessionConfig {
+        response_timeout: Duration::from_secs(120),
+        enquire_link_interval: None,
+        inactivity_timeout: None,
+        ..SessionConfig::default()
+    };
+    let (handle, mut events) = session::start(stream, config);
+    let (requests, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let SessionEvent::Request(request) = event {
+                let _ = requests.send(request);
+            }
+        }
+    });
+    let body = Bind {
+        system_id: COctetString::from_static("acme"),
+        password: COctetString::from_static("secret"),
+        interface_version: 0x34,
+        ..Bind::default()
+    };
+    let body = match bind_type {
+        BindType::Transmitter => Body::BindTransmitter(body),
+        BindType::Receiver => Body::BindReceiver(body),
+        BindType::Transceiver => Body::BindTransceiver(body),
+    };
+    let resp = handle.request(body).await.expect("bind answered");
+    assert_eq!(resp.status, CommandStatus::ESME_ROK, "bound");
+    (handle, received)
+}
+
+/// Submits a message; returns our id for it.
+async fn submit(client: &SessionHandle, destination: &str, text: &str, registered: u8) -> String {
+    let body = Body::SubmitSm(SubmitSm {
+        source: Address::new(
+            ton::ALPHANUMERIC,
+            npi::UNKNOWN,
+            COctetString::from_static("Acme"),
+        ),
+        destination: Address::new(
+            ton::INTERNATIONAL,
+            npi::ISDN,
+            COctetString::try_from(destination).expect("dest"),
+        ),
+        registered_delivery: registered,
+        short_message: Bytes::copy_from_slice(text.as_bytes()),
+        ..SubmitSm::default()
+    });
+    let resp = client.request(body).await.expect("answered");
+    assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    let Body::SubmitSmResp(resp) = resp.body else {
+        panic!("not a submit_sm_resp: {resp:?}");
+    };
+    resp.message_id.to_string_lossy().into_owned()
+}
+
+/// The next deliver_sm on a session, within the patience.
+async fn next_deliver(received: &mut mpsc::UnboundedReceiver<InboundRequest>) -> InboundRequest {
+    tokio::time::timeout(PATIENCE, received.recv())
+        .await
+        .expect("a deliver_sm came in time")
+        .expect("session open")
+}
+
+fn receipt_of(request: &InboundRequest) -> (DeliverSm, Receipt) {
+    let Body::DeliverSm(deliver) = &request.pdu.body else {
+        panic!("not a deliver_sm: {:?}", request.pdu);
+    };
+    let receipt = Receipt::parse(&deliver.short_message).expect("receipt text");
+    (deliver.clone(), receipt)
+}
+
+/// Waits until the message's trace has a line starting with `prefix`.
+async fn until_traced(node: &Node, id: &str, prefix: &str) -> MessageRecord {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let message = node.store.message(id).await.expect("read").expect("stored");
+        if message
+            .trace
+            .iter()
+            .any(|event| format!("{}: {}", event.kind, event.detail).starts_with(prefix))
+        {
+            return message;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never traced {prefix:?}: {:#?}",
+            message.trace
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn receipt_reaches_a_receiver_session_other_than_the_submitting_transmitter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    let (transmitter, mut transmitter_got) = bind(addr(&node), BindType::Transmitter).await;
+    let (_receiver, mut receiver_got) = bind(addr(&node), BindType::Receiver).await;
+
+    let id = submit(&transmitter, UK, "Your code is 123456", 1).await;
+    let request = next_deliver(&mut receiver_got).await;
+    let (deliver, receipt) = receipt_of(&request);
+    assert_eq!(deliver.esm_class, esm_class::DELIVERY_RECEIPT);
+    assert_eq!(receipt.id, id);
+    assert_eq!(receipt.stat, ReceiptStat::Delivered);
+    assert_eq!(receipt.text, "Your code is 123456");
+    assert_eq!(
+        deliver.source.addr.to_string_lossy(),
+        UK,
+        "from the handset"
+    );
+    assert_eq!(deliver.destination.addr.to_string_lossy(), "Acme");
+    assert!(deliver.tlvs.contains(&Tlv::ReceiptedMessageId(
+        COctetString::try_from(id.as_str()).expect("id")
+    )));
+    assert!(deliver.tlvs.contains(&Tlv::MessageState(2)));
+    request.respond_status(CommandStatus::ESME_ROK);
+
+    let message = until_traced(&node, &id, "receipt sent: session").await;
+    assert_eq!(message.state, MessageState::Delivered);
+    assert!(
+        transmitter_got.try_recv().is_err(),
+        "a transmitter never gets deliver_sm"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipts_wait_while_no_receiver_is_bound_and_go_out_oldest_first_after_a_bind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    let (transmitter, _) = bind(addr(&node), BindType::Transmitter).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(submit(&transmitter, UK, &format!("message {n}"), 1).await);
+    }
+    for id in &ids {
+        until_traced(&node, id, "receipt queued").await;
+    }
+
+    let (_receiver, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let mut order = Vec::new();
+    for _ in 0..ids.len() {
+        let request = next_deliver(&mut got).await;
+        order.push(receipt_of(&request).1.id);
+        request.respond_status(CommandStatus::ESME_ROK);
+    }
+    assert_eq!(order, ids, "oldest first");
+    for id in &ids {
+        until_traced(&node, id, "receipt sent").await;
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipt_refused_with_a_temporary_error_is_sent_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let id = submit(&client, UK, "hello", 1).await;
+
+    let first = next_deliver(&mut got).await;
+    assert_eq!(receipt_of(&first).1.id, id);
+    first.respond_status(CommandStatus::ESME_RX_T_APPN);
+    let second = next_deliver(&mut got).await;
+    assert_eq!(receipt_of(&second).1.id, id, "the same receipt again");
+    second.respond_status(CommandStatus::ESME_ROK);
+
+    let message = until_traced(&node, &id, "receipt sent").await;
+    let retries = message
+        .trace
+        .iter()
+        .filter(|event| event.kind == "receipt retry")
+        .count();
+    assert_eq!(retries, 1, "{:#?}", message.trace);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipt_refused_with_a_permanent_error_is_dropped_with_a_trace_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let id = submit(&client, UK, "hello", 1).await;
+    next_deliver(&mut got)
+        .await
+        .respond_status(CommandStatus::ESME_RX_P_APPN);
+    until_traced(&node, &id, "receipt dropped").await;
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn registered_delivery_2_sends_only_the_failure_receipts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("ok", "")
+        + &sim("bad", "accept_ratio = 0.0\nreject_status = 0x0B")
+        + "[[routes]]\nname = \"uk\"\nprefix = \"44\"\nconnectors = \"ok\"\n\
+           [[routes]]\nname = \"us\"\nprefix = \"1\"\nconnectors = \"bad\"\n";
+    let node = start(&extra, dir.path()).await;
+    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let delivered = submit(&client, UK, "fine", 2).await;
+    let rejected = submit(&client, US, "refused", 2).await;
+
+    let request = next_deliver(&mut got).await;
+    let (_, receipt) = receipt_of(&request);
+    assert_eq!(receipt.id, rejected);
+    assert_eq!(receipt.stat, ReceiptStat::Rejected);
+    request.respond_status(CommandStatus::ESME_ROK);
+
+    let ok = node
+        .store
+        .message(&delivered)
+        .await
+        .expect("read")
+        .expect("stored");
+    let deadline = Instant::now() + PATIENCE;
+    let mut ok = ok;
+    while ok.state != MessageState::Delivered {
+        assert!(Instant::now() < deadline, "never delivered: {ok:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        ok = node
+            .store
+            .message(&delivered)
+            .await
+            .expect("read")
+            .expect("stored");
+    }
+    assert!(
+        !ok.trace
+            .iter()
+            .any(|event| event.kind.starts_with("receipt queued")),
+        "no receipt for a delivered message: {:#?}",
+        ok.trace
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipts_are_spread_over_the_accounts_receiving_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    let (transmitter, _) = bind(addr(&node), BindType::Transmitter).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(submit(&transmitter, UK, &format!("message {n}"), 1).await);
+    }
+    for id in &ids {
+        until_traced(&node, id, "receipt queued").await;
+    }
+    let (_first, mut first_got) = bind(addr(&node), BindType::Receiver).await;
+    let (_second, mut second_got) = bind(addr(&node), BindType::Receiver).await;
+    // Nothing is answered until all have arrived: each session holds its
+    // receipts in its window, and the courier picks the less busy one.
+    let mut held = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    let (mut on_first, mut on_second) = (0, 0);
+    while held.len() < ids.len() {
+        assert!(
+            Instant::now() < deadline,
+            "only {} receipts came",
+            held.len()
+        );
+        tokio::select! {
+            Some(request) = first_got.recv() => { on_first += 1; held.push(request); }
+            Some(request) = second_got.recv() => { on_second += 1; held.push(request); }
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    assert!(on_first > 0 && on_second > 0, "{on_first} and {on_second}");
+    for request in held {
+        request.respond_status(CommandStatus::ESME_ROK);
+    }
+    for id in &ids {
+        until_traced(&node, id, "receipt sent").await;
+    }
+    node.shutdown().await;
+}
