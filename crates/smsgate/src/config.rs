@@ -42,6 +42,17 @@ pub struct Config {
     pub dispatch: DispatchConfig,
     /// How receipts and MO reach SMPP customers: maximum age, retries.
     pub delivery: crate::outbox::CourierConfig,
+    /// The HTTP listener (provider webhooks).
+    pub http: crate::ingress::http::HttpConfig,
+    /// MO routes (`[[mo_routes]]`), tried in order before the accounts'
+    /// address ranges.
+    pub mo_routes: Vec<crate::delivery::mo_routes::MoRouteConfig>,
+    /// Customers' webhooks (`[webhooks.NAME]`) that MO routes can name.
+    pub webhooks: BTreeMap<String, crate::delivery::webhook::WebhookConfig>,
+    /// Asterisk call-file spools (`[asterisk.NAME]`) that MO routes can name.
+    pub asterisk: BTreeMap<String, crate::delivery::asterisk::AsteriskSpoolConfig>,
+    /// How MO messages are put together.
+    pub mo: crate::mo::MoConfig,
 }
 
 impl Default for Config {
@@ -55,6 +66,11 @@ impl Default for Config {
             connectors: BTreeMap::from([(DEMO_CONNECTOR.to_string(), demo_connector())]),
             dispatch: DispatchConfig::default(),
             delivery: crate::outbox::CourierConfig::default(),
+            http: crate::ingress::http::HttpConfig::default(),
+            mo_routes: Vec::new(),
+            webhooks: BTreeMap::new(),
+            asterisk: BTreeMap::new(),
+            mo: crate::mo::MoConfig::default(),
         }
     }
 }
@@ -113,6 +129,11 @@ pub struct ConnectorConfig {
     /// [`crate::dispatch::OutcomesConfig`]).
     #[serde(default)]
     pub outcomes: crate::dispatch::OutcomesConfig,
+    /// The HTTP endpoints this provider calls with MO messages and receipt
+    /// callbacks (`[connectors.NAME.webhooks]`), served on the `[http]`
+    /// listener; absent: none.
+    #[serde(default)]
+    pub webhooks: Option<crate::ingress::provider_webhooks::ProviderWebhookConfig>,
     /// The kind and its keys.
     #[serde(flatten)]
     pub kind: ConnectorKind,
@@ -124,6 +145,7 @@ impl ConnectorConfig {
         ConnectorConfig {
             synchronous: false,
             outcomes: crate::dispatch::OutcomesConfig::default(),
+            webhooks: None,
             kind,
         }
     }
@@ -139,6 +161,9 @@ pub enum ConnectorKind {
     /// 127.0.0.1 (a free port) with the keys of [`SimConfig`], and an smpp
     /// connector bound to it, so messages travel real SMPP both ways.
     Sim(SimConfig),
+    /// A provider's HTTP API; the keys of
+    /// [`crate::connectors::http::HttpConnectorConfig`].
+    Http(crate::connectors::http::HttpConnectorConfig),
 }
 
 /// How dispatch sends accepted messages.
@@ -389,6 +414,7 @@ impl Config {
     /// [`Config::validate`]: `smsgate route test` explains routes of a file
     /// whose connectors live elsewhere; a node, which sends, needs it.
     pub fn check_route_connectors(&self) -> Result<(), ConfigError> {
+        crate::delivery::mo_routes::check_targets(&self.mo_routes, &self.webhooks, &self.asterisk)?;
         for route in &self.routes {
             if let Some(missing) = route
                 .connectors

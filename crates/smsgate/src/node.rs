@@ -15,9 +15,14 @@ use crate::accounts::ip_guard::{GuardLimits, IpGuard};
 use crate::accounts::verifier::PasswordVerifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::delivery::asterisk::AsteriskSpool;
+use crate::delivery::webhook::Webhook;
 use crate::dispatch::{Connectors, Dispatcher};
+use crate::ingress::http::{HttpServer, webhook_routes};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
+use crate::mo::MoRouter;
 use crate::outbox::Courier;
+use crate::outbox::webhooks::WebhookCourier;
 use crate::routing::{RouteError, RouteTable};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
@@ -59,6 +64,9 @@ pub struct Node {
     dispatcher: Dispatcher,
     tracking: JoinHandle<()>,
     courier: Courier,
+    webhook_courier: WebhookCourier,
+    /// The HTTP listener, when something needs it.
+    pub http: Option<HttpServer>,
     /// The configuration in force, to tell what a reload changes.
     config: Config,
 }
@@ -108,8 +116,37 @@ impl Node {
         let stored = acceptor.stored_signal();
         let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
         let connectors = Connectors::start(&config.connectors, &events)?;
+        let http = match webhook_routes(&config.connectors, &events)? {
+            Some(routes) => Some(
+                HttpServer::start(&config.http, routes)
+                    .await
+                    .map_err(|e| ConfigError::Invalid(format!("[http] listen: {e}")))?,
+            ),
+            None => None,
+        };
         drop(events);
-        let tracking = tokio::spawn(crate::tracking::track(store.clone(), inbound));
+        let mut spools = std::collections::BTreeMap::new();
+        for (name, spool) in &config.asterisk {
+            spools.insert(name.clone(), AsteriskSpool::new(name, spool.clone())?);
+        }
+        let mut webhooks = std::collections::BTreeMap::new();
+        for (name, webhook) in &config.webhooks {
+            webhooks.insert(name.clone(), Webhook::new(name, webhook.clone())?);
+        }
+        let mo = MoRouter::new(
+            store.clone(),
+            config.mo_routes.clone(),
+            spools,
+            config.mo.clone(),
+        )
+        .await?;
+        let webhook_courier = WebhookCourier::start(
+            store.clone(),
+            webhooks,
+            node_name.clone(),
+            config.delivery.poll_interval,
+        );
+        let tracking = tokio::spawn(crate::tracking::track(store.clone(), inbound, mo));
         let dispatcher = Dispatcher::start(
             store.clone(),
             routes,
@@ -157,6 +194,8 @@ impl Node {
             dispatcher,
             tracking,
             courier,
+            webhook_courier,
+            http,
             config: config.clone(),
         })
     }
@@ -198,6 +237,18 @@ impl Node {
         if old.delivery != config.delivery {
             at_restart.push("delivery");
         }
+        if old.http != config.http {
+            at_restart.push("http");
+        }
+        let webhooks = |c: &Config| {
+            c.connectors
+                .iter()
+                .map(|(name, connector)| (name.clone(), connector.webhooks.clone()))
+                .collect::<Vec<_>>()
+        };
+        if webhooks(old) != webhooks(config) {
+            at_restart.push("connector webhooks");
+        }
         let mut kept = config.clone();
         // What runs now: the new routes and connectors, the old rest.
         kept.node = old.node.clone();
@@ -206,6 +257,13 @@ impl Node {
         kept.accept = old.accept.clone();
         kept.dispatch = old.dispatch.clone();
         kept.delivery = old.delivery.clone();
+        kept.http = old.http.clone();
+        for (name, connector) in &mut kept.connectors {
+            connector.webhooks = old
+                .connectors
+                .get(name)
+                .and_then(|running| running.webhooks.clone());
+        }
         self.config = kept;
         Ok(at_restart)
     }
@@ -222,12 +280,16 @@ impl Node {
     /// listeners, unbinds the sessions and closes the store.
     pub async fn shutdown(self) {
         self.dispatcher.shutdown().await;
+        if let Some(http) = self.http {
+            http.shutdown().await;
+        }
         match tokio::time::timeout(TRACKING_WAIT, self.tracking).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => warn!(%error, "tracking ended abnormally"),
             Err(_) => warn!("tracking still busy after {TRACKING_WAIT:?}; leaving it"),
         }
         self.courier.shutdown().await;
+        self.webhook_courier.shutdown().await;
         self.smpp.shutdown().await;
     }
 }

@@ -7,17 +7,17 @@
 //! Receipts waiting on the channel are applied together, so a burst shares
 //! the store's group commits instead of paying one commit each.
 //!
-//! MO messages are logged and not stored yet: routing them to an account
-//! is the MO router's job (issue #5). The smpp connector has already
-//! acknowledged them to the provider.
+//! MO messages go to the [`MoRouter`], which puts long ones together,
+//! routes and stores them.
 
 use std::sync::Arc;
 
 use futures::future::join_all;
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::connectors::{InboundEvent, ProviderReceipt};
+use crate::mo::MoRouter;
 use crate::store::Store;
 
 /// Most receipts applied together.
@@ -25,21 +25,34 @@ const BATCH: usize = 256;
 
 /// Applies what the connectors send until every connector has stopped
 /// (the channel closes).
-pub async fn track(store: Arc<dyn Store>, mut events: mpsc::Receiver<InboundEvent>) {
+pub async fn track(store: Arc<dyn Store>, mut events: mpsc::Receiver<InboundEvent>, mo: MoRouter) {
     let mut batch = Vec::with_capacity(BATCH);
-    while events.recv_many(&mut batch, BATCH).await > 0 {
-        let receipts = batch.drain(..).filter_map(|event| match event {
-            InboundEvent::Receipt(receipt) => Some(receipt),
-            InboundEvent::Mo(mo) => {
-                info!(
-                    connector = %mo.connector,
-                    destination = %mo.destination.addr,
-                    "tracking: MO message received; not routed yet (MO routing is to come)"
-                );
-                None
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            received = events.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
+                    return;
+                }
             }
-        });
-        join_all(receipts.map(|receipt| apply(store.as_ref(), receipt))).await;
+            _ = tick.tick() => {
+                mo.tick().await;
+                continue;
+            }
+        }
+        let mut receipts = Vec::new();
+        for event in batch.drain(..) {
+            match event {
+                InboundEvent::Receipt(receipt) => receipts.push(receipt),
+                InboundEvent::Mo(message) => mo.handle(message).await,
+            }
+        }
+        join_all(
+            receipts
+                .into_iter()
+                .map(|receipt| apply(store.as_ref(), receipt)),
+        )
+        .await;
     }
 }
 

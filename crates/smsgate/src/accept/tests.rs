@@ -255,6 +255,10 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn record_mo(&self, _record: crate::store::MoRecord) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn release_outbox_claims(&self, _node: &str) -> StoreResult<u64> {
         Ok(0)
     }

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use super::outcomes::Outcomes;
 use crate::config::{ConfigError, ConnectorConfig, ConnectorKind};
+use crate::connectors::http::HttpConnector;
 use crate::connectors::sim::SimServer;
 use crate::connectors::smpp_client::{HostConfig, SmppClient, SmppClientConfig};
 use crate::connectors::{ConnectorHealth, InboundEvent, OutboundSegment, SubmitOutcome};
@@ -54,6 +55,7 @@ pub struct Link {
 #[derive(Debug)]
 enum Transport {
     Smpp(SmppClient),
+    Http(HttpConnector),
 }
 
 impl Link {
@@ -70,6 +72,10 @@ impl Link {
                     client.clone(),
                     events.clone(),
                 )?),
+                None,
+            ),
+            ConnectorKind::Http(http) => (
+                Transport::Http(HttpConnector::start(name.to_string(), http.clone())?),
                 None,
             ),
             ConnectorKind::Sim(sim) => {
@@ -102,6 +108,7 @@ impl Link {
     pub async fn submit(&self, segment: &OutboundSegment) -> SubmitOutcome {
         match &self.transport {
             Transport::Smpp(client) => client.submit(segment).await,
+            Transport::Http(client) => client.submit(segment).await,
         }
     }
 
@@ -109,6 +116,7 @@ impl Link {
     pub fn health(&self) -> ConnectorHealth {
         match &self.transport {
             Transport::Smpp(client) => client.health(),
+            Transport::Http(client) => client.health(),
         }
     }
 
@@ -126,6 +134,7 @@ impl Link {
     async fn shutdown(self) {
         match self.transport {
             Transport::Smpp(client) => client.shutdown().await,
+            Transport::Http(client) => client.shutdown().await,
         }
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;

@@ -9,6 +9,7 @@
 //! send yet until a session binds (up to a maximum age).
 
 pub mod courier;
+pub mod webhooks;
 
 use std::time::SystemTime;
 
@@ -35,6 +36,9 @@ pub enum OutboxKind {
     Receipt,
     /// An inbound message for the account.
     Mo,
+    /// An event for a customer's webhook (the account column names the
+    /// webhook: `webhook:NAME`).
+    Webhook,
 }
 
 impl OutboxKind {
@@ -43,6 +47,7 @@ impl OutboxKind {
         match self {
             OutboxKind::Receipt => "receipt",
             OutboxKind::Mo => "mo",
+            OutboxKind::Webhook => "webhook",
         }
     }
 
@@ -51,6 +56,7 @@ impl OutboxKind {
         match text {
             "receipt" => Some(OutboxKind::Receipt),
             "mo" => Some(OutboxKind::Mo),
+            "webhook" => Some(OutboxKind::Webhook),
             _ => None,
         }
     }

@@ -503,6 +503,57 @@ pub enum AttemptResult {
     },
 }
 
+/// An inbound message to store, with what delivers it
+/// ([`Store::record_mo`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoRecord {
+    /// Our id for it.
+    pub id: String,
+    /// The account it was routed to; empty when it went elsewhere or nowhere.
+    pub account: String,
+    /// The connector it came through.
+    pub connector: String,
+    /// `accepted` (on its way), `delivered` or `failed`.
+    pub state: MessageState,
+    /// The handset.
+    pub source: StoredAddress,
+    /// Our number.
+    pub destination: StoredAddress,
+    /// The alphabet of `payload`.
+    pub data_coding: u8,
+    /// Its text octets, all segments joined, without UDH.
+    pub payload: Vec<u8>,
+    /// How many segments it came in.
+    pub segments: u32,
+    /// When its last segment came.
+    pub received_at: SystemTime,
+    /// Trace lines (kind `mo`), in order.
+    pub trace: Vec<String>,
+    /// What delivers it.
+    pub delivery: MoDelivery,
+}
+
+/// How a stored MO message reaches its customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoDelivery {
+    /// Nothing more to do (no route, or written to an Asterisk spool).
+    None,
+    /// deliver_sm for an SMPP account's sessions, one per segment.
+    Account {
+        /// The account.
+        system_id: String,
+        /// The encoded deliver_sm (sequence 0), in order.
+        pdus: Vec<bytes::Bytes>,
+    },
+    /// An event for a webhook.
+    Webhook {
+        /// The webhook's name.
+        name: String,
+        /// The stored event ([`crate::mo::StoredMoEvent`]).
+        event: bytes::Bytes,
+    },
+}
+
 /// The forms a provider's message id is looked up by, best first. Providers
 /// write the same id differently in the submit's answer and in receipts:
 /// hex in one and decimal in the other, with or without leading zeros, in
@@ -676,6 +727,9 @@ pub trait Store: Send + Sync + 'static {
     /// Drops outbox items queued before `before`, with a trace event each;
     /// returns how many.
     async fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64>;
+    /// Stores an inbound message, its trace and its outbox entries in one
+    /// transaction.
+    async fn record_mo(&self, record: MoRecord) -> StoreResult<()>;
     /// Releases the outbox claims `node` holds (at its start).
     async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64>;
     /// Drops the receipts kept for a provider id no submit answer named,

@@ -35,9 +35,9 @@ use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 
 use super::{
     AcceptOutcome, Account, AccountPatch, AttemptResult, BindType, CLAIM_LEASE, ClaimedMessage,
-    DispatchProgress, MessageFilter, MessageRecord, MessageState, NewAccount, NewMessage, Origin,
-    PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent, provider_id_forms,
-    receipt_state,
+    DispatchProgress, MessageFilter, MessageRecord, MessageState, MoDelivery, MoRecord, NewAccount,
+    NewMessage, Origin, PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent,
+    provider_id_forms, receipt_state,
 };
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
@@ -429,6 +429,10 @@ impl Store for SqliteStore {
     async fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64> {
         self.write(move |writer| writer.expire_outbox(before, now))
             .await
+    }
+
+    async fn record_mo(&self, record: MoRecord) -> StoreResult<()> {
+        self.write(move |writer| writer.record_mo(record)).await
     }
 
     async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64> {
@@ -1219,10 +1223,12 @@ impl Writer {
         match result {
             OutboxResult::Delivered { detail } => {
                 self.delete_outbox(seq)?;
+                self.end_mo(message_id, kind, true)?;
                 self.trace(message_id, now, &format!("{what} sent"), &detail)
             }
             OutboxResult::Dropped { detail } => {
                 self.delete_outbox(seq)?;
+                self.end_mo(message_id, kind, false)?;
                 self.trace(message_id, now, &format!("{what} dropped"), &detail)
             }
             OutboxResult::Retry { at, detail } => {
@@ -1236,6 +1242,82 @@ impl Writer {
                 self.trace(message_id, now, &format!("{what} retry"), &detail)
             }
         }
+    }
+
+    fn record_mo(&self, record: MoRecord) -> StoreResult<()> {
+        let at = to_millis(record.received_at);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages (id, group_id, account, state, source_ton, source_npi, \
+                 source_addr, dest_ton, dest_npi, dest_addr, esm_class, data_coding, protocol_id, \
+                 priority, registered_delivery, payload, segments, cost, origin_protocol, \
+                 origin_remote, origin_tls, accepted_at, direction) \
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, 0, 0, 0, ?11, ?12, 0, \
+                 'mo:' || ?13, NULL, 0, ?14, 'mo')",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    record.id,
+                    record.account,
+                    record.state.as_str(),
+                    record.source.ton,
+                    record.source.npi,
+                    record.source.addr,
+                    record.destination.ton,
+                    record.destination.npi,
+                    record.destination.addr,
+                    record.data_coding,
+                    record.payload,
+                    record.segments,
+                    record.connector,
+                    at,
+                ])
+            })
+            .map_err(backend)?;
+        let now = record.received_at;
+        for line in &record.trace {
+            self.trace(&record.id, now, "mo", line)?;
+        }
+        let entries: Vec<(String, &str, bytes::Bytes)> = match record.delivery {
+            MoDelivery::None => Vec::new(),
+            MoDelivery::Account { system_id, pdus } => pdus
+                .into_iter()
+                .map(|pdu| (system_id.clone(), "mo", pdu))
+                .collect(),
+            MoDelivery::Webhook { name, event } => {
+                vec![(format!("webhook:{name}"), "webhook", event)]
+            }
+        };
+        for (account, kind, body) in entries {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO outbox (account, kind, message_id, pdu, created_at, next_attempt_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![account, kind, record.id, body.as_ref(), at])
+                })
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// An MO message's state once its delivery ended: delivered when the
+    /// customer took a part, failed when a part was given up (unless an
+    /// earlier part was taken).
+    fn end_mo(&self, message_id: &str, kind: OutboxKind, delivered: bool) -> StoreResult<()> {
+        if kind == OutboxKind::Receipt {
+            return Ok(());
+        }
+        let state = if delivered { "delivered" } else { "failed" };
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET state = ?2 WHERE id = ?1 AND direction = 'mo' \
+                 AND state = 'accepted'",
+            )
+            .and_then(|mut statement| statement.execute(params![message_id, state]))
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn delete_outbox(&self, seq: i64) -> StoreResult<()> {
@@ -1265,6 +1347,9 @@ impl Writer {
             .map_err(backend)?;
         drop(statement);
         for (message_id, kind, attempts) in &dropped {
+            if let Some(kind) = OutboxKind::parse(kind) {
+                self.end_mo(message_id, kind, false)?;
+            }
             self.trace(
                 message_id,
                 now,

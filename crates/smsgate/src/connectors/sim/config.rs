@@ -446,6 +446,6 @@ mod tests {
         );
         assert!(invalid(|c| c.mo_source = "1".repeat(21)).contains("mo_source"));
         assert!(invalid(|c| c.mo_destination = "a\0b".into()).contains("mo_destination"));
-        assert!(invalid(|c| c.mo_text = "x".repeat(255)).contains("mo_text"));
+        assert!(invalid(|c| c.mo_text = "x".repeat(153 * 256)).contains("mo_text"));
     }
 }

@@ -9,9 +9,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use smpp::session::SessionHandle;
+use smpp::types::esm_class;
 use smpp::types::{npi, ton};
 use smpp::{Address, Body, COctetString, DeliverSm};
-use smstext::EncodeOptions;
+use smstext::{EncodeOptions, SplitMethod};
+
+/// The concatenation reference of the simulator's long MO messages.
+const MO_REFERENCE: u8 = 0x5A;
 
 use super::config::{Delay, SimConfig, SimConfigError};
 use super::{Shared, bump};
@@ -21,23 +25,39 @@ const SHORT_MESSAGE_MAX: usize = 254;
 /// The longest source_addr / destination_addr of a deliver_sm, NUL excluded.
 const ADDRESS_MAX: usize = 20;
 
-/// The MO deliver_sm the configuration describes.
-pub(super) fn message(config: &SimConfig) -> Result<DeliverSm, SimConfigError> {
+/// The MO deliver_sm the configuration describes: one, or for a text
+/// longer than one SMS, its segments with a concatenation UDH (as a
+/// network delivers a long message from a handset), sent in order.
+pub(super) fn message(config: &SimConfig) -> Result<Vec<DeliverSm>, SimConfigError> {
     let encoded = smstext::encode_best(&config.mo_text, EncodeOptions::default());
-    if encoded.data().len() > SHORT_MESSAGE_MAX {
-        return Err(SimConfigError(format!(
-            "mo_text is {} octets as {}; one SMS holds at most {SHORT_MESSAGE_MAX}",
-            encoded.data().len(),
-            encoded.encoding()
-        )));
-    }
-    Ok(DeliverSm {
-        source: address("mo_source", &config.mo_source)?,
-        destination: address("mo_destination", &config.mo_destination)?,
-        data_coding: encoded.encoding().data_coding(),
-        short_message: Bytes::from(encoded.into_data()),
-        ..DeliverSm::default()
-    })
+    let segments = smstext::split(&encoded, SplitMethod::Udh8(MO_REFERENCE))
+        .map_err(|e| SimConfigError(format!("mo_text cannot be split: {e}")))?;
+    let source = address("mo_source", &config.mo_source)?;
+    let destination = address("mo_destination", &config.mo_destination)?;
+    segments
+        .iter()
+        .map(|segment| {
+            let short_message = segment.short_message();
+            if short_message.len() > SHORT_MESSAGE_MAX {
+                return Err(SimConfigError(format!(
+                    "a segment of mo_text is {} octets; one SMS holds at most {SHORT_MESSAGE_MAX}",
+                    short_message.len()
+                )));
+            }
+            Ok(DeliverSm {
+                source: source.clone(),
+                destination: destination.clone(),
+                esm_class: if segment.udh().is_some() {
+                    esm_class::UDHI
+                } else {
+                    0
+                },
+                data_coding: segment.encoding().data_coding(),
+                short_message: Bytes::from(short_message),
+                ..DeliverSm::default()
+            })
+        })
+        .collect()
 }
 
 /// An address with the TON and NPI its text implies: a long number is
@@ -79,9 +99,20 @@ pub(super) async fn generate(shared: Arc<Shared>, interval: Delay) {
 /// Sends one MO. It is not sent again if the ESME refuses it.
 async fn send(shared: Arc<Shared>, session: SessionHandle) {
     bump(&shared.counters.mo_sent);
-    let request = session.request(Body::DeliverSm(shared.plan.mo.clone()));
+    let segments = async {
+        for segment in &shared.plan.mo {
+            // The next segment only after this one's answer, so they arrive in order.
+            if session
+                .request(Body::DeliverSm(segment.clone()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    };
     tokio::select! {
-        _ = request => {}
+        () = segments => {}
         () = shared.shutdown.cancelled() => {}
     }
 }
@@ -97,7 +128,7 @@ mod tests {
             mo_destination: "Shop".into(),
             ..SimConfig::default()
         };
-        let mo = message(&config).expect("valid");
+        let mo = &message(&config).expect("valid")[0];
         assert_eq!(
             (mo.source.ton, mo.source.npi),
             (ton::INTERNATIONAL, npi::ISDN)
@@ -113,8 +144,24 @@ mod tests {
             mo_text: "Привет".into(),
             ..SimConfig::default()
         };
-        let mo = message(&config).expect("valid");
+        let mo = &message(&config).expect("valid")[0];
         assert_eq!(mo.data_coding, 0x08);
         assert_eq!(mo.short_message.len(), 12);
+    }
+
+    #[test]
+    fn long_mo_text_goes_in_segments_with_a_concatenation_udh() {
+        let config = SimConfig {
+            mo_text: "x".repeat(200),
+            ..SimConfig::default()
+        };
+        let segments = message(&config).expect("valid");
+        assert_eq!(segments.len(), 2);
+        for (index, segment) in segments.iter().enumerate() {
+            assert_eq!(segment.esm_class, esm_class::UDHI);
+            let udh = smstext::parse_udh(&segment.short_message).expect("udh");
+            let concat = udh.concat().expect("concatenation element");
+            assert_eq!((concat.total(), concat.seq()), (2, index as u8 + 1));
+        }
     }
 }

@@ -28,7 +28,7 @@ pub(super) struct Plan {
     latency: Delay,
     receipt_delay: Delay,
     /// The MO deliver_sm every generated MO message is a copy of.
-    pub(super) mo: DeliverSm,
+    pub(super) mo: Vec<DeliverSm>,
 }
 
 impl Plan {

@@ -1,0 +1,142 @@
+//! The gateway's HTTP listener (`[http]`): today the endpoints providers
+//! call (MO and receipt webhooks of `[connectors.NAME.webhooks]`) and
+//! `/healthz`.
+//!
+//! It starts only when something needs it: a connector with webhooks.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::{ConfigError, ConnectorConfig};
+use crate::connectors::InboundEvent;
+use crate::ingress::provider_webhooks;
+
+/// `[http]`: where the HTTP listener listens.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Addresses to listen on. Default 0.0.0.0:8080 and [::]:8080 (the
+    /// listener starts only when a connector declares webhooks).
+    pub listen: Vec<SocketAddr>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], 8080)),
+                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8080)),
+            ],
+        }
+    }
+}
+
+/// The running listener.
+pub struct HttpServer {
+    addrs: Vec<SocketAddr>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The routes of every connector's webhooks, checked not to clash.
+pub fn webhook_routes(
+    connectors: &BTreeMap<String, ConnectorConfig>,
+    events: &mpsc::Sender<InboundEvent>,
+) -> Result<Option<Router>, ConfigError> {
+    let mut router: Option<Router> = None;
+    let mut paths: BTreeMap<String, String> = BTreeMap::new();
+    for (name, connector) in connectors {
+        let Some(webhooks) = &connector.webhooks else {
+            continue;
+        };
+        let own = webhooks.paths(name);
+        for path in [own.mo, own.receipt] {
+            if let Some(other) = paths.insert(path.clone(), name.clone()) {
+                return Err(ConfigError::Invalid(format!(
+                    "connectors {other} and {name} both use the webhook path {path}"
+                )));
+            }
+        }
+        let routes = provider_webhooks::router(name, webhooks, events.clone())?;
+        router = Some(match router {
+            Some(merged) => merged.merge(routes),
+            None => routes,
+        });
+    }
+    Ok(router)
+}
+
+impl HttpServer {
+    /// Listens on every configured address and serves `routes` plus
+    /// `/healthz`. An IPv6 address on a host without IPv6 is skipped with a
+    /// warning; any other address that cannot be bound is an error.
+    pub async fn start(config: &HttpConfig, routes: Router) -> std::io::Result<HttpServer> {
+        let app = routes.route("/healthz", get(|| async { "ok\n" }));
+        let stop = CancellationToken::new();
+        let mut addrs = Vec::new();
+        let mut tasks = Vec::new();
+        for addr in &config.listen {
+            let listener = match bind(*addr) {
+                Ok(listener) => listener,
+                Err(error) if addr.is_ipv6() && addr.ip().is_unspecified() => {
+                    warn!(%addr, %error, "http: cannot listen on IPv6; skipped");
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let local = listener.local_addr()?;
+            info!(addr = %local, "http: listening");
+            addrs.push(local);
+            let app = app.clone();
+            let stop = stop.clone();
+            tasks.push(tokio::spawn(async move {
+                let served = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+                if let Err(error) = served {
+                    warn!(%error, "http: the listener failed");
+                }
+            }));
+        }
+        Ok(HttpServer { addrs, stop, tasks })
+    }
+
+    /// The addresses it listens on.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Stops listening and lets requests in progress finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+/// A listening socket; IPv6 ones are v6-only so 0.0.0.0 and [::] can share a port.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
