@@ -1,6 +1,6 @@
 //! `smsgate.toml`: every setting, each with its default in one place, so
-//! `smsgate serve` runs with no file at all. See docs/configuration.md for
-//! the annotated example.
+//! `smsgate serve` runs with no file at all. See docs/smsgate.example.toml
+//! for the annotated example.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -124,6 +124,11 @@ pub struct ConnectorConfig {
     /// one from the provider. Default false.
     #[serde(default)]
     pub synchronous: bool,
+    /// How the provider takes long messages: `udh` (default: a
+    /// concatenation UDH in each segment), `sar` (the sar_* TLVs) or
+    /// `payload` (whole, in message_payload). See docs/connectors.md.
+    #[serde(default)]
+    pub long_messages: crate::dispatch::LongMessages,
     /// Which provider answers fail over, are retried, or are final, where
     /// they differ from the defaults (`[connectors.NAME.outcomes]`, see
     /// [`crate::dispatch::OutcomesConfig`]).
@@ -144,6 +149,7 @@ impl ConnectorConfig {
     pub fn new(kind: ConnectorKind) -> ConnectorConfig {
         ConnectorConfig {
             synchronous: false,
+            long_messages: crate::dispatch::LongMessages::default(),
             outcomes: crate::dispatch::OutcomesConfig::default(),
             webhooks: None,
             kind,
@@ -525,6 +531,15 @@ mod tests {
         assert_eq!(
             format!("{:?}", config.routes),
             format!("{:?}", defaults.routes)
+        );
+        assert_eq!(config.delivery, defaults.delivery);
+        assert_eq!(config.http, defaults.http);
+        assert_eq!(config.mo, defaults.mo);
+        assert!(config.mo_routes.is_empty(), "mo_routes are examples only");
+        assert!(config.webhooks.is_empty(), "webhooks are examples only");
+        assert!(
+            config.asterisk.is_empty(),
+            "asterisk spools are examples only"
         );
     }
 

@@ -1,5 +1,6 @@
-//! One running smsgate: the store, the acceptance stage, the SMPP server,
-//! dispatch with its connectors, and tracking wired together. `smsgate serve` runs a node; the integration
+//! One running smsgate: the store, the acceptance stage, the SMPP server
+//! and the HTTP listener (customer API, provider webhooks), dispatch with
+//! its connectors, and tracking wired together. `smsgate serve` runs a node; the integration
 //! tests start nodes in-process with their own clock.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::webhook::Webhook;
 use crate::dispatch::{Connectors, Dispatcher};
 use crate::ingress::http::{HttpServer, webhook_routes};
+use crate::ingress::http_api::{self, ApiContext};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
 use crate::mo::MoRouter;
 use crate::outbox::Courier;
@@ -65,7 +67,8 @@ pub struct Node {
     tracking: JoinHandle<()>,
     courier: Courier,
     webhook_courier: WebhookCourier,
-    /// The HTTP listener, when something needs it.
+    /// The HTTP listener (customer API and provider webhooks); `None` when
+    /// `[http] listen` is empty.
     pub http: Option<HttpServer>,
     /// The configuration in force, to tell what a reload changes.
     config: Config,
@@ -113,18 +116,43 @@ impl Node {
                 .await
                 .map_err(|e| StoreError::Backend(format!("acceptor start task failed: {e}")))??
         };
+        let acceptor = Arc::new(acceptor);
         let stored = acceptor.stored_signal();
+        let security = &config.security;
+        let verifier = Arc::new(PasswordVerifier::new(
+            security.password_check_concurrency,
+            security.password_cache_ttl,
+            clock.clone(),
+        ));
+        let guard = Arc::new(IpGuard::new(
+            GuardLimits {
+                max_failures: security.max_failed_binds,
+                window: security.failed_bind_window,
+                block: security.block_duration,
+            },
+            clock,
+        ));
         let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
         let connectors = Connectors::start(&config.connectors, &events)?;
-        let http = match webhook_routes(&config.connectors, &events)? {
-            Some(routes) => Some(
-                HttpServer::start(&config.http, routes)
+        let mut http_routes = http_api::router(ApiContext {
+            store: store.clone(),
+            acceptor: acceptor.clone(),
+            verifier: verifier.clone(),
+            guard: guard.clone(),
+        });
+        if let Some(webhooks) = webhook_routes(&config.connectors, &events)? {
+            http_routes = http_routes.merge(webhooks);
+        }
+        drop(events);
+        let http = if config.http.listen.is_empty() {
+            None
+        } else {
+            Some(
+                HttpServer::start(&config.http, http_routes)
                     .await
                     .map_err(|e| ConfigError::Invalid(format!("[http] listen: {e}")))?,
-            ),
-            None => None,
+            )
         };
-        drop(events);
         let mut spools = std::collections::BTreeMap::new();
         for (name, spool) in &config.asterisk {
             spools.insert(name.clone(), AsteriskSpool::new(name, spool.clone())?);
@@ -165,25 +193,13 @@ impl Node {
             registry.bound_signal(),
         )
         .await;
-        let security = &config.security;
         let context = ServerContext {
             config: config.smpp.clone(),
             security: security.clone(),
             store: store.clone(),
-            acceptor: Arc::new(acceptor),
-            verifier: PasswordVerifier::new(
-                security.password_check_concurrency,
-                security.password_cache_ttl,
-                clock.clone(),
-            ),
-            guard: IpGuard::new(
-                GuardLimits {
-                    max_failures: security.max_failed_binds,
-                    window: security.failed_bind_window,
-                    block: security.block_duration,
-                },
-                clock,
-            ),
+            acceptor,
+            verifier,
+            guard,
             registry,
             tasks: TaskTracker::new(),
         };
@@ -243,11 +259,28 @@ impl Node {
         let webhooks = |c: &Config| {
             c.connectors
                 .iter()
-                .map(|(name, connector)| (name.clone(), connector.webhooks.clone()))
+                .filter_map(|(name, connector)| {
+                    connector
+                        .webhooks
+                        .clone()
+                        .map(|webhooks| (name.clone(), webhooks))
+                })
                 .collect::<Vec<_>>()
         };
         if webhooks(old) != webhooks(config) {
             at_restart.push("connector webhooks");
+        }
+        if !same(&old.mo_routes, &config.mo_routes) {
+            at_restart.push("mo_routes");
+        }
+        if !same(&old.webhooks, &config.webhooks) {
+            at_restart.push("webhooks");
+        }
+        if !same(&old.asterisk, &config.asterisk) {
+            at_restart.push("asterisk");
+        }
+        if old.mo != config.mo {
+            at_restart.push("mo");
         }
         let mut kept = config.clone();
         // What runs now: the new routes and connectors, the old rest.
@@ -258,6 +291,10 @@ impl Node {
         kept.dispatch = old.dispatch.clone();
         kept.delivery = old.delivery.clone();
         kept.http = old.http.clone();
+        kept.mo_routes = old.mo_routes.clone();
+        kept.webhooks = old.webhooks.clone();
+        kept.asterisk = old.asterisk.clone();
+        kept.mo = old.mo.clone();
         for (name, connector) in &mut kept.connectors {
             connector.webhooks = old
                 .connectors

@@ -329,6 +329,52 @@ fn passwd_disable_enable_and_delete() {
 }
 
 #[test]
+fn api_key_is_shown_once_listed_without_its_secret_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["account", "add", "acme", "--password", "pw"]);
+    let none = ok(data, &["account", "api-key", "list", "acme"]);
+    assert!(none.contains("no API keys"), "{none}");
+
+    let created = json(
+        data,
+        &["account", "api-key", "create", "acme", "--label", "crm"],
+    );
+    let key = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(key.starts_with(&format!("sgk_{id}_")), "{key}");
+    assert_eq!(created["account"], "acme");
+    let text = ok(data, &["account", "api-key", "create", "acme"]);
+    assert!(
+        text.contains("sgk_") && text.contains("shown only now"),
+        "{text}"
+    );
+
+    let listed = json(data, &["account", "api-key", "list", "acme"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["label"], "crm");
+    assert_eq!(listed[0]["last_used_at"], serde_json::Value::Null);
+    let table = ok(data, &["account", "api-key", "list", "acme"]);
+    assert!(table.contains(&id) && table.contains("crm"), "{table}");
+    assert!(
+        !table.contains(&key),
+        "the key is never shown again: {table}"
+    );
+
+    let revoked = ok(data, &["account", "api-key", "revoke", &id]);
+    assert!(revoked.contains("revoked"), "{revoked}");
+    let listed = json(data, &["account", "api-key", "list", "acme"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let error = fails(data, &["account", "api-key", "revoke", &id]);
+    assert!(error.contains("no API key"), "{error}");
+    let error = fails(data, &["account", "api-key", "create", "ghost"]);
+    assert!(error.contains("no account"), "{error}");
+    let error = fails(data, &["account", "api-key", "list", "ghost"]);
+    assert!(error.contains("no account"), "{error}");
+}
+
+#[test]
 fn import_sha1_creates_a_legacy_account_or_replaces_only_the_hash() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

@@ -35,6 +35,7 @@ fn config(extra: &str) -> Config {
     let text = format!(
         "[node]\nname = \"test\"\n\
          [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
+         [http]\nlisten = [\"127.0.0.1:0\"]\n\
          [dispatch]\npoll_interval = \"20ms\"\nretry_delays = [\"50ms\", \"50ms\"]\n{extra}"
     );
     Config::parse(&text).expect("test configuration parses")
@@ -167,6 +168,7 @@ async fn message_submitted_over_smpp_is_delivered_through_the_demo_simulator() {
     let test = config("");
     demo.node = test.node;
     demo.smpp = test.smpp;
+    demo.http = test.http;
     demo.dispatch = test.dispatch;
     let node = start(&demo, dir.path()).await;
     node.store
@@ -523,7 +525,7 @@ mod store {
             .expect("applied");
         let message = store.message("m1").await.expect("read").expect("stored");
         assert_eq!(message.state, MessageState::Undeliverable);
-        assert_eq!(count(&trace(&message), "receipt"), 2);
+        assert_eq!(count(&trace(&message), "receipt: "), 2);
     }
 
     #[tokio::test]
@@ -802,5 +804,40 @@ async fn reload_keeps_unchanged_connectors_bound_and_puts_new_routes_in_force() 
     let broken = route("r", &["ghost"], "");
     assert!(node.reload(&config(&broken), None).is_err());
     assert_eq!(node.connector_health().len(), 2);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_message_sent_whole_goes_in_segments_to_a_udh_carrier_and_whole_to_a_payload_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("split", "long_messages = \"udh\"")
+        + &sim("whole", "long_messages = \"payload\"")
+        + &route("uk", &["split"], "prefix = \"44\"")
+        + &route("us", &["whole"], "prefix = \"1\"");
+    let node = start(&config(&extra), dir.path()).await;
+    let long = "x".repeat(300).into_bytes();
+    let mut to_uk = message_to("m-uk", "447911123456");
+    to_uk.payload = long.clone();
+    to_uk.segments = 2;
+    let mut to_us = message_to("m-us", "14155551234");
+    to_us.payload = long;
+    to_us.segments = 2;
+    accept_all(node.store.as_ref(), vec![to_uk, to_us]).await;
+
+    let uk = until_state(node.store.as_ref(), "m-uk", MessageState::Delivered).await;
+    let lines = trace(&uk);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("submitted: connector split")
+                && line.contains("in 2 segments")),
+        "{lines:#?}"
+    );
+    let us = until_state(node.store.as_ref(), "m-us", MessageState::Delivered).await;
+    let lines = trace(&us);
+    assert!(
+        !lines.iter().any(|line| line.contains("segments")),
+        "one submit with message_payload: {lines:#?}"
+    );
     node.shutdown().await;
 }

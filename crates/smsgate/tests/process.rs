@@ -1,6 +1,7 @@
 //! The real `smsgate` binary as a separate process: acknowledged messages
-//! survive `kill -9`, the account CLI and `serve` share the store, and an
-//! independent SMPP client (Python smpplib) binds and submits.
+//! and queued delivery receipts survive `kill -9`, the account CLI and
+//! `serve` share the store, and an independent SMPP client (Python smpplib)
+//! binds, submits and receives receipts.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -9,12 +10,18 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use smpp::session::{self, SessionConfig};
-use smpp::types::{npi, ton};
+use smpp::receipt::{Receipt, ReceiptStat};
+use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
+use smpp::types::{esm_class, npi, ton};
 use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_smsgate");
+
+/// Long enough for anything that should happen on a busy machine; only
+/// reached on failure.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
@@ -32,15 +39,44 @@ fn smsgate(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("smsgate runs")
 }
 
-/// Starts `smsgate serve` on a free plaintext port (TLS off) and waits
-/// until it accepts connections.
-fn serve(data_dir: &Path) -> (Child, SocketAddr) {
+/// A running `smsgate serve`. Dropping it kills the process, so a failing
+/// test leaves no server behind.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Kills the server with SIGKILL, as `kill -9` or a crash would: no
+    /// shutdown code runs.
+    fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `smsgate serve` on a free plaintext SMPP port (TLS off), the HTTP
+/// listener on an ephemeral port so parallel tests cannot clash, and waits
+/// until it accepts connections. The file declares no connectors or routes,
+/// so the demo simulator `sim` takes every message and sends its DELIVRD
+/// receipt half a second later.
+fn serve(data_dir: &Path) -> Server {
     let port = free_port();
     let config = data_dir.join("smsgate.toml");
     std::fs::create_dir_all(data_dir).expect("data dir");
     std::fs::write(
         &config,
-        format!("[smpp]\nlisten = [\"127.0.0.1:{port}\"]\ntls = false\n"),
+        format!(
+            "[smpp]\nlisten = [\"127.0.0.1:{port}\"]\ntls = false\n\
+             [http]\nlisten = [\"127.0.0.1:0\"]\n"
+        ),
     )
     .expect("config written");
     let child = Command::new(BIN)
@@ -53,6 +89,7 @@ fn serve(data_dir: &Path) -> (Child, SocketAddr) {
         .spawn()
         .expect("serve starts");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let server = Server { child, addr };
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(addr).is_err() {
         assert!(
@@ -61,7 +98,7 @@ fn serve(data_dir: &Path) -> (Child, SocketAddr) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (child, addr)
+    server
 }
 
 fn add_account(data_dir: &Path, system_id: &str, secret: &str) {
@@ -84,12 +121,15 @@ fn add_account(data_dir: &Path, system_id: &str, secret: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_messages_survive_kill_9_of_the_server() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    add_account(dir.path(), "acme", "pw");
-    let (mut child, addr) = serve(dir.path());
-
+/// A customer session (our SMPP session as an independent client) bound
+/// with `bind_as` (`Body::BindTransmitter`, …); the deliver_sm it gets
+/// arrive on the returned channel, each with its responder.
+async fn bind(
+    addr: SocketAddr,
+    system_id: &'static str,
+    password: &'static str,
+    bind_as: fn(Bind) -> Body,
+) -> (SessionHandle, mpsc::UnboundedReceiver<InboundRequest>) {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (client, mut events) = session::start(
         stream,
@@ -98,39 +138,117 @@ async fn acknowledged_messages_survive_kill_9_of_the_server() {
             ..SessionConfig::default()
         },
     );
-    tokio::spawn(async move { while events.recv().await.is_some() {} });
-    let bind = Bind {
-        system_id: COctetString::from_static("acme"),
-        password: COctetString::from_static("pw"),
-        interface_version: 0x34,
-        ..Bind::default()
-    };
+    let (requests, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let SessionEvent::Request(request) = event {
+                let _ = requests.send(request);
+            }
+        }
+    });
     let bound = client
-        .request(Body::BindTransceiver(bind))
+        .request(bind_as(Bind {
+            system_id: COctetString::from_static(system_id),
+            password: COctetString::from_static(password),
+            interface_version: 0x34,
+            ..Bind::default()
+        }))
         .await
-        .expect("bind");
-    assert_eq!(bound.status, CommandStatus::ESME_ROK);
+        .expect("bind answered");
+    assert_eq!(bound.status, CommandStatus::ESME_ROK, "bound");
+    (client, received)
+}
+
+/// A submit_sm from `Acme` to a UK mobile.
+fn submit_sm(text: &str, registered_delivery: u8) -> Body {
+    Body::SubmitSm(SubmitSm {
+        source: Address::new(
+            ton::ALPHANUMERIC,
+            npi::UNKNOWN,
+            COctetString::from_static("Acme"),
+        ),
+        destination: Address::new(
+            ton::INTERNATIONAL,
+            npi::ISDN,
+            COctetString::from_static("447911123456"),
+        ),
+        registered_delivery,
+        short_message: Bytes::copy_from_slice(text.as_bytes()),
+        ..SubmitSm::default()
+    })
+}
+
+/// The kinds of a message's trace events, as `smsgate message show --json`
+/// prints them.
+fn trace_kinds(data_dir: &Path, id: &str) -> Vec<String> {
+    let out = smsgate(data_dir, &["message", "show", id, "--json"]);
+    assert!(
+        out.status.success(),
+        "message show {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let message: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json message");
+    message["trace"]
+        .as_array()
+        .expect("a trace array")
+        .iter()
+        .filter_map(|event| event["kind"].as_str().map(String::from))
+        .collect()
+}
+
+/// Waits until the message's trace has an event of `kind`, asking the CLI
+/// as an operator would while the server runs.
+async fn until_traced(data_dir: &Path, id: &str, kind: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let kinds = tokio::task::block_in_place(|| trace_kinds(data_dir, id));
+        if kinds.iter().any(|k| k == kind) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never traced {kind:?}: {kinds:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs a script of tests/interop with `python3` against the server; its
+/// standard output (`name value` lines) and whether it succeeded.
+async fn smpplib(script: &'static str, addr: SocketAddr, args: &[&str]) -> std::process::Output {
+    let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let args: Vec<String> = [addr.ip().to_string(), addr.port().to_string()]
+        .into_iter()
+        .chain(args.iter().map(|arg| arg.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args(args).output())
+        .await
+        .expect("task")
+        .expect("python3 runs")
+}
+
+/// Asserts that a smpplib script succeeded; its `name value` lines.
+fn smpplib_results(out: &std::process::Output) -> HashMap<&str, &str> {
+    let stdout = std::str::from_utf8(&out.stdout).expect("utf-8 output");
+    assert!(
+        out.status.success(),
+        "smpplib script failed (is smpplib installed? `pip install smpplib==2.2.4`):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().filter_map(|l| l.split_once(' ')).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_kill_9_of_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_account(dir.path(), "acme", "pw");
+    let server = serve(dir.path());
+    let (client, _) = bind(server.addr, "acme", "pw", Body::BindTransceiver).await;
 
     let mut submits = tokio::task::JoinSet::new();
     for i in 0..200 {
         let client = client.clone();
-        submits.spawn(async move {
-            let sm = SubmitSm {
-                source: Address::new(
-                    ton::ALPHANUMERIC,
-                    npi::UNKNOWN,
-                    COctetString::from_static("Acme"),
-                ),
-                destination: Address::new(
-                    ton::INTERNATIONAL,
-                    npi::ISDN,
-                    COctetString::from_static("447911123456"),
-                ),
-                short_message: Bytes::from(format!("message {i}")),
-                ..SubmitSm::default()
-            };
-            client.request(Body::SubmitSm(sm)).await
-        });
+        submits.spawn(async move { client.request(submit_sm(&format!("message {i}"), 0)).await });
     }
     let mut acknowledged = Vec::new();
     while let Some(result) = submits.join_next().await {
@@ -143,8 +261,7 @@ async fn acknowledged_messages_survive_kill_9_of_the_server() {
         }
     }
     assert!(!acknowledged.is_empty());
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    server.kill_9();
 
     let out = smsgate(
         dir.path(),
@@ -177,38 +294,66 @@ async fn acknowledged_messages_survive_kill_9_of_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_queued_with_no_receiver_bound_survive_kill_9_and_are_sent_after_the_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_account(dir.path(), "acme", "pw");
+    let server = serve(dir.path());
+    let (transmitter, _) = bind(server.addr, "acme", "pw", Body::BindTransmitter).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let resp = transmitter
+            .request(submit_sm(&format!("message {n}"), 1))
+            .await
+            .expect("submit answered");
+        assert_eq!(resp.status, CommandStatus::ESME_ROK);
+        let Body::SubmitSmResp(resp) = resp.body else {
+            panic!("not a submit_sm_resp: {resp:?}")
+        };
+        ids.push(resp.message_id.to_string_lossy().into_owned());
+    }
+    for id in &ids {
+        until_traced(dir.path(), id, "receipt queued").await;
+    }
+    server.kill_9();
+
+    let server = serve(dir.path());
+    let (_receiver, mut received) = bind(server.addr, "acme", "pw", Body::BindReceiver).await;
+    let mut receipted = Vec::new();
+    for _ in 0..ids.len() {
+        let request = tokio::time::timeout(PATIENCE, received.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only receipts for {receipted:?} of {ids:?} came"))
+            .expect("receiver session open");
+        let Body::DeliverSm(deliver) = &request.pdu.body else {
+            panic!("not a deliver_sm: {:?}", request.pdu)
+        };
+        assert_eq!(deliver.esm_class, esm_class::DELIVERY_RECEIPT);
+        let receipt = Receipt::parse(&deliver.short_message).expect("receipt text");
+        assert_eq!(receipt.stat, ReceiptStat::Delivered, "{receipt:?}");
+        receipted.push(receipt.id);
+        request.respond_status(CommandStatus::ESME_ROK);
+    }
+    receipted.sort();
+    ids.sort();
+    assert_eq!(receipted, ids, "one receipt for each message");
+    for id in &ids {
+        until_traced(dir.path(), id, "receipt sent").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_independent_smpplib_client_binds_submits_queries_and_unbinds() {
     let dir = tempfile::tempdir().expect("tempdir");
     add_account(dir.path(), "pyclient", "secret");
-    let (mut child, addr) = serve(dir.path());
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/smpplib_client.py"
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .args([
-                &addr.ip().to_string(),
-                &addr.port().to_string(),
-                "pyclient",
-                "secret",
-                "14155551234",
-            ])
-            .output()
-    })
-    .await
-    .expect("task")
-    .expect("python3 runs");
-    child.kill().expect("stop server");
-    child.wait().expect("reaped");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "smpplib client failed (is smpplib installed? `pip install smpplib==2.2.4`):\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: HashMap<&str, &str> = stdout.lines().filter_map(|l| l.split_once(' ')).collect();
+    let server = serve(dir.path());
+    let out = smpplib(
+        "smpplib_client.py",
+        server.addr,
+        &["pyclient", "secret", "14155551234"],
+    )
+    .await;
+    drop(server);
+    let results = smpplib_results(&out);
     assert_eq!(results["bind_status"], "0");
     assert_eq!(results["submit_command"], "submit_sm_resp");
     assert_eq!(results["submit_status"], "0");
@@ -236,6 +381,28 @@ async fn an_independent_smpplib_client_binds_submits_queries_and_unbinds() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smpplib_receiver_gets_the_receipt_for_what_an_smpplib_transmitter_submitted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_account(dir.path(), "pyclient", "secret");
+    let server = serve(dir.path());
+    let out = smpplib("smpplib_receipts.py", server.addr, &["pyclient", "secret"]).await;
+    let results = smpplib_results(&out);
+    assert_eq!(results["result"], "ok");
+    assert_eq!(results["receiver_bind_status"], "0");
+    assert_eq!(results["transmitter_bind_status"], "0");
+    let id = results["message_id"];
+    assert_eq!(results["deliver_esm_class"], "4", "SMSC delivery receipt");
+    assert_eq!(results["receipted_message_id"], id);
+    assert_eq!(results["receipt_text_id"], id);
+    assert!(
+        results["receipt_text"].contains("stat:DELIVRD"),
+        "{}",
+        results["receipt_text"]
+    );
+    until_traced(dir.path(), id, "receipt sent").await;
 }
 
 #[test]

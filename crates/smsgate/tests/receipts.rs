@@ -33,6 +33,7 @@ async fn start(extra: &str, dir: &std::path::Path) -> Node {
     let text = format!(
         "[node]\nname = \"test\"\n\
          [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
+         [http]\nlisten = [\"127.0.0.1:0\"]\n\
          [dispatch]\npoll_interval = \"20ms\"\n\
          [delivery]\npoll_interval = \"20ms\"\nretry_delays = [\"100ms\"]\n{extra}"
     );

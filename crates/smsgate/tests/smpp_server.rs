@@ -35,6 +35,7 @@ impl TestNode {
         config.node.name = Some("test".into());
         config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
         config.smpp.tls_listen = vec!["127.0.0.1:0".parse().expect("addr")];
+        config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
         config.smpp.shutdown_timeout = Duration::from_secs(2);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new());

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smsgate::store::sqlite::SqliteStore;
 use smsgate::store::{
-    AcceptOutcome, AccountPatch, BindType, MessageFilter, MessageState, NewAccount, NewMessage,
-    Origin, PartInfo, Store, StoreError, StoredAddress, TraceEvent,
+    AcceptOutcome, AccountPatch, BindType, MessageFilter, MessageState, NewAccount, NewApiKey,
+    NewMessage, Origin, PartInfo, Store, StoreError, StoredAddress, TraceEvent,
 };
 
 fn db_path(dir: &tempfile::TempDir) -> PathBuf {
@@ -654,4 +654,88 @@ async fn a_database_from_a_newer_smsgate_is_refused_with_a_clear_error() {
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("opened a database from the future"),
     }
+}
+
+#[tokio::test]
+async fn api_key_finds_its_account_until_revoked_or_the_account_is_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&db_path(&dir));
+    store.create_account(new_account("acme", 5)).await.unwrap();
+    let new_key = |id: &str, account: &str| NewApiKey {
+        id: id.to_string(),
+        account: account.to_string(),
+        key_hash: format!("hash-{id}"),
+        label: None,
+    };
+    let created = store.create_api_key(new_key("k1", "acme")).await.unwrap();
+    assert_eq!(
+        (created.account.as_str(), created.last_used_at),
+        ("acme", None)
+    );
+    store.create_api_key(new_key("k2", "acme")).await.unwrap();
+    assert!(matches!(
+        store.create_api_key(new_key("k1", "acme")).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_api_key(new_key("k3", "ghost")).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let found = store.account_for_api_key("hash-k1", at(T0)).await.unwrap();
+    assert_eq!(
+        found.map(|account| account.system_id).as_deref(),
+        Some("acme")
+    );
+    let mut last_used = None;
+    for _ in 0..100 {
+        last_used = store.api_keys("acme").await.unwrap()[0].last_used_at;
+        if last_used.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        last_used,
+        Some(at(T0)),
+        "the use is noted in the background"
+    );
+    assert!(
+        store
+            .account_for_api_key("hash-nope", at(T0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(store.revoke_api_key("k1").await.unwrap().id, "k1");
+    assert!(
+        store
+            .account_for_api_key("hash-k1", at(T0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.revoke_api_key("k1").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let ids: Vec<String> = store
+        .api_keys("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, ["k2"]);
+
+    store.delete_account("acme").await.unwrap();
+    assert!(
+        store
+            .account_for_api_key("hash-k2", at(T0))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.api_keys("acme").await.unwrap().is_empty());
 }

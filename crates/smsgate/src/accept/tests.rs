@@ -15,8 +15,8 @@ use super::*;
 use smpp::receipt::ReceiptStat;
 
 use crate::store::{
-    AccountPatch, AttemptResult, BindType, ClaimedMessage, MessageFilter, MessageRecord,
-    NewAccount, StoreError, StoreResult, TraceEvent,
+    AccountPatch, ApiKey, AttemptResult, BindType, ClaimedMessage, MessageFilter, MessageRecord,
+    NewAccount, NewApiKey, StoreError, StoreResult, TraceEvent,
 };
 
 /// A store that keeps accounts and accepted messages in memory, charging
@@ -132,6 +132,27 @@ impl Store for MemoryStore {
             .remove(system_id)
             .map(drop)
             .ok_or_else(|| not_found(system_id))
+    }
+
+    // API keys are the HTTP API's business, not acceptance's: none exist here.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        Err(not_found(&key.account))
+    }
+
+    async fn api_keys(&self, _account: &str) -> StoreResult<Vec<ApiKey>> {
+        Ok(Vec::new())
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+        Err(StoreError::NotFound(format!("API key {id}")))
+    }
+
+    async fn account_for_api_key(
+        &self,
+        _key_hash: &str,
+        _now: SystemTime,
+    ) -> StoreResult<Option<Account>> {
+        Ok(None)
     }
 
     async fn accept(&self, message: NewMessage) -> StoreResult<AcceptOutcome> {
@@ -253,6 +274,16 @@ impl Store for MemoryStore {
 
     async fn expire_outbox(&self, _before: SystemTime, _now: SystemTime) -> StoreResult<u64> {
         Ok(0)
+    }
+
+    async fn add_provider_ids(
+        &self,
+        _id: &str,
+        _connector: &str,
+        _provider_ids: &[String],
+        _now: SystemTime,
+    ) -> StoreResult<()> {
+        Ok(())
     }
 
     async fn record_mo(&self, _record: crate::store::MoRecord) -> StoreResult<()> {

@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+use tracing::{info, warn};
 
 use super::password::{self, DUMMY_HASH, Verification};
 use crate::clock::Clock;
+use crate::store::Store;
 
 /// Checks passwords against stored hashes.
 #[derive(Debug)]
@@ -152,6 +154,35 @@ impl PasswordVerifier {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Replaces a legacy (or outdated) hash with argon2id of the password that
+/// just verified, off the async workers and without holding up the caller
+/// (an SMPP bind or an HTTP request with Basic credentials).
+pub fn upgrade_password_hash(
+    store: Arc<dyn Store>,
+    verifier: Arc<PasswordVerifier>,
+    system_id: String,
+    password: String,
+) {
+    tokio::spawn(async move {
+        let hashed = tokio::task::spawn_blocking(move || password::hash(&password)).await;
+        match hashed {
+            Ok(Ok(hash)) => match store.set_password_hash(&system_id, &hash).await {
+                Ok(()) => {
+                    verifier.forget(&system_id);
+                    info!(system_id = %system_id, "password hash upgraded to argon2id");
+                }
+                Err(e) => {
+                    warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash")
+                }
+            },
+            Ok(Err(e)) => {
+                warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade")
+            }
+            Err(e) => warn!(system_id = %system_id, error = %e, "password upgrade task failed"),
+        }
+    });
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {

@@ -7,9 +7,11 @@ use std::path::Path;
 use clap::{ArgAction, Args, Subcommand};
 use ipnet::IpNet;
 
-use crate::accounts::password;
+use crate::accounts::{api_key, password};
 use crate::node::database_path;
-use crate::store::{Account, AccountPatch, BindType, NewAccount, Store, StoreError};
+use crate::store::{
+    Account, AccountPatch, ApiKey, BindType, NewAccount, NewApiKey, Store, StoreError,
+};
 
 use super::CliError;
 use super::store_file::with_store;
@@ -102,6 +104,33 @@ enum AccountCommand {
         hash: String,
         #[command(flatten)]
         settings: AccountSettings,
+    },
+    /// Manage the account's keys for the HTTP API.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+/// `smsgate account api-key …`.
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for an account and print it: it is shown only this once
+    /// (the store keeps only its SHA-256).
+    Create {
+        /// The account's system_id.
+        system_id: String,
+        /// A note on what the key is for (shown in lists).
+        #[arg(long, value_name = "TEXT")]
+        label: Option<String>,
+    },
+    /// List an account's keys: ids, labels and last use, never the keys.
+    List {
+        /// The account's system_id.
+        system_id: String,
+    },
+    /// Revoke a key by its id: requests with it are refused from now on.
+    Revoke {
+        /// The key's id, as `list` shows it.
+        key_id: String,
     },
 }
 
@@ -347,7 +376,112 @@ pub fn run(data_dir: &Path, args: AccountArgs) -> Result<(), CliError> {
             }
             print_account(&account, json)
         }
+        AccountCommand::ApiKey(command) => run_api_key(data_dir, &db, command, json),
     }
+}
+
+fn run_api_key(
+    data_dir: &Path,
+    db: &Path,
+    command: ApiKeyCommand,
+    json: bool,
+) -> Result<(), CliError> {
+    match command {
+        ApiKeyCommand::Create { system_id, label } => {
+            let generated = api_key::generate();
+            let key = with_store(data_dir, async |store| {
+                store
+                    .create_api_key(NewApiKey {
+                        id: generated.id.clone(),
+                        account: system_id.clone(),
+                        key_hash: generated.hash.clone(),
+                        label,
+                    })
+                    .await
+                    .map_err(|error| explain_key(error, &system_id, db))
+            })?;
+            if json {
+                let mut view = serde_json::to_value(&key)?;
+                view["key"] = generated.key.into();
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!(
+                    "{}: API key {} created. The key, shown only now (keep it secret):\n{}\n\
+                     Send it as `Authorization: Bearer KEY`; revoke it with \
+                     `smsgate account api-key revoke {}`.",
+                    key.account, key.id, generated.key, key.id
+                );
+            }
+            Ok(())
+        }
+        ApiKeyCommand::List { system_id } => {
+            let keys = with_store(data_dir, async |store| {
+                if store.account(&system_id).await?.is_none() {
+                    return Err(explain(not_found(&system_id), &system_id, db));
+                }
+                Ok(store.api_keys(&system_id).await?)
+            })?;
+            print_api_keys(&system_id, &keys, json)
+        }
+        ApiKeyCommand::Revoke { key_id } => {
+            let key = with_store(data_dir, async |store| {
+                store
+                    .revoke_api_key(&key_id)
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::NotFound(_) => format!(
+                            "there is no API key {key_id:?} in {} (see `smsgate account api-key \
+                         list ACCOUNT`)",
+                            db.display()
+                        )
+                        .into(),
+                        other => other.into(),
+                    })
+            })?;
+            print_done(json, &key.account, &format!("API key {} revoked", key.id))
+        }
+    }
+}
+
+/// An unknown account is explained as for every account command; anything
+/// else (a clash of random ids, which is all but impossible) as it is.
+fn explain_key(error: StoreError, system_id: &str, db: &Path) -> CliError {
+    match error {
+        StoreError::NotFound(_) => explain(error, system_id, db),
+        other => other.into(),
+    }
+}
+
+fn print_api_keys(system_id: &str, keys: &[ApiKey], json: bool) -> Result<(), CliError> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(keys)?);
+        return Ok(());
+    }
+    if keys.is_empty() {
+        println!(
+            "{system_id} has no API keys (create one with `smsgate account api-key create {system_id}`)"
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|key| {
+            vec![
+                key.id.clone(),
+                or_dash(key.label.as_deref()),
+                humantime::format_rfc3339_seconds(key.created_at).to_string(),
+                key.last_used_at.map_or_else(
+                    || "never".to_string(),
+                    |at| humantime::format_rfc3339_seconds(at).to_string(),
+                ),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["KEY ID", "LABEL", "CREATED", "LAST USED"], &rows)
+    );
+    Ok(())
 }
 
 fn set_enabled(

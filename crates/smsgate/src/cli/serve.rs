@@ -85,6 +85,11 @@ async fn serve(
         let scheme = if *tls { "SMPP over TLS" } else { "SMPP" };
         println!("smsgate: {scheme} on {addr}");
     }
+    if let Some(http) = &node.http {
+        for addr in http.local_addrs() {
+            println!("smsgate: HTTP API on http://{addr}/api/v1");
+        }
+    }
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(mut hangup) => loop {
             tokio::select! {

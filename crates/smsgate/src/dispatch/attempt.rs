@@ -16,8 +16,8 @@ use smpp::receipt::ReceiptStat;
 use smpp::{Address, COctetString};
 use tracing::{debug, warn};
 
-use super::Context;
 use super::outcomes::Verdict;
+use super::{Context, shape};
 use crate::connectors::{OutboundSegment, SubmitOutcome};
 use crate::routing::{RouteActions, RouteInput};
 use crate::store::{AttemptResult, ClaimedMessage, StoreResult};
@@ -141,14 +141,45 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         store
             .record_attempt(id, name, &decision.route, SystemTime::now())
             .await?;
-        let outcome = link.submit(&segment).await;
-        let detail = describe(&outcome);
+        let parts = shape::shape(message, link.long_messages());
+        let mut provider_ids = Vec::with_capacity(parts.len());
+        let mut refusal = None;
+        for part in parts {
+            let mut submit = segment.clone();
+            submit.esm_class = part.esm_class;
+            submit.short_message = part.short_message;
+            submit.tlvs = part.tlvs;
+            match link.submit(&submit).await {
+                SubmitOutcome::Accepted { provider_id } => provider_ids.push(provider_id),
+                other => {
+                    refusal = Some(other);
+                    break;
+                }
+            }
+        }
+        let more_ids = provider_ids.split_off(provider_ids.len().min(1));
+        let outcome = refusal.unwrap_or_else(|| SubmitOutcome::Accepted {
+            provider_id: provider_ids.pop().unwrap_or_default(),
+        });
+        let detail = if more_ids.is_empty() {
+            describe(&outcome)
+        } else {
+            format!("{} in {} segments", describe(&outcome), more_ids.len() + 1)
+        };
         debug!(message_id = %id, connector = %name, %detail, "dispatch: submit answered");
         let now = SystemTime::now();
         let result = match (link.outcomes().classify(&outcome), outcome) {
             (Verdict::Submitted, SubmitOutcome::Accepted { provider_id }) => {
                 if link.is_synchronous() {
-                    return submitted_synchronously(context, id, name, provider_id, &detail).await;
+                    return submitted_synchronously(
+                        context,
+                        id,
+                        name,
+                        provider_id,
+                        &more_ids,
+                        &detail,
+                    )
+                    .await;
                 }
                 AttemptResult::Submitted { provider_id }
             }
@@ -164,9 +195,15 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             },
         };
         let pass_over = result == AttemptResult::FailOver;
+        let submitted = matches!(result, AttemptResult::Submitted { .. });
         store
             .record_submit_result(id, name, result, &detail, now)
             .await?;
+        if submitted && !more_ids.is_empty() {
+            // The first segment's id went with the result; receipts for the
+            // other segments find the message by theirs.
+            store.add_provider_ids(id, name, &more_ids, now).await?;
+        }
         if !pass_over {
             return Ok(());
         }
@@ -193,6 +230,7 @@ async fn submitted_synchronously(
     id: &str,
     connector: &str,
     provider_id: String,
+    more_ids: &[String],
     detail: &str,
 ) -> StoreResult<()> {
     let provider_id = if provider_id.is_empty() {
@@ -213,6 +251,12 @@ async fn submitted_synchronously(
             now,
         )
         .await?;
+    if !more_ids.is_empty() {
+        context
+            .store
+            .add_provider_ids(id, connector, more_ids, now)
+            .await?;
+    }
     context
         .store
         .apply_receipt(connector, &provider_id, &ReceiptStat::Delivered, "", now)

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::outcomes::Outcomes;
+use super::shape::LongMessages;
 use crate::config::{ConfigError, ConnectorConfig, ConnectorKind};
 use crate::connectors::http::HttpConnector;
 use crate::connectors::sim::SimServer;
@@ -48,6 +49,7 @@ pub struct Link {
     simulator: Option<SimServer>,
     outcomes: Outcomes,
     synchronous: bool,
+    long_messages: LongMessages,
     /// The settings it was started with: a reload restarts it only when they change.
     config: ConnectorConfig,
 }
@@ -100,6 +102,7 @@ impl Link {
             simulator,
             outcomes,
             synchronous: config.synchronous,
+            long_messages: config.long_messages,
             config: config.clone(),
         })
     }
@@ -123,6 +126,11 @@ impl Link {
     /// Its outcome table.
     pub fn outcomes(&self) -> &Outcomes {
         &self.outcomes
+    }
+
+    /// How its carrier takes long messages.
+    pub fn long_messages(&self) -> LongMessages {
+        self.long_messages
     }
 
     /// Whether a successful submit is already the final outcome.

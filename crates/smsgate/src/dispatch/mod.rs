@@ -14,6 +14,7 @@
 mod attempt;
 mod connectors;
 mod outcomes;
+mod shape;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -28,6 +29,7 @@ use tracing::{info, warn};
 
 pub use self::connectors::{Connectors, Link};
 pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
+pub use self::shape::LongMessages;
 use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
 use crate::connectors::ConnectorHealth;
 use crate::routing::RouteTable;

@@ -1,8 +1,9 @@
-//! The gateway's HTTP listener (`[http]`): today the endpoints providers
-//! call (MO and receipt webhooks of `[connectors.NAME.webhooks]`) and
-//! `/healthz`.
+//! The gateway's HTTP listener (`[http]`): the customer API (`/api/v1`,
+//! see [`crate::ingress::http_api`]), the endpoints providers call (MO and
+//! receipt webhooks of `[connectors.NAME.webhooks]`) and `/healthz`.
 //!
-//! It starts only when something needs it: a connector with webhooks.
+//! It always runs, the API being the default customer interface, unless
+//! `[http] listen` is empty.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,8 +25,8 @@ use crate::ingress::provider_webhooks;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
-    /// Addresses to listen on. Default 0.0.0.0:8080 and [::]:8080 (the
-    /// listener starts only when a connector declares webhooks).
+    /// Addresses to listen on. Default 0.0.0.0:8080 and [::]:8080; empty
+    /// turns the HTTP listener (and with it the customer API) off.
     pub listen: Vec<SocketAddr>,
 }
 

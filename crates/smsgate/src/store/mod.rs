@@ -217,6 +217,38 @@ impl AccountPatch {
     }
 }
 
+/// A key for the customer HTTP API, as listed: never the key itself, which
+/// only its creator saw (the store keeps a SHA-256 of it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiKey {
+    /// The key's public id (also written inside the key), to list and revoke it by.
+    pub id: String,
+    /// The account it authenticates as.
+    pub account: String,
+    /// What the customer or operator noted it is for.
+    pub label: Option<String>,
+    /// When it was created.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub created_at: SystemTime,
+    /// When it last authenticated a request, to the minute; `None` if never.
+    #[serde(with = "crate::timefmt::rfc3339_option")]
+    pub last_used_at: Option<SystemTime>,
+}
+
+/// A new API key for [`Store::create_api_key`]: its hash, never the key
+/// (see [`crate::accounts::api_key`]).
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Its public id.
+    pub id: String,
+    /// The account it authenticates as.
+    pub account: String,
+    /// The SHA-256 of the whole key, in lowercase hex.
+    pub key_hash: String,
+    /// A note on what it is for.
+    pub label: Option<String>,
+}
+
 /// Where a message is in its life. See DESIGN.md, "Message states".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -629,6 +661,23 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes an account (its messages stay, for the record).
     async fn delete_account(&self, system_id: &str) -> StoreResult<()>;
 
+    /// Stores a new HTTP API key; [`StoreError::NotFound`] if the account
+    /// does not exist, [`StoreError::AlreadyExists`] if the id or hash is taken.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+    /// An account's API keys, oldest first.
+    async fn api_keys(&self, account: &str) -> StoreResult<Vec<ApiKey>>;
+    /// Deletes an API key, so it authenticates nothing from now on; returns
+    /// what it was. [`StoreError::NotFound`] if there is no such key.
+    async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey>;
+    /// The account an API key (by the SHA-256 of the key) authenticates as,
+    /// `None` for an unknown or revoked key. Notes that the key was used at
+    /// `now` (at most once a minute per key, without waiting for the write).
+    async fn account_for_api_key(
+        &self,
+        key_hash: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<Account>>;
+
     /// Charges `message.cost` credits and stores the message with state
     /// `accepted` and its first trace event, atomically: both or neither.
     /// Returns only once the message is durable.
@@ -684,6 +733,15 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         reason: &str,
         refund: bool,
+        now: SystemTime,
+    ) -> StoreResult<()>;
+    /// Links more provider ids to message `id` (a message sent as several
+    /// segments on `connector`), applying receipts that came for them first.
+    async fn add_provider_ids(
+        &self,
+        id: &str,
+        connector: &str,
+        provider_ids: &[String],
         now: SystemTime,
     ) -> StoreResult<()>;
     /// Applies a delivery receipt: finds the message by the connector and

@@ -34,10 +34,10 @@ use smpp::receipt::ReceiptStat;
 use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 
 use super::{
-    AcceptOutcome, Account, AccountPatch, AttemptResult, BindType, CLAIM_LEASE, ClaimedMessage,
-    DispatchProgress, MessageFilter, MessageRecord, MessageState, MoDelivery, MoRecord, NewAccount,
-    NewMessage, Origin, PartInfo, Store, StoreError, StoreResult, StoredAddress, TraceEvent,
-    provider_id_forms, receipt_state,
+    AcceptOutcome, Account, AccountPatch, ApiKey, AttemptResult, BindType, CLAIM_LEASE,
+    ClaimedMessage, DispatchProgress, MessageFilter, MessageRecord, MessageState, MoDelivery,
+    MoRecord, NewAccount, NewApiKey, NewMessage, Origin, PartInfo, Store, StoreError, StoreResult,
+    StoredAddress, TraceEvent, provider_id_forms, receipt_state,
 };
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_dispatch.sql"),
     include_str!("migrations/0003_outbox.sql"),
+    include_str!("migrations/0004_api.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -65,6 +66,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Parts of a long message arriving further apart than this are not linked.
 const PART_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// An API key's last use is written again only once it is this much older.
+const LAST_USED_PRECISION_MS: i64 = 60 * 1000;
+
+/// The columns of an API key row, as [`api_key_from_row`] reads them.
+const API_KEY_COLUMNS: &str = "id, account, label, created_at, last_used_at";
 
 /// How many messages [`Store::messages`] returns without a limit.
 const DEFAULT_LIST_LIMIT: u32 = 100;
@@ -161,6 +168,23 @@ impl SqliteStore {
         answer.await.map_err(|_| {
             StoreError::Backend("the store's writer thread stopped before answering".to_string())
         })?
+    }
+
+    /// Queues `work` for the writer thread without waiting for it, for
+    /// bookkeeping no caller waits on; dropped if the queue is full or closed.
+    fn write_in_background<F>(&self, work: F)
+    where
+        F: FnOnce(&Writer) -> StoreResult<()> + Send + 'static,
+    {
+        let Some(sender) = lock(&self.writes).clone() else {
+            return;
+        };
+        let (reply, _) = oneshot::channel();
+        let _ = sender.try_send(Box::new(PendingWrite {
+            work: Some(work),
+            result: None,
+            reply,
+        }));
     }
 
     /// Runs `read` on a reader connection, off the async workers.
@@ -267,6 +291,90 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        self.write(move |writer| writer.create_api_key(key)).await
+    }
+
+    async fn api_keys(&self, account: &str) -> StoreResult<Vec<ApiKey>> {
+        let account = account.to_string();
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(&format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE account = ?1 \
+                     ORDER BY created_at, id"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([&account]).map_err(backend)?;
+            let mut keys = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                keys.push(api_key_from_row(row)?);
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+        let id = id.to_string();
+        self.write(move |writer| {
+            let mut statement = writer
+                .conn
+                .prepare_cached(&format!(
+                    "DELETE FROM api_keys WHERE id = ?1 RETURNING {API_KEY_COLUMNS}"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([&id]).map_err(backend)?;
+            match rows.next().map_err(backend)? {
+                Some(row) => api_key_from_row(row),
+                None => Err(StoreError::NotFound(format!("API key {id}"))),
+            }
+        })
+        .await
+    }
+
+    async fn account_for_api_key(
+        &self,
+        key_hash: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<Account>> {
+        let key_hash = key_hash.to_string();
+        let found = self
+            .read(move |conn| {
+                let key: Option<(String, String, Option<i64>)> = conn
+                    .prepare_cached(
+                        "SELECT id, account, last_used_at FROM api_keys WHERE key_hash = ?1",
+                    )
+                    .and_then(|mut statement| {
+                        statement
+                            .query_row([&key_hash], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                            })
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                let Some((id, account, last_used)) = key else {
+                    return Ok(None);
+                };
+                Ok(load_account(conn, &account)?.map(|account| (id, last_used, account)))
+            })
+            .await?;
+        let Some((id, last_used, account)) = found else {
+            return Ok(None);
+        };
+        let now = to_millis(now);
+        if last_used.is_none_or(|at| now.saturating_sub(at) >= LAST_USED_PRECISION_MS) {
+            self.write_in_background(move |writer| {
+                writer
+                    .conn
+                    .prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")
+                    .and_then(|mut statement| statement.execute(params![id, now]))
+                    .map(drop)
+                    .map_err(backend)
+            });
+        }
+        Ok(Some(account))
     }
 
     async fn accept(&self, message: NewMessage) -> StoreResult<AcceptOutcome> {
@@ -429,6 +537,24 @@ impl Store for SqliteStore {
     async fn expire_outbox(&self, before: SystemTime, now: SystemTime) -> StoreResult<u64> {
         self.write(move |writer| writer.expire_outbox(before, now))
             .await
+    }
+
+    async fn add_provider_ids(
+        &self,
+        id: &str,
+        connector: &str,
+        provider_ids: &[String],
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let (id, connector) = (id.to_string(), connector.to_string());
+        let provider_ids = provider_ids.to_vec();
+        self.write(move |writer| {
+            for provider_id in provider_ids.iter().filter(|p| !p.is_empty()) {
+                writer.store_provider_id(&id, &connector, provider_id, now)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn record_mo(&self, record: MoRecord) -> StoreResult<()> {
@@ -650,6 +776,40 @@ impl Writer {
                     .optional()
             })
             .map_err(backend)
+    }
+
+    /// See [`Store::create_api_key`].
+    fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        if self.balance(&key.account)?.is_none() {
+            return Err(account_not_found(&key.account));
+        }
+        let created_at = from_millis(to_millis(SystemTime::now()));
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO api_keys (id, account, key_hash, label, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    key.id,
+                    key.account,
+                    key.key_hash,
+                    key.label,
+                    to_millis(created_at)
+                ])
+            })
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists(format!("API key {}", key.id)));
+        }
+        Ok(ApiKey {
+            id: key.id,
+            account: key.account,
+            label: key.label,
+            created_at,
+            last_used_at: None,
+        })
     }
 
     /// Charges and stores a message; see [`Store::accept`].
@@ -1652,6 +1812,16 @@ fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
         address_ranges: json_strings(row, "address_ranges")?,
         group: column(row, "group_name")?,
         created_at: from_millis(column(row, "created_at")?),
+    })
+}
+
+fn api_key_from_row(row: &Row<'_>) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: column(row, "id")?,
+        account: column(row, "account")?,
+        label: column(row, "label")?,
+        created_at: from_millis(column(row, "created_at")?),
+        last_used_at: column::<Option<i64>>(row, "last_used_at")?.map(from_millis),
     })
 }
 

@@ -38,10 +38,10 @@ pub struct ServerContext {
     pub store: Arc<dyn Store>,
     /// Validation, charging and storing of submissions.
     pub acceptor: Arc<Acceptor>,
-    /// Password checks.
-    pub verifier: PasswordVerifier,
-    /// Brute-force blocking.
-    pub guard: IpGuard,
+    /// Password checks (shared with the HTTP API's Basic auth).
+    pub verifier: Arc<PasswordVerifier>,
+    /// Brute-force blocking (shared with the HTTP API's Basic auth).
+    pub guard: Arc<IpGuard>,
     /// Bound sessions.
     pub registry: Arc<SessionRegistry>,
     /// Connections and submissions in flight, for graceful shutdown.

@@ -9,7 +9,7 @@
 //! can have up to its account's window of them being stored at once (and
 //! the store can commit them together); past the window, ESME_RTHROTTLED.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -26,7 +26,9 @@ use tracing::{debug, info, warn};
 use super::ServerContext;
 use super::registry::BoundSession;
 use crate::accept::Submission;
-use crate::accounts::password::{self, Verification};
+use crate::accounts::canonical_ip;
+use crate::accounts::password::Verification;
+use crate::accounts::verifier::upgrade_password_hash;
 use crate::store::{Account, BindType, MessageState, Origin};
 
 /// How often a bound session re-reads its account, so that a changed
@@ -254,7 +256,12 @@ impl Connection {
             }
         };
         if needs_upgrade {
-            upgrade_password_hash(ctx.clone(), account.system_id.clone(), password.to_string());
+            upgrade_password_hash(
+                ctx.store.clone(),
+                ctx.verifier.clone(),
+                account.system_id.clone(),
+                password.to_string(),
+            );
         }
         let refusal = if !account.enabled {
             Some("account disabled")
@@ -262,7 +269,7 @@ impl Connection {
             && !account
                 .allowed_ips
                 .iter()
-                .any(|net| net.contains(&canonical(ip)))
+                .any(|net| net.contains(&canonical_ip(ip)))
         {
             Some("address not in the account's allowlist")
         } else if !account.bind_types.contains(&bind_type) {
@@ -466,36 +473,4 @@ fn message_state_number(state: MessageState) -> u8 {
         MessageState::Unknown => 7,
         MessageState::Rejected => 8,
     }
-}
-
-/// IPv4-mapped IPv6 addresses (from a dual-stack listener) as IPv4, so
-/// that IPv4 allowlist entries match them.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    }
-}
-
-/// Replaces a legacy (or outdated) hash with argon2id of the password
-/// that just verified, off the async workers.
-fn upgrade_password_hash(ctx: Arc<ServerContext>, system_id: String, password: String) {
-    tokio::spawn(async move {
-        let hashed = tokio::task::spawn_blocking(move || password::hash(&password)).await;
-        match hashed {
-            Ok(Ok(hash)) => match ctx.store.set_password_hash(&system_id, &hash).await {
-                Ok(()) => {
-                    ctx.verifier.forget(&system_id);
-                    info!(system_id = %system_id, "password hash upgraded to argon2id");
-                }
-                Err(e) => {
-                    warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash")
-                }
-            },
-            Ok(Err(e)) => {
-                warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade")
-            }
-            Err(e) => warn!(system_id = %system_id, error = %e, "password upgrade task failed"),
-        }
-    });
 }

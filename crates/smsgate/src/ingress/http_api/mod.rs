@@ -1,0 +1,64 @@
+//! The customer HTTP API, v1: JSON under `/api/v1`, the HTTP twin of the
+//! SMPP server. Sending goes through the same acceptance (validation, the
+//! account's rate and credits, persist-then-answer); refusals are RFC 9457
+//! problems carrying acceptance's stable codes ([`problem`]).
+//!
+//! - `POST /api/v1/messages` — one text to one or more recipients ([`send`]);
+//! - `POST /api/v1/messages/batch` — many, each answered on its own;
+//! - `GET /api/v1/messages/{id}` — state and trace of one of the caller's messages;
+//! - `GET /api/v1/balance` — the account's credits;
+//! - `GET /api/v1/status` — whether a message sent now would be taken.
+//!
+//! Every route needs credentials ([`auth`]): an API key, or the account's
+//! SMPP system_id and password. The API owns no state of its own: accounts,
+//! keys and messages are the store's, limits the acceptor's.
+
+mod auth;
+mod messages;
+pub mod problem;
+pub mod send;
+mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+
+use self::problem::Problem;
+use crate::accept::Acceptor;
+use crate::accounts::ip_guard::IpGuard;
+use crate::accounts::verifier::PasswordVerifier;
+use crate::store::Store;
+
+/// What every request shares: the node's store and acceptor, and the
+/// password verifier and IP guard of the SMPP server (so failed logins
+/// count the same whichever way they come).
+pub struct ApiContext {
+    /// Accounts, API keys and messages.
+    pub store: Arc<dyn Store>,
+    /// Validation, rate, charging and storing.
+    pub acceptor: Arc<Acceptor>,
+    /// Password checks for HTTP Basic credentials.
+    pub verifier: Arc<PasswordVerifier>,
+    /// Brute-force blocking of addresses.
+    pub guard: Arc<IpGuard>,
+}
+
+/// The API's routes, to merge into the HTTP listener's router.
+pub fn router(ctx: ApiContext) -> Router {
+    let ctx = Arc::new(ctx);
+    let api = Router::new()
+        .route("/messages", post(messages::send))
+        .route("/messages/batch", post(messages::send_batch))
+        .route("/messages/{id}", get(messages::show))
+        .route("/balance", get(status::balance))
+        .route("/status", get(status::status))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&ctx),
+            auth::authenticate,
+        ))
+        .fallback(|| async { Problem::not_found("no such endpoint in API v1") })
+        .with_state(ctx);
+    Router::new().nest("/api/v1", api)
+}

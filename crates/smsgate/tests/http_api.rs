@@ -1,0 +1,502 @@
+//! The customer HTTP API over real sockets: a node listening on 127.0.0.1,
+//! a reqwest client sending with an API key or SMPP credentials, and the
+//! store checked for what was stored and charged.
+
+use std::sync::Arc;
+
+use reqwest::{RequestBuilder, Response};
+use serde_json::{Value, json};
+use smsgate::accounts::{api_key, password};
+use smsgate::clock::ManualClock;
+use smsgate::config::Config;
+use smsgate::node::Node;
+use smsgate::store::{BindType, NewAccount, NewApiKey};
+
+/// Valid numbers (libphonenumber): a UK mobile and a US number.
+const UK: &str = "447911123456";
+const US: &str = "14155551234";
+/// Not a valid number, though it looks like one.
+const INVALID: &str = "+447700900123";
+
+struct Gateway {
+    node: Node,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Gateway {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::default();
+    config.node.name = Some("test".into());
+    config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+    config.smpp.tls = false;
+    config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+    let node = Node::start(&config, None, dir.path(), Arc::new(ManualClock::new()))
+        .await
+        .expect("node starts");
+    let addr = node
+        .http
+        .as_ref()
+        .expect("the HTTP listener runs")
+        .local_addrs()[0];
+    Gateway {
+        node,
+        base: format!("http://{addr}/api/v1"),
+        http: http_client(),
+        _dir: dir,
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the defaults")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .expect("a client")
+}
+
+impl Gateway {
+    /// Creates account `system_id` (password "pw", no default sender
+    /// needed: senders are given) and returns an API key for it.
+    async fn account(&self, system_id: &str, adjust: impl FnOnce(&mut NewAccount)) -> String {
+        let mut account = NewAccount {
+            system_id: system_id.into(),
+            password_hash: password::hash("pw").expect("hash"),
+            credits: 1000,
+            max_binds: 4,
+            tps: None,
+            window: 10,
+            bind_types: BindType::ALL.to_vec(),
+            allowed_ips: Vec::new(),
+            allowed_senders: Vec::new(),
+            default_sender: Some("ACME".into()),
+            address_ranges: Vec::new(),
+            group: None,
+        };
+        adjust(&mut account);
+        self.node
+            .store
+            .create_account(account)
+            .await
+            .expect("account created");
+        let key = api_key::generate();
+        self.node
+            .store
+            .create_api_key(NewApiKey {
+                id: key.id,
+                account: system_id.into(),
+                key_hash: key.hash,
+                label: Some("tests".into()),
+            })
+            .await
+            .expect("key created");
+        key.key
+    }
+
+    fn post(&self, path: &str, key: &str) -> RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+    }
+
+    fn get(&self, path: &str, key: &str) -> RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+    }
+
+    async fn credits(&self, system_id: &str) -> i64 {
+        self.node
+            .store
+            .account(system_id)
+            .await
+            .expect("store")
+            .expect("account")
+            .credits
+    }
+}
+
+/// The status and JSON body of an answer.
+async fn answer(request: RequestBuilder) -> (u16, Value) {
+    let response: Response = request.send().await.expect("the request is answered");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("a body");
+    let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    (status, json)
+}
+
+/// The answer must be a problem with this status and code.
+async fn problem(request: RequestBuilder, status: u16, code: &str) -> Value {
+    let response = request.send().await.expect("the request is answered");
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let got = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON problem");
+    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(
+        body["type"],
+        format!("https://smsgate.dev/problems/{code}").as_str()
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn message_sent_with_an_api_key_is_stored_and_charged() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (status, body) = answer(gw.post("/messages", &key).json(&json!({
+        "to": UK, "from": "ACME", "text": "hello", "client_ref": "order-7"
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["credits_charged"], 1);
+    assert_eq!(body["client_ref"], "order-7");
+    let sent = &body["messages"][0];
+    assert_eq!(
+        (sent["to"].as_str(), sent["segments"].as_u64()),
+        (Some(UK), Some(1))
+    );
+    let id = sent["id"].as_str().expect("an id");
+    let stored = gw
+        .node
+        .store
+        .message(id)
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.account, "acme");
+    assert_eq!(stored.destination.addr, UK);
+    assert_eq!(stored.origin.protocol, "http");
+    assert_eq!(gw.credits("acme").await, 999);
+}
+
+#[tokio::test]
+async fn long_text_is_one_message_charged_for_each_segment() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (status, body) = answer(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": UK, "text": "a".repeat(200) })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["messages"][0]["segments"], 2);
+    assert_eq!(body["messages"][0]["credits"], 2);
+    let id = body["messages"][0]["id"].as_str().expect("an id");
+    let stored = gw
+        .node
+        .store
+        .message(id)
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!((stored.segments, stored.payload.len()), (2, 200));
+    assert_eq!(gw.credits("acme").await, 998);
+}
+
+#[tokio::test]
+async fn each_recipient_of_a_list_gets_its_own_message() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (status, body) = answer(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": [UK, US], "text": "hi all" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let messages = body["messages"].as_array().expect("a list");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["to"], UK);
+    assert_eq!(messages[1]["to"], US);
+    assert_ne!(messages[0]["id"], messages[1]["id"]);
+    assert_eq!(body["credits_charged"], 2);
+}
+
+#[tokio::test]
+async fn a_refused_recipient_is_listed_with_its_problem_beside_the_accepted_ones() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (status, body) = answer(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": [UK, INVALID], "text": "hi" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["messages"][0]["id"].is_string(), "{body}");
+    assert_eq!(
+        body["messages"][1]["problem"]["code"],
+        "invalid_destination"
+    );
+    assert_eq!(body["credits_charged"], 1);
+}
+
+#[tokio::test]
+async fn batch_answers_each_message_on_its_own() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (status, body) = answer(gw.post("/messages/batch", &key).json(&json!({
+        "messages": [
+            { "to": UK, "text": "one" },
+            { "to": INVALID, "text": "two" },
+            { "to": US },
+            { "to": US, "text": "four" },
+        ]
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 4);
+    assert!(results[0]["messages"][0]["id"].is_string(), "{body}");
+    assert_eq!(results[1]["problem"]["code"], "invalid_destination");
+    assert_eq!(results[1]["problem"]["status"], 422);
+    assert_eq!(results[2]["problem"]["code"], "bad_json");
+    assert!(results[3]["messages"][0]["id"].is_string(), "{body}");
+    assert_eq!(body["credits_charged"], 2);
+    assert_eq!(gw.credits("acme").await, 998);
+}
+
+#[tokio::test]
+async fn message_lookup_shows_state_addresses_and_trace() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let (_, sent) = answer(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": UK, "from": "ACME", "text": "hello" })),
+    )
+    .await;
+    let id = sent["messages"][0]["id"].as_str().expect("an id");
+    let (status, body) = answer(gw.get(&format!("/messages/{id}"), &key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], id);
+    assert_eq!(body["to"], UK);
+    assert_eq!(body["from"], "ACME");
+    assert_eq!(body["segments"], 1);
+    assert!(body["state"].is_string(), "{body}");
+    let trace = body["trace"].as_array().expect("a trace");
+    assert_eq!(trace[0]["kind"], "accepted", "{body}");
+    assert!(
+        trace[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("via http")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn another_accounts_message_is_not_found() {
+    let gw = start().await;
+    let acme = gw.account("acme", |_| {}).await;
+    let other = gw.account("other", |_| {}).await;
+    let (_, sent) = answer(
+        gw.post("/messages", &acme)
+            .json(&json!({ "to": UK, "text": "mine" })),
+    )
+    .await;
+    let id = sent["messages"][0]["id"].as_str().expect("an id");
+    problem(gw.get(&format!("/messages/{id}"), &other), 404, "not_found").await;
+    problem(gw.get("/messages/NOSUCHID", &acme), 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn balance_reports_the_accounts_credits() {
+    let gw = start().await;
+    let key = gw.account("acme", |a| a.credits = 42).await;
+    let (status, body) = answer(gw.get("/balance", &key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({ "account": "acme", "credits": 42 }));
+}
+
+#[tokio::test]
+async fn status_says_accepting_unless_the_account_has_no_credits() {
+    let gw = start().await;
+    let rich = gw.account("rich", |_| {}).await;
+    let broke = gw.account("broke", |a| a.credits = 0).await;
+    let (status, body) = answer(gw.get("/status", &rich)).await;
+    assert_eq!((status, body), (200, json!({ "accepting": true })));
+    let (status, body) = answer(gw.get("/status", &broke)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["accepting"], false);
+    assert!(
+        body["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no credits")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_bad_json_problem() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    problem(
+        gw.post("/messages", &key)
+            .header("content-type", "application/json")
+            .body("{\"to\": "),
+        400,
+        "bad_json",
+    )
+    .await;
+    let body = problem(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": UK, "text": "hi", "colour": "red" })),
+        400,
+        "bad_json",
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("colour")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_number_is_a_422_invalid_destination_problem() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    problem(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": INVALID, "text": "hi" })),
+        422,
+        "invalid_destination",
+    )
+    .await;
+    assert_eq!(gw.credits("acme").await, 1000, "nothing charged");
+}
+
+#[tokio::test]
+async fn no_credits_is_a_402_insufficient_credits_problem() {
+    let gw = start().await;
+    let key = gw.account("acme", |a| a.credits = 1).await;
+    problem(
+        gw.post("/messages", &key)
+            .json(&json!({ "to": UK, "text": "b".repeat(200) })),
+        402,
+        "insufficient_credits",
+    )
+    .await;
+    assert_eq!(
+        gw.credits("acme").await,
+        1,
+        "a long message is charged whole or not at all"
+    );
+}
+
+#[tokio::test]
+async fn over_the_accounts_rate_is_a_429_throttled_problem() {
+    let gw = start().await;
+    let key = gw.account("acme", |a| a.tps = Some(1)).await;
+    let send = || {
+        gw.post("/messages", &key)
+            .json(&json!({ "to": UK, "text": "fast" }))
+    };
+    let (status, body) = answer(send()).await;
+    assert_eq!(status, 201, "{body}");
+    let response = send().send().await.expect("answered");
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    problem(send(), 429, "throttled").await;
+}
+
+#[tokio::test]
+async fn missing_unknown_or_revoked_key_is_a_401_problem() {
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    problem(
+        gw.http.get(format!("{}/balance", gw.base)),
+        401,
+        "unauthorized",
+    )
+    .await;
+    problem(
+        gw.get("/balance", "sgk_000000000000_deadbeef"),
+        401,
+        "unauthorized",
+    )
+    .await;
+    problem(gw.get("/balance", "not-even-a-key"), 401, "unauthorized").await;
+    let id = key
+        .strip_prefix(api_key::PREFIX)
+        .and_then(|rest| rest.split('_').next())
+        .expect("the id is in the key");
+    gw.node.store.revoke_api_key(id).await.expect("revoked");
+    problem(gw.get("/balance", &key), 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn smpp_credentials_work_as_basic_auth_and_a_wrong_password_is_401() {
+    let gw = start().await;
+    gw.account("acme", |_| {}).await;
+    let (status, body) = answer(
+        gw.http
+            .post(format!("{}/messages", gw.base))
+            .basic_auth("acme", Some("pw"))
+            .json(&json!({ "to": US, "text": "by password" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    problem(
+        gw.http
+            .get(format!("{}/balance", gw.base))
+            .basic_auth("acme", Some("wrong")),
+        401,
+        "unauthorized",
+    )
+    .await;
+    problem(
+        gw.http
+            .get(format!("{}/balance", gw.base))
+            .basic_auth("nobody", Some("pw")),
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn disabled_account_and_address_outside_the_allowlist_are_403() {
+    let gw = start().await;
+    let fenced = gw
+        .account("fenced", |a| {
+            a.allowed_ips = vec!["192.0.2.0/24".parse().expect("net")]
+        })
+        .await;
+    problem(gw.get("/balance", &fenced), 403, "address_not_allowed").await;
+    let off = gw.account("off", |_| {}).await;
+    gw.node
+        .store
+        .update_account(
+            "off",
+            smsgate::store::AccountPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("disabled");
+    problem(gw.get("/balance", &off), 403, "account_disabled").await;
+}
