@@ -18,6 +18,7 @@ const SUBMITTERS: u64 = 64;
 
 fn message(id: u64) -> NewMessage {
     NewMessage {
+        callback_url: None,
         id: format!("bench-{id:016}"),
         account: "bench".to_string(),
         cost: 1,

@@ -124,11 +124,12 @@ pub struct ConnectorConfig {
     /// one from the provider. Default false.
     #[serde(default)]
     pub synchronous: bool,
-    /// How the provider takes long messages: `udh` (default: a
-    /// concatenation UDH in each segment), `sar` (the sar_* TLVs) or
-    /// `payload` (whole, in message_payload). See docs/connectors.md.
+    /// How the provider takes long messages: `udh` (a concatenation UDH in
+    /// each segment), `sar` (the sar_* TLVs) or `payload` (whole, in
+    /// message_payload). Default: `payload` for `kind = "http"` (one
+    /// request with the whole text), `udh` for the others. See docs/connectors.md.
     #[serde(default)]
-    pub long_messages: crate::dispatch::LongMessages,
+    pub long_messages: Option<crate::dispatch::LongMessages>,
     /// Which provider answers fail over, are retried, or are final, where
     /// they differ from the defaults (`[connectors.NAME.outcomes]`, see
     /// [`crate::dispatch::OutcomesConfig`]).
@@ -149,7 +150,7 @@ impl ConnectorConfig {
     pub fn new(kind: ConnectorKind) -> ConnectorConfig {
         ConnectorConfig {
             synchronous: false,
-            long_messages: crate::dispatch::LongMessages::default(),
+            long_messages: None,
             outcomes: crate::dispatch::OutcomesConfig::default(),
             webhooks: None,
             kind,

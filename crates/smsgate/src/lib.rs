@@ -19,4 +19,5 @@ pub mod outbox;
 pub mod routing;
 pub mod store;
 pub mod timefmt;
+pub mod tls_roots;
 pub mod tracking;

@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = smsgate::cli::Cli::parse();
     match smsgate::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => status,
         Err(error) => {
             eprintln!("smsgate: {error}");
             ExitCode::FAILURE

@@ -168,9 +168,13 @@ impl Node {
             config.mo.clone(),
         )
         .await?;
+        let callback_key = crate::outbox::webhooks::callback_key(data_dir).map_err(|e| {
+            StoreError::Backend(format!("the callback key in {}: {e}", data_dir.display()))
+        })?;
         let webhook_courier = WebhookCourier::start(
             store.clone(),
             webhooks,
+            callback_key,
             node_name.clone(),
             config.delivery.poll_interval,
         );

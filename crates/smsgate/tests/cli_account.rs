@@ -489,6 +489,7 @@ async fn message_show_and_list_print_a_stored_message_and_its_trace() {
     let store = SqliteStore::open_with_node(&data.join("smsgate.db"), "node-a").unwrap();
     store
         .accept(NewMessage {
+            callback_url: None,
             id: "01MSG".to_string(),
             account: "acme".to_string(),
             cost: 1,

@@ -86,6 +86,7 @@ fn new_account(system_id: &str, password_hash: String) -> NewAccount {
 /// A message as `accept` would store it, straight into the store.
 fn message(id: &str) -> NewMessage {
     NewMessage {
+        callback_url: None,
         id: id.into(),
         account: "acme".into(),
         cost: 1,

@@ -500,3 +500,102 @@ async fn disabled_account_and_address_outside_the_allowlist_are_403() {
         .expect("disabled");
     problem(gw.get("/balance", &off), 403, "account_disabled").await;
 }
+
+#[tokio::test]
+async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_order() {
+    use axum::http::HeaderMap;
+    use hmac::{Hmac, KeyInit, Mac};
+    use std::sync::Mutex;
+
+    let gateway = start().await;
+    let key = gateway.account("acme", |_| {}).await;
+    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let recorder = Arc::clone(&recorder);
+            async move {
+                recorder.lock().expect("lock").push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let callback = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let (status, body) = answer(
+        gateway
+            .post("/messages", &key)
+            .json(&json!({"to": UK, "from": "ACME", "text": "hi", "callback_url": callback})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["messages"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let events = loop {
+        let events = seen.lock().expect("lock").clone();
+        if events.len() >= 2 {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} events",
+            events.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let secret = smsgate::outbox::webhooks::callback_secret(
+        &smsgate::outbox::webhooks::callback_key(gateway._dir.path()).expect("key"),
+        "acme",
+    );
+    let mut states = Vec::new();
+    for (headers, body) in &events {
+        let json: Value = serde_json::from_str(body).expect("JSON");
+        assert_eq!(json["event"], "status");
+        assert_eq!(json["id"], id.as_str());
+        states.push(json["state"].as_str().unwrap_or_default().to_string());
+        let timestamp = headers
+            .get("x-smsgate-timestamp")
+            .and_then(|v| v.to_str().ok())
+            .expect("timestamp header");
+        let signature = headers
+            .get("x-smsgate-signature")
+            .and_then(|v| v.to_str().ok())
+            .expect("signature header");
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+            .expect("any key length");
+        mac.update(format!("{timestamp}.{body}").as_bytes());
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(signature, format!("sha256={expected}"));
+    }
+    assert_eq!(states, ["submitted", "delivered"]);
+}
+
+#[tokio::test]
+async fn a_callback_url_that_is_not_http_is_refused() {
+    let gateway = start().await;
+    let key = gateway.account("acme", |_| {}).await;
+    problem(
+        gateway.post("/messages", &key).json(
+            &json!({"to": UK, "from": "ACME", "text": "hi", "callback_url": "ftp://example.com/x"}),
+        ),
+        422,
+        "invalid_callback_url",
+    )
+    .await;
+}

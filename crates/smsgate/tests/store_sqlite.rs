@@ -48,6 +48,7 @@ const T0: u64 = 1_780_000_000_000;
 
 fn message(id: &str, account: &str, accepted_at: SystemTime) -> NewMessage {
     NewMessage {
+        callback_url: None,
         id: id.to_string(),
         account: account.to_string(),
         cost: 1,
@@ -84,6 +85,7 @@ fn message(id: &str, account: &str, accepted_at: SystemTime) -> NewMessage {
 
 fn part(id: &str, reference: u16, total: u8, seq: u8, accepted_at: SystemTime) -> NewMessage {
     NewMessage {
+        callback_url: None,
         part: Some(PartInfo {
             reference,
             total,
@@ -255,6 +257,7 @@ async fn insufficient_credits_store_nothing_and_report_the_balance() {
     store.create_account(new_account("acme", 2)).await.unwrap();
     let outcome = store
         .accept(NewMessage {
+            callback_url: None,
             cost: 3,
             segments: 3,
             ..message("m1", "acme", at(T0))
@@ -411,6 +414,7 @@ async fn parts_differing_in_total_destination_account_or_age_are_not_linked() {
 
     let other_total = group_of(store.accept(part("x2", 4, 3, 2, at(T0 + 1))).await.unwrap());
     let other_destination = NewMessage {
+        callback_url: None,
         destination: StoredAddress {
             ton: 1,
             npi: 1,
@@ -420,6 +424,7 @@ async fn parts_differing_in_total_destination_account_or_age_are_not_linked() {
     };
     let other_destination = group_of(store.accept(other_destination).await.unwrap());
     let other_account = NewMessage {
+        callback_url: None,
         account: "beta".to_string(),
         ..part("x4", 4, 2, 2, at(T0 + 3))
     };

@@ -167,6 +167,7 @@ impl Acceptor {
         })?;
         let cost = i64::from(checked.content.segments);
         let message = NewMessage {
+            callback_url: submission.callback_url.clone(),
             trace_detail: self.trace_detail(account, &origin, &submission, &checked, cost),
             id: id.clone(),
             account: account.system_id.clone(),

@@ -10,6 +10,8 @@ use smpp::{Address, COctetString, DataSm, SubmitMulti, SubmitSm, TlvList};
 /// here is validated yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Submission {
+    /// Where the customer wants the message's state changes POSTed (HTTP API only).
+    pub callback_url: Option<String>,
     /// The sender; an empty address asks for the account's default sender.
     pub source: Address,
     /// The recipient.
@@ -41,6 +43,7 @@ impl Submission {
     /// A submit_sm.
     pub fn from_submit_sm(sm: &SubmitSm) -> Self {
         Submission {
+            callback_url: None,
             source: sm.source.clone(),
             destination: sm.destination.clone(),
             esm_class: sm.esm_class,
@@ -60,6 +63,7 @@ impl Submission {
     /// protocol_id, priority or times, so those take their defaults.
     pub fn from_data_sm(sm: &DataSm) -> Self {
         Submission {
+            callback_url: None,
             source: sm.source.clone(),
             destination: sm.destination.clone(),
             esm_class: sm.esm_class,
@@ -76,6 +80,7 @@ impl Submission {
     /// submit_multi_resp); distribution lists are not ours to expand.
     pub fn from_submit_multi(sm: &SubmitMulti, destination: &Address) -> Self {
         Submission {
+            callback_url: None,
             source: sm.source.clone(),
             destination: destination.clone(),
             esm_class: sm.esm_class,

@@ -338,6 +338,7 @@ fn text(t: &str) -> COctetString {
 /// A valid one-segment message from an alphanumeric sender to a UK mobile.
 fn submission() -> Submission {
     Submission {
+        callback_url: None,
         source: address(ton::ALPHANUMERIC, "MyBrand"),
         destination: address(ton::INTERNATIONAL, "447912345678"),
         short_message: Bytes::from_static(b"Your code is 8642"),

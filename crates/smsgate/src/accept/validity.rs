@@ -89,6 +89,7 @@ mod tests {
 
     fn submission(schedule: &str, validity: &str) -> Submission {
         Submission {
+            callback_url: None,
             schedule_delivery_time: COctetString::try_from(schedule).expect("no NUL"),
             validity_period: COctetString::try_from(validity).expect("no NUL"),
             ..Submission::default()

@@ -108,6 +108,14 @@ enum AccountCommand {
     /// Manage the account's keys for the HTTP API.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Print the secret that signs the account's HTTP API callbacks
+    /// (header X-Smsgate-Signature: sha256=HMAC-SHA256(secret,
+    /// "<X-Smsgate-Timestamp>.<body>")). Derived from the node key in the
+    /// data directory, so it is the same on every start.
+    CallbackSecret {
+        /// The account's system_id.
+        system_id: String,
+    },
 }
 
 /// `smsgate account api-key …`.
@@ -377,6 +385,19 @@ pub fn run(data_dir: &Path, args: AccountArgs) -> Result<(), CliError> {
             print_account(&account, json)
         }
         AccountCommand::ApiKey(command) => run_api_key(data_dir, &db, command, json),
+        AccountCommand::CallbackSecret { system_id } => {
+            let key = crate::outbox::webhooks::callback_key(data_dir)?;
+            let secret = crate::outbox::webhooks::callback_secret(&key, &system_id);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "account": system_id, "callback_secret": secret })
+                );
+            } else {
+                println!("{secret}");
+            }
+            Ok(())
+        }
     }
 }
 

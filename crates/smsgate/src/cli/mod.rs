@@ -1,12 +1,14 @@
 //! The command line: one subcommand per job.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub mod account;
 pub mod message;
 pub mod route;
+pub mod send;
 pub mod serve;
 pub mod sim;
 pub mod store_file;
@@ -44,6 +46,9 @@ pub enum Command {
     Message(message::MessageArgs),
     /// Show which route and connectors a message would get, and why; list the routes.
     Route(route::RouteArgs),
+    /// Send a message through a running gateway's HTTP API (for scripts and
+    /// Asterisk dialplans).
+    Send(send::SendArgs),
     /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
     Sim(sim::SimArgs),
 }
@@ -51,9 +56,11 @@ pub enum Command {
 /// Errors a command reports to the operator.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<(), CliError> {
-    match cli.command {
+/// Runs a parsed command line. A command that has reported its own
+/// outcome returns its exit status (`send`: 2 when the gateway refused);
+/// an error is for the caller to print, and exits 1.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let done = match cli.command {
         Command::Version => {
             println!("smsgate {}", env!("CARGO_PKG_VERSION"));
             println!("SMPP interface versions: 3.4 (0x34), 5.0 (0x50)");
@@ -63,6 +70,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Account(args) => account::run(&cli.data_dir, args),
         Command::Message(args) => message::run(&cli.data_dir, args),
         Command::Route(args) => route::run(args),
+        Command::Send(args) => return send::run(args),
         Command::Sim(args) => sim::run(args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

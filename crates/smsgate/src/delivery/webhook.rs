@@ -91,6 +91,7 @@ use sha2::Sha256;
 
 use crate::config::ConfigError;
 use crate::store::MessageState;
+use crate::tls_roots::system_roots;
 
 /// The header with the request's time, in unix seconds; part of what the
 /// signature covers.
@@ -697,22 +698,6 @@ fn http_client(timeout: Duration, https: bool) -> Result<reqwest::Client, String
         .user_agent(concat!("smsgate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", chain(&e)))
-}
-
-/// The operating system's trusted roots. Certificates rustls cannot parse
-/// are skipped; none at all is an error.
-fn system_roots() -> Result<rustls::RootCertStore, String> {
-    let loaded = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-        return Err(format!(
-            "no system root certificates could be loaded for https ({})",
-            errors.join("; ")
-        ));
-    }
-    Ok(roots)
 }
 
 /// The URL without credentials and with its query hidden, for errors and

@@ -102,7 +102,12 @@ impl Link {
             simulator,
             outcomes,
             synchronous: config.synchronous,
-            long_messages: config.long_messages,
+            // An HTTP API takes the whole text in one request; SMPP
+            // carriers most commonly want UDH segments.
+            long_messages: config.long_messages.unwrap_or(match config.kind {
+                ConnectorKind::Http(_) => LongMessages::Payload,
+                _ => LongMessages::Udh,
+            }),
             config: config.clone(),
         })
     }

@@ -352,6 +352,8 @@ pub struct Origin {
 /// A message (or one part of a long one) as accepted, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
+    /// Where the customer wants its state changes POSTed (HTTP API).
+    pub callback_url: Option<String>,
     /// Our id, returned to the customer: unique, at most 64 characters, sortable by time.
     pub id: String,
     /// The account's system_id.

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_dispatch.sql"),
     include_str!("migrations/0003_outbox.sql"),
     include_str!("migrations/0004_api.sql"),
+    include_str!("migrations/0005_callbacks.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -481,6 +482,7 @@ impl Store for SqliteStore {
             writer.set_state_from(&id, MessageState::Queued, MessageState::Failed)?;
             writer.trace(&id, now, "failed", &reason)?;
             writer.queue_receipt(&id, &ReceiptStat::Undeliverable, "", now)?;
+            writer.queue_callback(&id, MessageState::Failed, "", now)?;
             if refund {
                 writer.refund(&id, now)?;
             }
@@ -845,9 +847,9 @@ impl Writer {
         };
         self.conn
             .prepare_cached(&format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-                 ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority, callback_url) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
             ))
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -879,6 +881,7 @@ impl Writer {
                     accepted_at,
                     message.protocol_id,
                     message.priority,
+                    message.callback_url,
                 ])
             })
             .map_err(backend)?;
@@ -1011,6 +1014,7 @@ impl Writer {
                     "submitted",
                     &format!("connector {connector} took it as {provider_id:?}: {detail}"),
                 )?;
+                self.queue_callback(id, MessageState::Submitted, "", now)?;
                 if !provider_id.is_empty() {
                     self.store_provider_id(id, connector, &provider_id, now)?;
                 }
@@ -1070,6 +1074,7 @@ impl Writer {
                     &format!("connector {connector}: {detail}"),
                 )?;
                 self.queue_receipt(id, &ReceiptStat::Rejected, "", now)?;
+                self.queue_callback(id, MessageState::Rejected, "", now)?;
                 if refund {
                     self.refund(id, now)?;
                 }
@@ -1188,13 +1193,18 @@ impl Writer {
     ) -> StoreResult<()> {
         let ended = match receipt_state(stat) {
             Some(state) => {
-                self.conn
+                let changed = self
+                    .conn
                     .prepare_cached(
                         "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted'",
                     )
                     .and_then(|mut statement| statement.execute(params![id, state.as_str()]))
                     .map_err(backend)?
-                    > 0
+                    > 0;
+                if changed {
+                    self.queue_callback(id, state, err, at)?;
+                }
+                changed
             }
             None => false,
         };
@@ -1216,6 +1226,53 @@ impl Writer {
             self.queue_receipt(id, stat, err, at)?;
         }
         Ok(())
+    }
+
+    /// Queues a status event for message `id`'s callback URL, if it has
+    /// one (HTTP API customers): in the writer's transaction, with the
+    /// state change it reports; posted in order by the webhook courier.
+    fn queue_callback(
+        &self,
+        id: &str,
+        state: MessageState,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let row: Option<(String, Option<String>)> = self
+            .conn
+            .prepare_cached("SELECT account, callback_url FROM messages WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(backend)?;
+        let Some((account, Some(url))) = row else {
+            return Ok(());
+        };
+        let event = outbox::webhooks::StoredCallback {
+            url,
+            account,
+            id: id.to_string(),
+            state: state.as_str().to_string(),
+            err: (!err.is_empty()).then(|| err.to_string()),
+            at: to_millis(now),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outbox (account, kind, message_id, pdu, created_at, next_attempt_at) \
+                 VALUES ('callback', 'webhook', ?1, ?2, ?3, ?3)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![id, event.to_json().as_ref(), to_millis(now)])
+            })
+            .map_err(backend)?;
+        self.trace(
+            id,
+            now,
+            "callback queued",
+            &format!("state {}", state.as_str()),
+        )
     }
 
     /// Queues the customer's receipt for message `id` reporting `stat`
@@ -1331,6 +1388,8 @@ impl Writer {
                    WHERE account IN (SELECT value FROM json_each(?3)) \
                      AND next_attempt_at <= ?2 \
                      AND (claimed_by IS NULL OR claimed_at <= ?4) \
+                     AND NOT EXISTS (SELECT 1 FROM outbox AS earlier \
+                       WHERE earlier.message_id = outbox.message_id AND earlier.seq < outbox.seq) \
                    ORDER BY seq LIMIT ?5) \
                  RETURNING seq, account, kind, message_id, pdu, created_at, attempts",
             )
@@ -1551,6 +1610,7 @@ impl Writer {
                 "its validity ended before a provider took it",
             )?;
             self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
+            self.queue_callback(id, MessageState::Expired, "", now)?;
         }
         Ok(ids.len() as u64)
     }

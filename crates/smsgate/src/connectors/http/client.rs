@@ -12,6 +12,7 @@ use rustls_pki_types::pem::PemObject;
 
 use super::config::{HttpConnectorConfig, invalid};
 use crate::config::ConfigError;
+use crate::tls_roots::system_roots;
 
 /// Sent with every request, so providers can tell who is calling.
 const USER_AGENT: &str = concat!("smsgate/", env!("CARGO_PKG_VERSION"));
@@ -33,7 +34,7 @@ pub(super) fn build(
             .map_err(|e| invalid(name, format!("cannot load ca_file {}: {e}", path.display())))?,
         None => match system_roots() {
             Ok(roots) => roots,
-            Err(e) if https => return Err(invalid(name, e)),
+            Err(e) if https => return Err(invalid(name, format!("{e}; set ca_file"))),
             Err(_) => rustls::RootCertStore::empty(),
         },
     };
@@ -65,22 +66,6 @@ fn file_roots(path: &Path) -> Result<rustls::RootCertStore, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in certs {
         roots.add(cert).map_err(|e| e.to_string())?;
-    }
-    Ok(roots)
-}
-
-/// The operating system's trusted roots. Certificates the system lists but
-/// rustls cannot parse are skipped, as browsers do; none at all is an error.
-fn system_roots() -> Result<rustls::RootCertStore, String> {
-    let loaded = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-        return Err(format!(
-            "no system root certificates could be loaded ({}); set ca_file",
-            errors.join("; ")
-        ));
     }
     Ok(roots)
 }

@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 
 use super::config::{BindType, HostConfig, SmppClientConfig, host_part};
 use crate::config::ConfigError;
+use crate::tls_roots::system_roots;
 
 /// How many of the carrier's deliver_sm / data_sm a bind holds unanswered
 /// (while their events wait for room); the session answers any beyond it
@@ -59,7 +60,7 @@ impl HostTarget {
                         path.display()
                     ))
                 })?,
-                None => system_roots().map_err(invalid)?,
+                None => system_roots().map_err(|e| invalid(format!("{e}; set ca_file")))?,
             };
             let config = client_config(roots).map_err(|e| invalid(e.to_string()))?;
             Some((TlsConnector::from(Arc::new(config)), server_name))
@@ -94,22 +95,6 @@ fn file_roots(path: &std::path::Path) -> Result<rustls::RootCertStore, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in certs {
         roots.add(cert).map_err(|e| e.to_string())?;
-    }
-    Ok(roots)
-}
-
-/// The operating system's trusted roots. Certificates the system lists but
-/// rustls cannot parse are skipped, as browsers do; none at all is an error.
-fn system_roots() -> Result<rustls::RootCertStore, String> {
-    let loaded = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-        return Err(format!(
-            "no system root certificates could be loaded ({}); set ca_file",
-            errors.join("; ")
-        ));
     }
     Ok(roots)
 }

@@ -53,6 +53,10 @@ pub struct SendRequest {
     /// sessions (registered_delivery 1). Default false.
     #[serde(default)]
     pub registered_delivery: bool,
+    /// Where to POST each state change of the message (submitted, then
+    /// its final state) as a JSON status event signed with the account's
+    /// callback secret; http or https.
+    pub callback_url: Option<String>,
 }
 
 /// `to`: one number or several.
@@ -123,7 +127,12 @@ impl SendRequest {
         } else {
             (bytes::Bytes::new(), Some(octets))
         };
+        let callback_url = match self.callback_url {
+            Some(url) => Some(callback(&url)?),
+            None => None,
+        };
         let template = Submission {
+            callback_url,
             source: source(self.from.as_deref())?,
             data_coding,
             registered_delivery: if self.registered_delivery {
@@ -154,6 +163,23 @@ impl SendRequest {
             submissions,
             client_ref: self.client_ref,
         })
+    }
+}
+
+/// A callback URL: absolute http or https, at most 2048 characters.
+fn callback(url: &str) -> Result<String, Problem> {
+    let invalid = |why: &str| Problem::unprocessable("invalid_callback_url", why.to_string());
+    if url.len() > 2048 {
+        return Err(invalid("`callback_url` is longer than 2048 characters"));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(url.to_string())
+        }
+        Ok(_) => Err(invalid(
+            "`callback_url` must be an http or https URL with a host",
+        )),
+        Err(error) => Err(invalid(&format!("`callback_url` is not a URL: {error}"))),
     }
 }
 
@@ -372,7 +398,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         let parsed = serde_json::from_value::<SendRequest>(
-            serde_json::json!({ "to": "1", "text": "hi", "callback_url": "https://x" }),
+            serde_json::json!({ "to": "1", "text": "hi", "tags": ["otp"] }),
         );
         assert!(parsed.is_err());
     }
