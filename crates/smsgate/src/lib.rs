@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod delivery;
 pub mod dispatch;
 pub mod ingress;
+pub mod metrics;
 pub mod mo;
 pub mod node;
 pub mod outbox;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
@@ -19,9 +20,10 @@ use crate::config::{Config, ConfigError};
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::webhook::Webhook;
 use crate::dispatch::{Connectors, Dispatcher};
-use crate::ingress::http::{HttpServer, webhook_routes};
+use crate::ingress::http::{HttpServer, readiness, webhook_routes};
 use crate::ingress::http_api::{self, ApiContext};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
+use crate::metrics::{self, Metrics};
 use crate::mo::MoRouter;
 use crate::outbox::Courier;
 use crate::outbox::webhooks::WebhookCourier;
@@ -72,6 +74,8 @@ pub struct Node {
     pub http: Option<HttpServer>,
     /// The configuration in force, to tell what a reload changes.
     config: Config,
+    /// Cancelled when shutdown begins: `/readyz` answers 503 from then on.
+    stopping: CancellationToken,
 }
 
 /// The store file inside a data directory.
@@ -116,7 +120,8 @@ impl Node {
                 .await
                 .map_err(|e| StoreError::Backend(format!("acceptor start task failed: {e}")))??
         };
-        let acceptor = Arc::new(acceptor);
+        let metrics = Arc::new(Metrics::new());
+        let acceptor = Arc::new(acceptor.with_metrics(Arc::clone(&metrics)));
         let stored = acceptor.stored_signal();
         let security = &config.security;
         let verifier = Arc::new(PasswordVerifier::new(
@@ -144,15 +149,6 @@ impl Node {
             http_routes = http_routes.merge(webhooks);
         }
         drop(events);
-        let http = if config.http.listen.is_empty() {
-            None
-        } else {
-            Some(
-                HttpServer::start(&config.http, http_routes)
-                    .await
-                    .map_err(|e| ConfigError::Invalid(format!("[http] listen: {e}")))?,
-            )
-        };
         let mut spools = std::collections::BTreeMap::new();
         for (name, spool) in &config.asterisk {
             spools.insert(name.clone(), AsteriskSpool::new(name, spool.clone())?);
@@ -178,7 +174,12 @@ impl Node {
             node_name.clone(),
             config.delivery.poll_interval,
         );
-        let tracking = tokio::spawn(crate::tracking::track(store.clone(), inbound, mo));
+        let tracking = tokio::spawn(crate::tracking::track(
+            store.clone(),
+            inbound,
+            mo,
+            Some(Arc::clone(&metrics)),
+        ));
         let dispatcher = Dispatcher::start(
             store.clone(),
             routes,
@@ -186,6 +187,7 @@ impl Node {
             config.dispatch.clone(),
             node_name.clone(),
             stored,
+            Some(Arc::clone(&metrics)),
         )
         .await?;
         let registry = Arc::new(SessionRegistry::new());
@@ -197,6 +199,24 @@ impl Node {
             registry.bound_signal(),
         )
         .await;
+        let stopping = CancellationToken::new();
+        let http = if config.http.listen.is_empty() {
+            None
+        } else {
+            let http_routes = http_routes
+                .merge(metrics::routes(metrics::Sources {
+                    metrics,
+                    sessions: Arc::clone(&registry),
+                    connectors: Arc::new(dispatcher.health_probe()),
+                    store: store.clone(),
+                }))
+                .merge(readiness(store.clone(), stopping.clone()));
+            Some(
+                HttpServer::start(&config.http, http_routes)
+                    .await
+                    .map_err(|e| ConfigError::Invalid(format!("[http] listen: {e}")))?,
+            )
+        };
         let context = ServerContext {
             config: config.smpp.clone(),
             security: security.clone(),
@@ -217,6 +237,7 @@ impl Node {
             webhook_courier,
             http,
             config: config.clone(),
+            stopping,
         })
     }
 
@@ -316,10 +337,12 @@ impl Node {
         self.dispatcher.health()
     }
 
-    /// Stops dispatch (finishing the submits in flight) and the connectors,
-    /// lets tracking apply the receipts already received, then stops the
-    /// listeners, unbinds the sessions and closes the store.
+    /// Marks the node not ready (`/readyz`), stops dispatch (finishing the
+    /// submits in flight) and the connectors, lets tracking apply the
+    /// receipts already received, then stops the listeners, unbinds the
+    /// sessions and closes the store.
     pub async fn shutdown(self) {
+        self.stopping.cancel();
         self.dispatcher.shutdown().await;
         if let Some(http) = self.http {
             http.shutdown().await;

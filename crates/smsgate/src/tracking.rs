@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::connectors::{InboundEvent, ProviderReceipt};
+use crate::metrics::Metrics;
 use crate::mo::MoRouter;
 use crate::store::Store;
 
@@ -24,8 +25,13 @@ use crate::store::Store;
 const BATCH: usize = 256;
 
 /// Applies what the connectors send until every connector has stopped
-/// (the channel closes).
-pub async fn track(store: Arc<dyn Store>, mut events: mpsc::Receiver<InboundEvent>, mo: MoRouter) {
+/// (the channel closes). Receipts are counted in `metrics`, if given.
+pub async fn track(
+    store: Arc<dyn Store>,
+    mut events: mpsc::Receiver<InboundEvent>,
+    mo: MoRouter,
+    metrics: Option<Arc<Metrics>>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -50,13 +56,13 @@ pub async fn track(store: Arc<dyn Store>, mut events: mpsc::Receiver<InboundEven
         join_all(
             receipts
                 .into_iter()
-                .map(|receipt| apply(store.as_ref(), receipt)),
+                .map(|receipt| apply(store.as_ref(), metrics.as_deref(), receipt)),
         )
         .await;
     }
 }
 
-async fn apply(store: &dyn Store, receipt: ProviderReceipt) {
+async fn apply(store: &dyn Store, metrics: Option<&Metrics>, receipt: ProviderReceipt) {
     let ProviderReceipt {
         connector,
         provider_id,
@@ -65,6 +71,9 @@ async fn apply(store: &dyn Store, receipt: ProviderReceipt) {
         received_at,
         ..
     } = receipt;
+    if let Some(metrics) = metrics {
+        metrics.receipt(&connector, stat.as_str());
+    }
     match store
         .apply_receipt(&connector, &provider_id, &stat, &err, received_at)
         .await

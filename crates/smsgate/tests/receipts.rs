@@ -342,15 +342,12 @@ async fn receipts_are_spread_over_the_accounts_receiving_sessions() {
     )
     .await;
     let (transmitter, _) = bind(addr(&node), BindType::Transmitter).await;
+    let (_first, mut first_got) = bind(addr(&node), BindType::Receiver).await;
+    let (_second, mut second_got) = bind(addr(&node), BindType::Receiver).await;
     let mut ids = Vec::new();
     for n in 0..6 {
         ids.push(submit(&transmitter, UK, &format!("message {n}"), 1).await);
     }
-    for id in &ids {
-        until_traced(&node, id, "receipt queued").await;
-    }
-    let (_first, mut first_got) = bind(addr(&node), BindType::Receiver).await;
-    let (_second, mut second_got) = bind(addr(&node), BindType::Receiver).await;
     // Nothing is answered until all have arrived: each session holds its
     // receipts in its window, and the courier picks the less busy one.
     let mut held = Vec::new();

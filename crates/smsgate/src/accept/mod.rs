@@ -38,7 +38,7 @@ mod tests;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use smpp::CommandStatus;
 
@@ -49,6 +49,7 @@ use self::rate::AccountRates;
 pub use self::rejection::Rejection;
 pub use self::submission::Submission;
 use self::validity::Times;
+use crate::metrics::Metrics;
 use crate::store::{AcceptOutcome, Account, NewMessage, Origin, Store, StoredAddress};
 
 /// The limits and defaults of acceptance: the `[accept]` section of
@@ -108,6 +109,8 @@ pub struct Acceptor {
     /// Signalled after each message stored, so dispatch need not wait for
     /// its next poll.
     stored: Arc<tokio::sync::Notify>,
+    /// Where accepted and rejected submissions are counted; `None`: not counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Acceptor {
@@ -122,7 +125,15 @@ impl Acceptor {
             rates: AccountRates::new(),
             ids: MessageIds::new(),
             stored: Arc::new(tokio::sync::Notify::new()),
+            metrics: None,
         })
+    }
+
+    /// Counts every submission in `metrics`: accepted or rejected (by
+    /// reason), and the time it took.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Notified each time a message has been stored (dispatch waits on it
@@ -141,6 +152,25 @@ impl Acceptor {
     /// durably, and only then returns its id. On a rejection nothing was
     /// stored or charged.
     pub async fn accept(
+        &self,
+        account: &Account,
+        origin: Origin,
+        submission: Submission,
+    ) -> Result<Accepted, Rejection> {
+        let started = Instant::now();
+        let answer = self.check_and_store(account, origin, submission).await;
+        if let Some(metrics) = &self.metrics {
+            let took = started.elapsed();
+            match &answer {
+                Ok(_) => metrics.accepted(&account.system_id, took),
+                Err(rejection) => metrics.rejected(&account.system_id, rejection.code, took),
+            }
+        }
+        answer
+    }
+
+    /// [`Acceptor::accept`] without the counting.
+    async fn check_and_store(
         &self,
         account: &Account,
         origin: Origin,

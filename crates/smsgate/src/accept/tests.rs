@@ -16,7 +16,7 @@ use smpp::receipt::ReceiptStat;
 
 use crate::store::{
     AccountPatch, ApiKey, AttemptResult, BindType, ClaimedMessage, MessageFilter, MessageRecord,
-    NewAccount, NewApiKey, StoreError, StoreResult, TraceEvent,
+    NewAccount, NewApiKey, QueueDepths, StoreError, StoreResult, TraceEvent,
 };
 
 /// A store that keeps accounts and accepted messages in memory, charging
@@ -180,6 +180,13 @@ impl Store for MemoryStore {
 
     async fn messages(&self, _filter: MessageFilter) -> StoreResult<Vec<MessageRecord>> {
         Ok(Vec::new())
+    }
+
+    async fn queue_depths(&self) -> StoreResult<QueueDepths> {
+        Ok(QueueDepths {
+            accepted: self.messages.lock().expect("lock").len() as u64,
+            ..QueueDepths::default()
+        })
     }
 
     async fn add_trace_event(&self, id: &str, _event: TraceEvent) -> StoreResult<()> {
@@ -354,6 +361,7 @@ fn acceptor_with(store: Arc<MemoryStore>, config: AcceptConfig) -> Acceptor {
         rates: AccountRates::new(),
         ids: MessageIds::new(),
         stored: Arc::new(tokio::sync::Notify::new()),
+        metrics: None,
     }
 }
 
@@ -890,4 +898,34 @@ async fn ids_are_unique_and_sort_in_acceptance_order() {
     sorted.dedup();
     assert_eq!(sorted, ids);
     assert!(ids.iter().all(|id| id.len() <= 64));
+}
+
+#[tokio::test]
+async fn metrics_count_accepted_and_rejected_submissions_by_reason() {
+    let account = account();
+    let store = MemoryStore::with_account(&account);
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let acceptor = acceptor(store).with_metrics(Arc::clone(&metrics));
+    acceptor
+        .accept(&account, origin(), submission())
+        .await
+        .expect("accepted");
+    let mut invalid = submission();
+    invalid.destination = address(ton::INTERNATIONAL, "");
+    acceptor
+        .accept(&account, origin(), invalid)
+        .await
+        .expect_err("rejected");
+    let text = metrics.render(&crate::metrics::Snapshot::default());
+    assert!(
+        text.contains("smsgate_messages_accepted_total{account=\"acme\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "smsgate_messages_rejected_total{account=\"acme\",reason=\"missing_destination\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("smsgate_accept_seconds_count 2\n"), "{text}");
 }

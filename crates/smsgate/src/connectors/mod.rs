@@ -9,6 +9,7 @@
 //! itself: whether to try again, and where, is dispatch's decision.
 
 pub mod http;
+mod rate;
 pub mod sim;
 pub mod smpp_client;
 

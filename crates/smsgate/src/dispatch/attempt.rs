@@ -149,7 +149,12 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             submit.esm_class = part.esm_class;
             submit.short_message = part.short_message;
             submit.tlvs = part.tlvs;
-            match link.submit(&submit).await {
+            let sent = std::time::Instant::now();
+            let answer = link.submit(&submit).await;
+            if let Some(metrics) = &context.metrics {
+                metrics.provider_answered(name, sent.elapsed());
+            }
+            match answer {
                 SubmitOutcome::Accepted { provider_id } => provider_ids.push(provider_id),
                 other => {
                     refusal = Some(other);
@@ -168,7 +173,11 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         };
         debug!(message_id = %id, connector = %name, %detail, "dispatch: submit answered");
         let now = SystemTime::now();
-        let result = match (link.outcomes().classify(&outcome), outcome) {
+        let verdict = link.outcomes().classify(&outcome);
+        if let Some(metrics) = &context.metrics {
+            metrics.submitted(name, &outcome, verdict);
+        }
+        let result = match (verdict, outcome) {
             (Verdict::Submitted, SubmitOutcome::Accepted { provider_id }) => {
                 if link.is_synchronous() {
                     return submitted_synchronously(
@@ -256,6 +265,10 @@ async fn submitted_synchronously(
             .store
             .add_provider_ids(id, connector, more_ids, now)
             .await?;
+    }
+    // Counted as a receipt: the message ends the way a DELIVRD one ends it.
+    if let Some(metrics) = &context.metrics {
+        metrics.receipt(connector, ReceiptStat::Delivered.as_str());
     }
     context
         .store

@@ -32,6 +32,7 @@ pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
 pub use self::shape::LongMessages;
 use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
 use crate::connectors::ConnectorHealth;
+use crate::metrics::Metrics;
 use crate::routing::RouteTable;
 use crate::store::{ClaimedMessage, Store, StoreResult};
 
@@ -86,6 +87,8 @@ struct Context {
     permits: Arc<Semaphore>,
     /// Every pass, so shutdown can wait for them.
     passes: TaskTracker,
+    /// Where submits and provider response times are counted; `None`: not counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// Routes and the connectors they name.
@@ -98,7 +101,8 @@ impl Dispatcher {
     /// Releases the claims this node left at its last run (they need not
     /// wait for the lease), then starts claiming and sending. `wake` is
     /// signalled when a message is stored (see
-    /// [`crate::accept::Acceptor::stored_signal`]).
+    /// [`crate::accept::Acceptor::stored_signal`]). Submits are counted in
+    /// `metrics`, if given.
     pub async fn start(
         store: Arc<dyn Store>,
         routes: RouteTable,
@@ -106,6 +110,7 @@ impl Dispatcher {
         config: DispatchConfig,
         node: String,
         wake: Arc<Notify>,
+        metrics: Option<Arc<Metrics>>,
     ) -> StoreResult<Dispatcher> {
         let released = store.release_claims(&node).await?;
         if released > 0 {
@@ -124,6 +129,7 @@ impl Dispatcher {
             node,
             in_flight: Mutex::new(HashSet::new()),
             passes: TaskTracker::new(),
+            metrics,
         });
         let stop = CancellationToken::new();
         let main = tokio::spawn(claim_loop(Arc::clone(&context), stop.clone()));
@@ -161,6 +167,16 @@ impl Dispatcher {
     /// Each connector's health, by name.
     pub fn health(&self) -> BTreeMap<String, ConnectorHealth> {
         self.context.setup().connectors.health()
+    }
+
+    /// [`Dispatcher::health`] for whoever outlives a borrow of the
+    /// dispatcher (the metrics endpoint); it reads the connectors in force
+    /// at each call, so it follows reloads.
+    pub fn health_probe(
+        &self,
+    ) -> impl Fn() -> BTreeMap<String, ConnectorHealth> + Send + Sync + use<> {
+        let context = Arc::clone(&self.context);
+        move || context.setup().connectors.health()
     }
 
     /// Stops claiming, waits for the passes in flight, then stops the

@@ -1,14 +1,20 @@
 //! The gateway's HTTP listener (`[http]`): the customer API (`/api/v1`,
 //! see [`crate::ingress::http_api`]), the endpoints providers call (MO and
-//! receipt webhooks of `[connectors.NAME.webhooks]`) and `/healthz`.
+//! receipt webhooks of `[connectors.NAME.webhooks]`), `/metrics` (see
+//! [`crate::metrics`]), `/healthz` (the process answers) and `/readyz`
+//! (it can take traffic).
 //!
 //! It always runs, the API being the default customer interface, unless
 //! `[http] listen` is empty.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -20,6 +26,10 @@ use tracing::{info, warn};
 use crate::config::{ConfigError, ConnectorConfig};
 use crate::connectors::InboundEvent;
 use crate::ingress::provider_webhooks;
+use crate::store::Store;
+
+/// How long `/readyz` waits for the store before it calls the node not ready.
+const READY_STORE_WAIT: Duration = Duration::from_secs(2);
 
 /// `[http]`: where the HTTP listener listens.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -74,6 +84,40 @@ pub fn webhook_routes(
         });
     }
     Ok(router)
+}
+
+/// What `/readyz` checks.
+#[derive(Clone)]
+struct Readiness {
+    store: Arc<dyn Store>,
+    stopping: CancellationToken,
+}
+
+/// `GET /readyz`: 200 when the store answers a read and the node is not
+/// shutting down (`stopping` cancelled), 503 otherwise, so a load balancer
+/// stops sending traffic before the listeners close.
+pub fn readiness(store: Arc<dyn Store>, stopping: CancellationToken) -> Router {
+    Router::new()
+        .route("/readyz", get(ready))
+        .with_state(Readiness { store, stopping })
+}
+
+async fn ready(State(readiness): State<Readiness>) -> (StatusCode, &'static str) {
+    if readiness.stopping.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    }
+    // A primary-key lookup of an id no message has: the cheapest real read.
+    match tokio::time::timeout(READY_STORE_WAIT, readiness.store.message("")).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n"),
+        Ok(Err(error)) => {
+            warn!(%error, "http: /readyz: the store failed a read");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+        Err(_) => {
+            warn!("http: /readyz: the store did not answer in {READY_STORE_WAIT:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+    }
 }
 
 impl HttpServer {
@@ -140,4 +184,34 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    fn readiness_of(dir: &std::path::Path, stopping: &CancellationToken) -> Readiness {
+        let store = SqliteStore::open(&dir.join("smsgate.db")).expect("store opens");
+        Readiness {
+            store: Arc::new(store),
+            stopping: stopping.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn readyz_is_ok_while_the_store_answers_and_unavailable_once_stopping() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stopping = CancellationToken::new();
+        let readiness = readiness_of(dir.path(), &stopping);
+        assert_eq!(
+            ready(State(readiness.clone())).await,
+            (StatusCode::OK, "ready\n")
+        );
+        stopping.cancel();
+        assert_eq!(
+            ready(State(readiness)).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
 }

@@ -249,6 +249,18 @@ pub struct NewApiKey {
     pub label: Option<String>,
 }
 
+/// What waits in the store, for the metrics' queue-depth gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    /// Messages customers sent that are `accepted`: due or scheduled, not
+    /// yet claimed by dispatch.
+    pub accepted: u64,
+    /// Messages customers sent that are `queued`: claimed, being submitted.
+    pub queued: u64,
+    /// Receipts and MO messages waiting in the outbox for an account.
+    pub outbox: u64,
+}
+
 /// Where a message is in its life. See DESIGN.md, "Message states".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -690,6 +702,9 @@ pub trait Store: Send + Sync + 'static {
     async fn messages(&self, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>>;
     /// Appends an event to a message's trace.
     async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()>;
+    /// How much waits: messages not yet submitted, deliveries not yet sent.
+    /// Counts over indexed states, cheap enough for every metrics scrape.
+    async fn queue_depths(&self) -> StoreResult<QueueDepths>;
 
     /// Claims up to `limit` messages that are due, for `node` to dispatch:
     /// `accepted` ones whose schedule and retry time have come, and

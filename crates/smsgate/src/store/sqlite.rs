@@ -36,8 +36,8 @@ use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 use super::{
     AcceptOutcome, Account, AccountPatch, ApiKey, AttemptResult, BindType, CLAIM_LEASE,
     ClaimedMessage, DispatchProgress, MessageFilter, MessageRecord, MessageState, MoDelivery,
-    MoRecord, NewAccount, NewApiKey, NewMessage, Origin, PartInfo, Store, StoreError, StoreResult,
-    StoredAddress, TraceEvent, provider_id_forms, receipt_state,
+    MoRecord, NewAccount, NewApiKey, NewMessage, Origin, PartInfo, QueueDepths, Store, StoreError,
+    StoreResult, StoredAddress, TraceEvent, provider_id_forms, receipt_state,
 };
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
@@ -389,6 +389,30 @@ impl Store for SqliteStore {
 
     async fn messages(&self, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>> {
         self.read(move |conn| list_messages(conn, filter)).await
+    }
+
+    async fn queue_depths(&self) -> StoreResult<QueueDepths> {
+        self.read(|conn| {
+            let count = |sql: &str, state: Option<MessageState>| -> StoreResult<u64> {
+                let count: i64 = conn
+                    .prepare_cached(sql)
+                    .and_then(|mut statement| match state {
+                        Some(state) => {
+                            statement.query_row(params![state.as_str()], |row| row.get(0))
+                        }
+                        None => statement.query_row([], |row| row.get(0)),
+                    })
+                    .map_err(backend)?;
+                Ok(u64::try_from(count).unwrap_or_default())
+            };
+            let messages = "SELECT COUNT(*) FROM messages WHERE state = ?1 AND direction = 'mt'";
+            Ok(QueueDepths {
+                accepted: count(messages, Some(MessageState::Accepted))?,
+                queued: count(messages, Some(MessageState::Queued))?,
+                outbox: count("SELECT COUNT(*) FROM outbox", None)?,
+            })
+        })
+        .await
     }
 
     async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()> {

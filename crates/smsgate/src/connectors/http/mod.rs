@@ -19,7 +19,6 @@
 mod auth;
 mod client;
 mod config;
-mod rate;
 mod request;
 mod response;
 mod text;
@@ -35,9 +34,9 @@ use tracing::{debug, warn};
 
 pub use config::{Auth, Charset, Format, HttpConnectorConfig, Method, NumberFormat, Secret};
 
+use super::rate::RateMeter;
 use super::{ConnectorHealth, OutboundSegment, SubmitFailure, SubmitOutcome};
 use crate::config::ConfigError;
-use rate::RateMeter;
 use request::RequestTemplate;
 use response::AnswerCheck;
 

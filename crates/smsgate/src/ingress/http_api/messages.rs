@@ -17,10 +17,12 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 use super::ApiContext;
 use super::auth::Caller;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemBody};
 use super::send::SendRequest;
 use crate::store::{MessageState, TraceEvent};
 
@@ -32,7 +34,19 @@ pub const MAX_BATCH: usize = 1000;
 const CONCURRENT_ACCEPTS: usize = 32;
 
 /// The answer to one message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "messages": [
+        {"to": "+447911123456", "id": "01JD5ZK3V8Q6W1R2T3Y4U5I6O7", "segments": 1, "credits": 1},
+        {"to": "+447700900123", "problem": {
+            "type": "https://smsgate.dev/problems/invalid_destination",
+            "title": "Invalid recipient number", "status": 422,
+            "detail": "+447700900123 is not a valid number", "code": "invalid_destination"
+        }}
+    ],
+    "credits_charged": 1,
+    "client_ref": "order-7"
+})))]
 pub struct SendAnswer {
     /// One entry per recipient, in the order given.
     pub messages: Vec<RecipientResult>,
@@ -44,7 +58,7 @@ pub struct SendAnswer {
 }
 
 /// What became of one recipient.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum RecipientResult {
     /// Stored and charged.
@@ -63,11 +77,33 @@ pub enum RecipientResult {
         /// The recipient as given.
         to: String,
         /// Why.
+        #[schema(value_type = ProblemBody)]
         problem: Problem,
     },
 }
 
-/// `POST /api/v1/messages`.
+/// `POST /api/v1/messages`: one text to one or more recipients.
+///
+/// Each recipient is accepted on its own: the answer is 201 when at least
+/// one was accepted, listing each recipient's id or problem; when none was,
+/// it is the first recipient's problem.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages",
+    tag = "messages",
+    request_body = SendRequest,
+    responses(
+        (status = 201, description = "Accepted for at least one recipient: stored and charged", body = SendAnswer),
+        (status = 400, description = "The body is not a message (`bad_json`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 402, description = "Not enough credits (`insufficient_credits`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The sender or the caller is not allowed (`sender_not_allowed`, `account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json` (`bad_json`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A message the gateway will not take (`invalid_destination`, `invalid_text`, ...)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Over the account's message rate (`throttled`); retry after `Retry-After` seconds", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The gateway could not take it now (`system_error`, `store_unavailable`); retry later", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn send(
     State(ctx): State<Arc<ApiContext>>,
     Extension(caller): Extension<Caller>,
@@ -128,16 +164,21 @@ async fn send_one(
 }
 
 /// `POST /api/v1/messages/batch`: `{"messages": [...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"messages": [
+    {"to": "+447911123456", "from": "ACME", "text": "Your code is 123456"},
+    {"to": ["+14155551234", "+14155550000"], "from": "ACME", "text": "Doors open at 8", "client_ref": "event-3"}
+]})))]
 pub struct BatchRequest {
     /// The messages, each as for `POST /api/v1/messages`; kept as JSON here
     /// so one malformed entry is that entry's problem, not the batch's.
+    #[schema(value_type = Vec<SendRequest>, max_items = 1000)]
     messages: Vec<serde_json::Value>,
 }
 
 /// The answer to a batch: one result per message, in order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchAnswer {
     /// Each message's answer or problem.
     results: Vec<BatchResult>,
@@ -146,7 +187,7 @@ pub struct BatchAnswer {
 }
 
 /// One batch entry's outcome.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 enum BatchResult {
     /// Accepted for at least one recipient.
@@ -154,6 +195,7 @@ enum BatchResult {
     /// Refused as a whole.
     Refused {
         /// Why.
+        #[schema(value_type = ProblemBody)]
         problem: Problem,
     },
 }
@@ -161,6 +203,21 @@ enum BatchResult {
 /// `POST /api/v1/messages/batch`: each message is sent as by
 /// `POST /api/v1/messages` and answered on its own; the batch answers 200
 /// once its envelope is right.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/batch",
+    tag = "messages",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "Each message's answer or problem, in order", body = BatchAnswer),
+        (status = 400, description = "The body is not a batch (`bad_json`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not allowed (`account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json` (`bad_json`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "More than 1000 messages (`too_many_messages`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn send_batch(
     State(ctx): State<Arc<ApiContext>>,
     Extension(caller): Extension<Caller>,
@@ -202,28 +259,94 @@ pub async fn send_batch(
 }
 
 /// A message as its sender sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageView {
+    /// Our message id.
     id: String,
+    /// Where it is in its life.
+    #[schema(schema_with = message_state_schema)]
     state: MessageState,
+    /// The recipient.
     to: String,
+    /// The sender.
     from: String,
+    /// SMS segments it is sent as.
     segments: u32,
+    /// Credits charged.
     credits: i64,
+    /// Whether a delivery receipt was asked for.
     registered_delivery: bool,
+    /// When the gateway took it.
     #[serde(with = "crate::timefmt::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     accepted_at: SystemTime,
+    /// When it is to be sent, if scheduled.
     #[serde(with = "crate::timefmt::rfc3339_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     send_at: Option<SystemTime>,
+    /// When the gateway stops trying.
     #[serde(with = "crate::timefmt::rfc3339_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<SystemTime>,
     /// What happened to it, oldest first: acceptance, routing, each
     /// submit to a provider (connector and provider status), receipts.
+    #[schema(schema_with = trace_schema)]
     trace: Vec<TraceEvent>,
+}
+
+/// [`MessageState`] as it serializes: the store's states, by their names.
+fn message_state_schema() -> ObjectBuilder {
+    let names = MessageState::ALL
+        .iter()
+        .map(|state| serde_json::to_value(state).expect("a state serializes"));
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .description(Some("Where the message is in its life"))
+}
+
+/// A list of [`TraceEvent`]s.
+fn trace_schema() -> ArrayBuilder {
+    let text = |description: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+    };
+    let event = ObjectBuilder::new()
+        .property(
+            "at",
+            text("When it happened").format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .required("at")
+        .property("node", text("Which gateway node wrote it"))
+        .required("node")
+        .property(
+            "kind",
+            text("A short kind: `accepted`, `routed`, `submitted`, `receipt`, ..."),
+        )
+        .required("kind")
+        .property("detail", text("What happened, for people"))
+        .required("detail");
+    ArrayBuilder::new()
+        .items(event)
+        .description(Some("What happened to the message, oldest first"))
 }
 
 /// `GET /api/v1/messages/{id}`: only the caller's own messages; any other
 /// id is not found, whether it exists or not.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "The message id from the send answer")),
+    responses(
+        (status = 200, description = "The message, its state and its trace", body = MessageView),
+        (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not allowed (`account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such message of this account (`not_found`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn show(
     State(ctx): State<Arc<ApiContext>>,
     Extension(caller): Extension<Caller>,

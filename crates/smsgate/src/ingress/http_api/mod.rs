@@ -7,14 +7,16 @@
 //! - `POST /api/v1/messages/batch` — many, each answered on its own;
 //! - `GET /api/v1/messages/{id}` — state and trace of one of the caller's messages;
 //! - `GET /api/v1/balance` — the account's credits;
-//! - `GET /api/v1/status` — whether a message sent now would be taken.
+//! - `GET /api/v1/status` — whether a message sent now would be taken;
+//! - `GET /api/v1/openapi.json` — the OpenAPI document of all this ([`openapi`]).
 //!
-//! Every route needs credentials ([`auth`]): an API key, or the account's
-//! SMPP system_id and password. The API owns no state of its own: accounts,
+//! Every route but the document needs credentials ([`auth`]): an API key,
+//! or the account's SMPP system_id and password. The API owns no state of its own: accounts,
 //! keys and messages are the store's, limits the acceptor's.
 
 mod auth;
 mod messages;
+pub mod openapi;
 pub mod problem;
 pub mod send;
 mod status;
@@ -58,6 +60,8 @@ pub fn router(ctx: ApiContext) -> Router {
             Arc::clone(&ctx),
             auth::authenticate,
         ))
+        // After the auth layer, which covers only the routes before it.
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { Problem::not_found("no such endpoint in API v1") })
         .with_state(ctx);
     Router::new().nest("/api/v1", api)

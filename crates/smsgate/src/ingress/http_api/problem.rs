@@ -19,6 +19,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use smpp::CommandStatus;
+use utoipa::ToSchema;
 
 use crate::accept::Rejection;
 use crate::store::StoreError;
@@ -96,14 +97,32 @@ impl Problem {
     }
 }
 
-/// The JSON of a [`Problem`] (also used inside batch answers).
-#[derive(Debug, Serialize)]
+/// The JSON of a [`Problem`] (also used inside batch answers); named
+/// `Problem` in the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    as = Problem,
+    examples(json!({
+        "type": "https://smsgate.dev/problems/insufficient_credits",
+        "title": "Not enough credits",
+        "status": 402,
+        "detail": "the message costs 1 credits and account acme has 0",
+        "code": "insufficient_credits"
+    }))
+)]
 pub struct ProblemBody<'a> {
+    /// A URL naming the problem type: the base followed by `code`.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     problem_type: String,
+    /// The same for every occurrence of the problem type.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong this time, for people.
     detail: &'a str,
+    /// The stable machine code clients branch on (`invalid_destination`,
+    /// `insufficient_credits`, `throttled`, ...).
     code: &'static str,
 }
 

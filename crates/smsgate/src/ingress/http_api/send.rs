@@ -15,6 +15,7 @@ use serde::Deserialize;
 use smpp::types::{npi, ton};
 use smpp::{Address, COctetString};
 use smstext::{EncodeOptions, Encoded, Encoding};
+use utoipa::ToSchema;
 
 use super::problem::Problem;
 use crate::accept::Submission;
@@ -27,8 +28,16 @@ pub const MAX_RECIPIENTS: usize = 1000;
 const FINAL_RECEIPT: u8 = 0x01;
 
 /// One message as the customer writes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(
+    json!({"to": "+447911123456", "from": "ACME", "text": "Your code is 123456"}),
+    json!({
+        "to": ["+447911123456", "14155551234"], "from": "ACME", "text": "Sale starts at 9",
+        "send_at": "2030-05-01T09:00:00+02:00", "validity": "2h",
+        "client_ref": "campaign-7", "callback_url": "https://example.com/sms/status"
+    })
+))]
 pub struct SendRequest {
     /// One international number or a list of them (E.164, `+` optional).
     pub to: Recipients,
@@ -44,8 +53,10 @@ pub struct SendRequest {
     #[serde(default)]
     pub flash: bool,
     /// How long to try, e.g. `"1h"` or `"2d 4h"`; the gateway's default when absent.
+    #[schema(example = "1h")]
     pub validity: Option<String>,
     /// When to send, RFC 3339 (`2026-05-01T09:00:00+02:00`); now when absent or past.
+    #[schema(format = DateTime)]
     pub send_at: Option<String>,
     /// The customer's own reference, echoed in the answer (not stored).
     pub client_ref: Option<String>,
@@ -56,11 +67,12 @@ pub struct SendRequest {
     /// Where to POST each state change of the message (submitted, then
     /// its final state) as a JSON status event signed with the account's
     /// callback secret; http or https.
+    #[schema(format = "uri", max_length = 2048)]
     pub callback_url: Option<String>,
 }
 
 /// `to`: one number or several.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Recipients {
     /// `"to": "447911123456"`.
@@ -70,7 +82,7 @@ pub enum Recipients {
 }
 
 /// `encoding`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TextEncoding {
     /// GSM 7-bit if the text fits it, else UCS-2 (Latin-1 is never picked:

@@ -4,17 +4,33 @@
 use axum::Json;
 use axum::extract::Extension;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Caller;
+use super::problem::ProblemBody;
 
 /// The account's credits.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({"account": "acme", "credits": 997})))]
 pub struct Balance {
+    /// The account's system_id.
     account: String,
+    /// Credits left; each SMS segment costs what the route's price says.
     credits: i64,
 }
 
 /// `GET /api/v1/balance`: the credits as read for this request.
+#[utoipa::path(
+    get,
+    path = "/api/v1/balance",
+    tag = "account",
+    responses(
+        (status = 200, description = "The account's credits", body = Balance),
+        (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled or the address is not allowed (`account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn balance(Extension(caller): Extension<Caller>) -> Json<Balance> {
     Json(Balance {
         account: caller.account.system_id.clone(),
@@ -23,9 +39,15 @@ pub async fn balance(Extension(caller): Extension<Caller>) -> Json<Balance> {
 }
 
 /// Whether a message sent now would be taken (the hub API's status call).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(
+    json!({"accepting": true}),
+    json!({"accepting": false, "reason": "account acme has no credits left"})
+))]
 pub struct Status {
+    /// True when a message sent now would be taken.
     accepting: bool,
+    /// Why not, when `accepting` is false.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
@@ -35,6 +57,17 @@ pub struct Status {
 /// allowed from this address; what is left to stop a message is credits.
 /// A store that does not answer is the 503 `store_unavailable` problem
 /// instead. Per-message checks (number, sender, rate) are not predicted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "account",
+    responses(
+        (status = 200, description = "Whether a message sent now would be taken, and if not why", body = Status),
+        (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled or the address is not allowed (`account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn status(Extension(caller): Extension<Caller>) -> Json<Status> {
     let account = &caller.account;
     let reason = (account.credits <= 0)

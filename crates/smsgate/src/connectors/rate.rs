@@ -1,7 +1,5 @@
-//! How many submits were answered per second, for [`ConnectorHealth::rate`].
-//!
-//! The same meter as the smpp connector's (a private type there); the two
-//! belong in one shared module under `connectors/`.
+//! How many submits were answered per second, for [`ConnectorHealth::rate`]:
+//! one meter for every kind of connector.
 //!
 //! [`ConnectorHealth::rate`]: crate::connectors::ConnectorHealth::rate
 
@@ -10,7 +8,7 @@ const RATE_WINDOW: usize = 10;
 
 /// Counts answered submits per second over the last [`RATE_WINDOW`] seconds.
 #[derive(Debug)]
-pub(super) struct RateMeter {
+pub(crate) struct RateMeter {
     origin: std::time::Instant,
     /// Per second, indexed by seconds since `origin` modulo the window.
     counts: [u64; RATE_WINDOW],
@@ -19,7 +17,7 @@ pub(super) struct RateMeter {
 }
 
 impl RateMeter {
-    pub(super) fn new() -> RateMeter {
+    pub(crate) fn new() -> RateMeter {
         RateMeter {
             origin: std::time::Instant::now(),
             counts: [0; RATE_WINDOW],
@@ -31,7 +29,7 @@ impl RateMeter {
         now.saturating_duration_since(self.origin).as_secs()
     }
 
-    pub(super) fn record(&mut self, now: std::time::Instant) {
+    pub(crate) fn record(&mut self, now: std::time::Instant) {
         let second = self.second(now);
         let bucket = (second % RATE_WINDOW as u64) as usize;
         if self.seconds[bucket] != second {
@@ -43,7 +41,7 @@ impl RateMeter {
 
     /// The average over the last full seconds (the current one is partial,
     /// and one bucket is always the current second's).
-    pub(super) fn rate(&self, now: std::time::Instant) -> f64 {
+    pub(crate) fn rate(&self, now: std::time::Instant) -> f64 {
         let second = self.second(now);
         let full = (second).min(RATE_WINDOW as u64 - 1);
         let oldest = second - full;

@@ -1,0 +1,505 @@
+//! Prometheus metrics: what the node counts as messages go through it, and
+//! what it reads at scrape time, served as `GET /metrics` in the
+//! OpenMetrics text format.
+//!
+//! One [`Metrics`] per node, shared (`Arc`) by the stages that count:
+//! accept (accepted and rejected messages, time to accept), dispatch
+//! (submits by outcome, provider response times) and tracking (receipts).
+//! Gauges that describe the present (sessions, connector binds, queue
+//! depths) are not kept up to date as things change: each scrape reads
+//! them from their owners ([`Sources`]) and sets them.
+//!
+//! Label values are account and connector names and fixed words, so the
+//! number of series is bounded by the configuration.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tracing::warn;
+
+use crate::connectors::{ConnectorHealth, SubmitOutcome};
+use crate::dispatch::Verdict;
+use crate::ingress::smpp_server::SessionRegistry;
+use crate::store::{BindType, QueueDepths, Store};
+
+/// The content type of the OpenMetrics text format.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountLabels {
+    account: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    account: String,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorLabels {
+    connector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SubmitLabels {
+    connector: String,
+    outcome: &'static str,
+    verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReceiptLabels {
+    connector: String,
+    stat: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionLabels {
+    account: String,
+    bind_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// Buckets for the time to accept a message: 100 µs to about 3 s (the
+/// store's group commit dominates).
+fn accept_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Buckets for a provider's answer to a submit: 1 ms to about 33 s (past
+/// the longest response timeout).
+fn provider_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The node's metrics. See the module documentation.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    accepted: Family<AccountLabels, Counter>,
+    rejected: Family<RejectionLabels, Counter>,
+    accept_seconds: Histogram,
+    submits: Family<SubmitLabels, Counter>,
+    provider_response_seconds: Family<ConnectorLabels, Histogram, fn() -> Histogram>,
+    receipts: Family<ReceiptLabels, Counter>,
+    sessions: Family<SessionLabels, Gauge>,
+    connector_bound: Family<ConnectorLabels, Gauge>,
+    connector_in_flight: Family<ConnectorLabels, Gauge>,
+    messages_waiting: Family<StateLabels, Gauge>,
+    outbox_waiting: Gauge,
+    /// Held while a scrape sets the gauges and encodes them, so two scrapes
+    /// at once cannot clear each other's values.
+    scrape: Mutex<()>,
+}
+
+/// What the gauges are read from at scrape time.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The account and bind type of every bound session.
+    pub sessions: Vec<(String, BindType)>,
+    /// Each connector's health, by name.
+    pub connectors: BTreeMap<String, ConnectorHealth>,
+    /// Messages and deliveries waiting; `None` when the store did not
+    /// answer (the gauges are then left out rather than reported as zero).
+    pub depths: Option<QueueDepths>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Every family registered, with no series yet.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let accepted = Family::default();
+        registry.register(
+            "smsgate_messages_accepted",
+            "Messages accepted (stored and acknowledged), by account",
+            accepted.clone(),
+        );
+        let rejected = Family::default();
+        registry.register(
+            "smsgate_messages_rejected",
+            "Submissions rejected, by account and reason (the rejection's stable code)",
+            rejected.clone(),
+        );
+        let accept_seconds = accept_buckets();
+        registry.register(
+            "smsgate_accept_seconds",
+            "Time to check, charge and store a submission, in seconds",
+            accept_seconds.clone(),
+        );
+        let submits = Family::default();
+        registry.register(
+            "smsgate_submits",
+            "Messages submitted to a connector, by what the provider answered (outcome) and what dispatch made of it (verdict)",
+            submits.clone(),
+        );
+        let provider_response_seconds =
+            Family::new_with_constructor(provider_buckets as fn() -> Histogram);
+        registry.register(
+            "smsgate_provider_response_seconds",
+            "Time for a provider to answer one submit, in seconds, by connector",
+            provider_response_seconds.clone(),
+        );
+        let receipts = Family::default();
+        registry.register(
+            "smsgate_receipts",
+            "Receipts received from providers, by connector and stat",
+            receipts.clone(),
+        );
+        let sessions = Family::default();
+        registry.register(
+            "smsgate_sessions",
+            "SMPP sessions bound now, by account and bind type",
+            sessions.clone(),
+        );
+        let connector_bound = Family::default();
+        registry.register(
+            "smsgate_connector_bound",
+            "Connections (binds) of a connector up now",
+            connector_bound.clone(),
+        );
+        let connector_in_flight = Family::default();
+        registry.register(
+            "smsgate_connector_in_flight",
+            "Submits sent to a connector and not answered yet",
+            connector_in_flight.clone(),
+        );
+        let messages_waiting = Family::default();
+        registry.register(
+            "smsgate_messages_waiting",
+            "Messages not yet submitted, by state",
+            messages_waiting.clone(),
+        );
+        let outbox_waiting = Gauge::default();
+        registry.register(
+            "smsgate_outbox_waiting",
+            "Receipts and MO messages waiting to be delivered to accounts",
+            outbox_waiting.clone(),
+        );
+        Metrics {
+            registry,
+            accepted,
+            rejected,
+            accept_seconds,
+            submits,
+            provider_response_seconds,
+            receipts,
+            sessions,
+            connector_bound,
+            connector_in_flight,
+            messages_waiting,
+            outbox_waiting,
+            scrape: Mutex::new(()),
+        }
+    }
+
+    /// A submission was accepted for `account` after `took`.
+    pub fn accepted(&self, account: &str, took: Duration) {
+        self.accepted
+            .get_or_create(&AccountLabels {
+                account: account.to_string(),
+            })
+            .inc();
+        self.accept_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A submission of `account` was rejected with `code` after `took`.
+    pub fn rejected(&self, account: &str, code: &'static str, took: Duration) {
+        self.rejected
+            .get_or_create(&RejectionLabels {
+                account: account.to_string(),
+                reason: code,
+            })
+            .inc();
+        self.accept_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A provider answered one submit (one segment) on `connector` after `took`.
+    pub fn provider_answered(&self, connector: &str, took: Duration) {
+        self.provider_response_seconds
+            .get_or_create(&ConnectorLabels {
+                connector: connector.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// A message was tried on `connector`: what the provider answered (for a
+    /// long message, its last segment's answer) and the verdict on it.
+    pub fn submitted(&self, connector: &str, outcome: &SubmitOutcome, verdict: Verdict) {
+        let outcome = match outcome {
+            SubmitOutcome::Accepted { .. } => "accepted",
+            SubmitOutcome::Refused { .. } | SubmitOutcome::HttpRefused { .. } => "refused",
+            SubmitOutcome::Failed { .. } => "failed",
+        };
+        let verdict = match verdict {
+            Verdict::Submitted => "submitted",
+            Verdict::FailOver => "fail_over",
+            Verdict::Retry => "retry",
+            Verdict::Final => "final",
+        };
+        self.submits
+            .get_or_create(&SubmitLabels {
+                connector: connector.to_string(),
+                outcome,
+                verdict,
+            })
+            .inc();
+    }
+
+    /// A receipt with `stat` (DELIVRD, UNDELIV, ...) came from `connector`.
+    pub fn receipt(&self, connector: &str, stat: &str) {
+        self.receipts
+            .get_or_create(&ReceiptLabels {
+                connector: connector.to_string(),
+                stat: stat.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the gauges from `snapshot` and encodes every family.
+    pub fn render(&self, snapshot: &Snapshot) -> String {
+        let _scrape = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sessions.clear();
+        for (account, bind_type) in &snapshot.sessions {
+            self.sessions
+                .get_or_create(&SessionLabels {
+                    account: account.clone(),
+                    bind_type: bind_label(*bind_type),
+                })
+                .inc();
+        }
+        self.connector_bound.clear();
+        self.connector_in_flight.clear();
+        for (name, health) in &snapshot.connectors {
+            let labels = ConnectorLabels {
+                connector: name.clone(),
+            };
+            self.connector_bound
+                .get_or_create(&labels)
+                .set(gauge_value(health.bound));
+            self.connector_in_flight
+                .get_or_create(&labels)
+                .set(gauge_value(health.in_flight));
+        }
+        self.messages_waiting.clear();
+        if let Some(depths) = &snapshot.depths {
+            for (state, count) in [("accepted", depths.accepted), ("queued", depths.queued)] {
+                self.messages_waiting
+                    .get_or_create(&StateLabels { state })
+                    .set(gauge_value(count));
+            }
+            self.outbox_waiting.set(gauge_value(depths.outbox));
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+fn gauge_value(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
+}
+
+/// A bind type's label value: its full name.
+fn bind_label(bind_type: BindType) -> &'static str {
+    match bind_type {
+        BindType::Transmitter => "transmitter",
+        BindType::Receiver => "receiver",
+        BindType::Transceiver => "transceiver",
+    }
+}
+
+/// What `/metrics` reads the gauges from.
+#[derive(Clone)]
+pub struct Sources {
+    /// The counters and histograms, and where the gauges are set.
+    pub metrics: Arc<Metrics>,
+    /// The bound SMPP sessions.
+    pub sessions: Arc<SessionRegistry>,
+    /// Each connector's health (dispatch owns the connectors, and a reload
+    /// replaces them).
+    pub connectors: Arc<dyn Fn() -> BTreeMap<String, ConnectorHealth> + Send + Sync>,
+    /// The store, for queue depths.
+    pub store: Arc<dyn Store>,
+}
+
+/// `GET /metrics`.
+pub fn routes(sources: Sources) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(sources)
+}
+
+async fn scrape(State(sources): State<Sources>) -> Response {
+    let depths = match sources.store.queue_depths().await {
+        Ok(depths) => Some(depths),
+        Err(error) => {
+            warn!(%error, "metrics: queue depths could not be read");
+            None
+        }
+    };
+    let snapshot = Snapshot {
+        sessions: sources
+            .sessions
+            .list()
+            .into_iter()
+            .map(|session| (session.system_id, session.bind_type))
+            .collect(),
+        connectors: (sources.connectors)(),
+        depths,
+    };
+    let text = sources.metrics.render(&snapshot);
+    (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_value(text: &str, series: &str) -> Option<String> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn counters_are_rendered_per_label_set_with_the_total_suffix() {
+        let metrics = Metrics::new();
+        metrics.accepted("alice", Duration::from_millis(2));
+        metrics.accepted("alice", Duration::from_millis(3));
+        metrics.rejected("bob", "invalid_destination", Duration::from_micros(50));
+        metrics.receipt("sim", "DELIVRD");
+        let text = metrics.render(&Snapshot::default());
+        assert_eq!(
+            line_value(&text, r#"smsgate_messages_accepted_total{account="alice"}"#).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"smsgate_messages_rejected_total{account="bob",reason="invalid_destination"}"#
+            )
+            .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"smsgate_receipts_total{connector="sim",stat="DELIVRD"}"#
+            )
+            .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            line_value(&text, "smsgate_accept_seconds_count").as_deref(),
+            Some("3"),
+            "accepted and rejected submissions are both timed"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn submits_are_labelled_with_outcome_and_verdict() {
+        let metrics = Metrics::new();
+        let refused = SubmitOutcome::Refused {
+            status: smpp::CommandStatus::ESME_RTHROTTLED,
+        };
+        metrics.submitted("carrier", &refused, Verdict::Retry);
+        metrics.provider_answered("carrier", Duration::from_millis(20));
+        let text = metrics.render(&Snapshot::default());
+        assert_eq!(
+            line_value(
+                &text,
+                r#"smsgate_submits_total{connector="carrier",outcome="refused",verdict="retry"}"#
+            )
+            .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            line_value(
+                &text,
+                r#"smsgate_provider_response_seconds_count{connector="carrier"}"#
+            )
+            .as_deref(),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn gauges_show_only_what_the_latest_snapshot_holds() {
+        let metrics = Metrics::new();
+        let busy = Snapshot {
+            sessions: vec![
+                ("alice".to_string(), BindType::Transceiver),
+                ("alice".to_string(), BindType::Transceiver),
+                ("bob".to_string(), BindType::Receiver),
+            ],
+            connectors: BTreeMap::from([(
+                "sim".to_string(),
+                ConnectorHealth {
+                    bound: 2,
+                    in_flight: 5,
+                    ..ConnectorHealth::default()
+                },
+            )]),
+            depths: Some(QueueDepths {
+                accepted: 3,
+                queued: 4,
+                outbox: 7,
+            }),
+        };
+        let text = metrics.render(&busy);
+        let value = |series: &str| line_value(&text, series);
+        assert_eq!(
+            value(r#"smsgate_sessions{account="alice",bind_type="transceiver"}"#).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value(r#"smsgate_sessions{account="bob",bind_type="receiver"}"#).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            value(r#"smsgate_connector_bound{connector="sim"}"#).as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value(r#"smsgate_connector_in_flight{connector="sim"}"#).as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            value(r#"smsgate_messages_waiting{state="queued"}"#).as_deref(),
+            Some("4")
+        );
+        assert_eq!(value("smsgate_outbox_waiting").as_deref(), Some("7"));
+
+        let quiet = metrics.render(&Snapshot::default());
+        assert!(
+            !quiet.contains("smsgate_sessions{"),
+            "sessions that unbound are gone: {quiet}"
+        );
+        assert!(!quiet.contains("smsgate_connector_bound{"), "{quiet}");
+    }
+}
