@@ -419,3 +419,87 @@ fn serve_help_and_version_are_true() {
     let out = Command::new(BIN).arg("version").output().expect("runs");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("smsgate "));
 }
+
+/// The connector a message was submitted through, from its trace (`None`
+/// while it has not been submitted).
+fn submitted_through(data_dir: &Path, id: &str) -> Option<String> {
+    let out = smsgate(data_dir, &["message", "show", id, "--json"]);
+    let message: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    message["trace"].as_array()?.iter().find_map(|event| {
+        (event["kind"].as_str()? == "submitted").then(|| {
+            event["detail"]
+                .as_str()
+                .and_then(|detail| detail.strip_prefix("connector "))
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string()
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_puts_new_routes_and_connectors_in_force_while_the_session_stays_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_account(dir.path(), "acme", "pw");
+    let server = serve(dir.path());
+    let (client, _) = bind(server.addr, "acme", "pw", Body::BindTransceiver).await;
+    let send = |text: &'static str| {
+        let client = client.clone();
+        async move {
+            let resp = client
+                .request(submit_sm(text, 0))
+                .await
+                .expect("answered on the same session");
+            assert_eq!(resp.status, CommandStatus::ESME_ROK);
+            let Body::SubmitSmResp(resp) = resp.body else {
+                panic!("not a submit_sm_resp")
+            };
+            resp.message_id.to_string()
+        }
+    };
+    let wait_connector = |id: String| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let deadline = Instant::now() + PATIENCE;
+            loop {
+                if let Some(connector) =
+                    tokio::task::block_in_place(|| submitted_through(&dir, &id))
+                {
+                    return connector;
+                }
+                assert!(Instant::now() < deadline, "{id} was never submitted");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let before = send("before the reload").await;
+    assert_eq!(wait_connector(before).await, "sim", "the demo connector");
+
+    // The same file with a connector and a route of its own: the demo pair
+    // gives way to them.
+    let path = dir.path().join("smsgate.toml");
+    let mut config = std::fs::read_to_string(&path).expect("config");
+    config.push_str(
+        "[connectors.alt]\nkind = \"sim\"\nlatency = \"0s\"\nreceipt_delay = \"50ms\"\n\
+         [[routes]]\nname = \"everything\"\nconnectors = \"alt\"\n",
+    );
+    std::fs::write(&path, config).expect("config rewritten");
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(hup.success());
+
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let id = send("after the reload").await;
+        if wait_connector(id).await == "alt" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "messages still go to the demo connector after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
