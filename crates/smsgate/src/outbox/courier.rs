@@ -334,13 +334,7 @@ async fn start(context: &Context, item: &OutboxItem) -> Started {
             });
         }
     };
-    let Some(session) = context
-        .registry
-        .list()
-        .into_iter()
-        .filter(|session| session.system_id == item.account && receives(session))
-        .min_by_key(|session| (session.handle.in_flight(), session.id))
-    else {
+    let Some(session) = context.registry.least_busy_receiver(&item.account) else {
         return Started::Done(OutboxResult::Retry {
             at: now,
             detail: "no receiving session bound any more".into(),

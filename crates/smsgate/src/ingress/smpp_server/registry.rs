@@ -87,6 +87,22 @@ impl SessionRegistry {
         sessions
     }
 
+    /// The account's open receiver or transceiver session with the fewest
+    /// of our requests in flight (the oldest among equals): where the next
+    /// deliver_sm for it goes. Looks at the sessions under the lock
+    /// without copying the others.
+    pub fn least_busy_receiver(&self, system_id: &str) -> Option<BoundSession> {
+        self.lock()
+            .values()
+            .filter(|s| {
+                s.system_id == system_id
+                    && matches!(s.bind_type, BindType::Receiver | BindType::Transceiver)
+                    && !s.handle.is_closed()
+            })
+            .min_by_key(|s| (s.handle.in_flight(), s.id))
+            .cloned()
+    }
+
     /// How many sessions an account has bound.
     pub fn count_for(&self, system_id: &str) -> usize {
         self.lock()
