@@ -10,7 +10,7 @@
 
 use std::io;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::{DecodeError, DecodeErrorKind};
@@ -55,11 +55,16 @@ fn be_u32(src: &[u8], at: usize) -> u32 {
     }
 }
 
-impl Decoder for SmppCodec {
-    type Item = Result<Pdu, DecodeError>;
-    type Error = io::Error;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, io::Error> {
+impl SmppCodec {
+    /// The framing half of [`Decoder::decode`]: splits off the next whole
+    /// PDU, undecoded, so the session can show its exact octets to a
+    /// [`crate::session::PduTap`] before it is decoded. `Ok(None)` until a
+    /// whole frame is buffered; an `Err` item for a length that cannot be
+    /// framed.
+    pub(crate) fn next_frame(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<Result<Bytes, DecodeError>>, io::Error> {
         if self.broken {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -112,8 +117,18 @@ impl Decoder for SmppCodec {
             src.reserve(length - src.len());
             return Ok(None);
         }
-        let frame = src.split_to(length).freeze();
-        Ok(Some(Pdu::decode(frame, &self.limits)))
+        Ok(Some(Ok(src.split_to(length).freeze())))
+    }
+}
+
+impl Decoder for SmppCodec {
+    type Item = Result<Pdu, DecodeError>;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, io::Error> {
+        Ok(self
+            .next_frame(src)?
+            .map(|frame| frame.and_then(|frame| Pdu::decode(frame, &self.limits))))
     }
 }
 

@@ -26,6 +26,9 @@
 //! - answers ESME_RSYSERR for an [`InboundRequest`] dropped unanswered;
 //! - closes after [`SessionConfig::inactivity_timeout`] without input.
 //!
+//! A [`PduTap`] given to [`start_tapped`] sees the octets of every PDU read
+//! and written, for protocol traces; switched off it costs one check per PDU.
+//!
 //! It knows nothing of binds' meaning, accounts, routing or storage: a
 //! bind_transmitter is just another request for the application to answer.
 //!
@@ -37,6 +40,7 @@
 mod event;
 mod handle;
 mod outstanding;
+mod tap;
 mod task;
 
 use std::sync::Arc;
@@ -52,6 +56,7 @@ use crate::pdu::DecodeLimits;
 
 pub use event::{CloseReason, InboundRequest, Responder, SessionEvent};
 pub use handle::{PendingResponse, RequestError, SessionHandle};
+pub use tap::{Direction, PduTap};
 
 /// The limits and timers of one session. Every field has a default
 /// ([`SessionConfig::default`]); the defaults follow common SMSC practice.
@@ -122,6 +127,30 @@ pub fn start<T>(io: T, config: SessionConfig) -> (SessionHandle, mpsc::Receiver<
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    launch(io, config, None)
+}
+
+/// Like [`start`], and shows every PDU the session reads or writes to
+/// `tap` (whenever [`PduTap::is_on`] says so), from the first one on.
+pub fn start_tapped<T>(
+    io: T,
+    config: SessionConfig,
+    tap: Arc<dyn PduTap>,
+) -> (SessionHandle, mpsc::Receiver<SessionEvent>)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    launch(io, config, Some(tap))
+}
+
+fn launch<T>(
+    io: T,
+    config: SessionConfig,
+    tap: Option<Arc<dyn PduTap>>,
+) -> (SessionHandle, mpsc::Receiver<SessionEvent>)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let window = config.window.max(1);
     let (command_tx, command_rx) = mpsc::channel(window + CONTROL_HEADROOM);
     let (event_tx, event_rx) = mpsc::channel(config.peer_window + EVENT_HEADROOM);
@@ -131,10 +160,12 @@ where
     let slots = Arc::new(Semaphore::new(window));
     let close = CancellationToken::new();
 
-    let framed = Framed::new(io, SmppCodec::new(config.limits));
+    let codec = tap::TappedCodec::new(SmppCodec::new(config.limits), tap.clone());
+    let framed = Framed::new(io, codec);
     let session = task::Session::new(
         framed,
         config,
+        tap,
         task::Channels {
             commands: command_rx,
             events: event_tx,

@@ -13,6 +13,7 @@
 //! number of series is bounded by the configuration.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -83,6 +84,12 @@ fn accept_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
 }
 
+/// Buckets for the time from accepting a message to its final receipt:
+/// 0.5 s to about 2.3 days (a handset that is off can take that long).
+fn receipt_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.5, 2.0, 19))
+}
+
 /// Buckets for a provider's answer to a submit: 1 ms to about 33 s (past
 /// the longest response timeout).
 fn provider_buckets() -> Histogram {
@@ -99,6 +106,8 @@ pub struct Metrics {
     submits: Family<SubmitLabels, Counter>,
     provider_response_seconds: Family<ConnectorLabels, Histogram, fn() -> Histogram>,
     receipts: Family<ReceiptLabels, Counter>,
+    mo_received: Family<ConnectorLabels, Counter>,
+    receipt_latency_seconds: Family<ConnectorLabels, Histogram, fn() -> Histogram>,
     sessions: Family<SessionLabels, Gauge>,
     connector_bound: Family<ConnectorLabels, Gauge>,
     connector_in_flight: Family<ConnectorLabels, Gauge>,
@@ -107,6 +116,37 @@ pub struct Metrics {
     /// Held while a scrape sets the gauges and encodes them, so two scrapes
     /// at once cannot clear each other's values.
     scrape: Mutex<()>,
+    /// The counters again, summed over their labels, for the admin API's
+    /// overview (prometheus-client cannot list a family's series).
+    totals: TotalCounters,
+}
+
+#[derive(Debug, Default)]
+struct TotalCounters {
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    submitted: AtomicU64,
+    submit_errors: AtomicU64,
+    receipts: AtomicU64,
+    mo: AtomicU64,
+}
+
+/// What the node has counted since it started, over every account and
+/// connector ([`Metrics::totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Messages accepted.
+    pub accepted: u64,
+    /// Submissions rejected.
+    pub rejected: u64,
+    /// Messages a provider took.
+    pub submitted: u64,
+    /// Submits that did not end with a provider taking the message.
+    pub submit_errors: u64,
+    /// Receipts from providers.
+    pub receipts: u64,
+    /// MO segments from providers.
+    pub mo: u64,
 }
 
 /// What the gauges are read from at scrape time.
@@ -168,6 +208,19 @@ impl Metrics {
             "Receipts received from providers, by connector and stat",
             receipts.clone(),
         );
+        let mo_received = Family::default();
+        registry.register(
+            "smsgate_mo_received",
+            "MO segments received from providers, by connector",
+            mo_received.clone(),
+        );
+        let receipt_latency_seconds =
+            Family::new_with_constructor(receipt_buckets as fn() -> Histogram);
+        registry.register(
+            "smsgate_receipt_latency_seconds",
+            "End to end: from accepting a message to each final receipt for it (one per segment sent), in seconds, by connector",
+            receipt_latency_seconds.clone(),
+        );
         let sessions = Family::default();
         registry.register(
             "smsgate_sessions",
@@ -206,12 +259,15 @@ impl Metrics {
             submits,
             provider_response_seconds,
             receipts,
+            mo_received,
+            receipt_latency_seconds,
             sessions,
             connector_bound,
             connector_in_flight,
             messages_waiting,
             outbox_waiting,
             scrape: Mutex::new(()),
+            totals: TotalCounters::default(),
         }
     }
 
@@ -222,6 +278,7 @@ impl Metrics {
                 account: account.to_string(),
             })
             .inc();
+        self.totals.accepted.fetch_add(1, Ordering::Relaxed);
         self.accept_seconds.observe(took.as_secs_f64());
     }
 
@@ -233,6 +290,7 @@ impl Metrics {
                 reason: code,
             })
             .inc();
+        self.totals.rejected.fetch_add(1, Ordering::Relaxed);
         self.accept_seconds.observe(took.as_secs_f64());
     }
 
@@ -253,6 +311,11 @@ impl Metrics {
             SubmitOutcome::Refused { .. } | SubmitOutcome::HttpRefused { .. } => "refused",
             SubmitOutcome::Failed { .. } => "failed",
         };
+        let total = match verdict {
+            Verdict::Submitted => &self.totals.submitted,
+            _ => &self.totals.submit_errors,
+        };
+        total.fetch_add(1, Ordering::Relaxed);
         let verdict = match verdict {
             Verdict::Submitted => "submitted",
             Verdict::FailOver => "fail_over",
@@ -276,6 +339,27 @@ impl Metrics {
                 stat: stat.to_string(),
             })
             .inc();
+        self.totals.receipts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An MO segment came from `connector`.
+    pub fn mo_received(&self, connector: &str) {
+        self.mo_received
+            .get_or_create(&ConnectorLabels {
+                connector: connector.to_string(),
+            })
+            .inc();
+        self.totals.mo.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A message accepted `took` ago got a final receipt (for one of its
+    /// segments) through `connector`.
+    pub fn receipt_latency(&self, connector: &str, took: Duration) {
+        self.receipt_latency_seconds
+            .get_or_create(&ConnectorLabels {
+                connector: connector.to_string(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     /// Sets the gauges from `snapshot` and encodes every family.
@@ -316,6 +400,20 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    /// The counters since the node started, summed over their labels.
+    pub fn totals(&self) -> Totals {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let totals = &self.totals;
+        Totals {
+            accepted: read(&totals.accepted),
+            rejected: read(&totals.rejected),
+            submitted: read(&totals.submitted),
+            submit_errors: read(&totals.submit_errors),
+            receipts: read(&totals.receipts),
+            mo: read(&totals.mo),
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::webhook::Webhook;
-use crate::dispatch::{Connectors, Dispatcher};
+use crate::dispatch::{Connectors, DispatchControl, Dispatcher};
+use crate::ingress::admin_api::{self, AdminContext};
 use crate::ingress::http::{HttpServer, readiness, webhook_routes};
 use crate::ingress::http_api::{self, ApiContext};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
@@ -30,6 +31,7 @@ use crate::outbox::webhooks::WebhookCourier;
 use crate::routing::{RouteError, RouteTable};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
+use crate::trace_switch::TraceSwitches;
 
 /// Receipts and MO waiting for tracking; past it, connectors wait (and
 /// refuse with ESME_RX_T_APPN after their handoff timeout, so the provider
@@ -76,6 +78,10 @@ pub struct Node {
     config: Config,
     /// Cancelled when shutdown begins: `/readyz` answers 503 from then on.
     stopping: CancellationToken,
+    /// Which accounts and connectors have their traffic logged; refreshed
+    /// from the store by `trace_refresher` until shutdown begins.
+    pub trace: TraceSwitches,
+    trace_refresher: JoinHandle<()>,
 }
 
 /// The store file inside a data directory.
@@ -110,6 +116,8 @@ impl Node {
             Arc::new(opened)
         };
         info!(path = %path.display(), node = %node_name, "store open");
+        let started_at = std::time::SystemTime::now();
+        admin_api::bootstrap::ensure_admin_user(store.as_ref(), data_dir).await?;
         let accept_config = AcceptConfig {
             node: node_name.clone(),
             ..config.accept.clone()
@@ -138,7 +146,11 @@ impl Node {
             clock,
         ));
         let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
-        let connectors = Connectors::start(&config.connectors, &events)?;
+        let trace = TraceSwitches::new();
+        if let Err(error) = trace.refresh(store.as_ref()).await {
+            warn!(%error, "cannot read the trace switches yet");
+        }
+        let connectors = Connectors::start(&config.connectors, &events, &trace)?;
         let mut http_routes = http_api::router(ApiContext {
             store: store.clone(),
             acceptor: acceptor.clone(),
@@ -204,13 +216,27 @@ impl Node {
             None
         } else {
             let http_routes = http_routes
+                .merge(admin_api::router(AdminContext {
+                    node: node_name.clone(),
+                    started_at,
+                    stopping: stopping.clone(),
+                    store: store.clone(),
+                    acceptor: acceptor.clone(),
+                    registry: Arc::clone(&registry),
+                    dispatch: dispatcher.control(),
+                    metrics: Arc::clone(&metrics),
+                    verifier: verifier.clone(),
+                    guard: guard.clone(),
+                    trace: trace.clone(),
+                }))
                 .merge(metrics::routes(metrics::Sources {
                     metrics,
                     sessions: Arc::clone(&registry),
                     connectors: Arc::new(dispatcher.health_probe()),
                     store: store.clone(),
                 }))
-                .merge(readiness(store.clone(), stopping.clone()));
+                .merge(readiness(store.clone(), stopping.clone()))
+                .merge(crate::ingress::console::routes());
             Some(
                 HttpServer::start(&config.http, http_routes)
                     .await
@@ -226,8 +252,10 @@ impl Node {
             guard,
             registry,
             tasks: TaskTracker::new(),
+            trace: trace.clone(),
         };
         let smpp = SmppServer::start(context, data_dir).await?;
+        let trace_refresher = trace.spawn_refresher(store.clone(), stopping.clone());
         Ok(Node {
             smpp,
             store,
@@ -237,6 +265,8 @@ impl Node {
             webhook_courier,
             http,
             config: config.clone(),
+            trace_refresher,
+            trace,
             stopping,
         })
     }
@@ -330,6 +360,12 @@ impl Node {
         Ok(at_restart)
     }
 
+    /// Connector status, pause and resume, and the routes in force (what
+    /// the admin API uses).
+    pub fn dispatch_control(&self) -> DispatchControl {
+        self.dispatcher.control()
+    }
+
     /// Each connector's health, by name.
     pub fn connector_health(
         &self,
@@ -343,6 +379,8 @@ impl Node {
     /// sessions and closes the store.
     pub async fn shutdown(self) {
         self.stopping.cancel();
+        // Cancelling `stopping` ended the refresher's loop.
+        let _ = self.trace_refresher.await;
         self.dispatcher.shutdown().await;
         if let Some(http) = self.http {
             http.shutdown().await;

@@ -11,15 +11,16 @@
 //! routes and stores them.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::connectors::{InboundEvent, ProviderReceipt};
 use crate::metrics::Metrics;
 use crate::mo::MoRouter;
-use crate::store::Store;
+use crate::store::{Store, receipt_state};
 
 /// Most receipts applied together.
 const BATCH: usize = 256;
@@ -50,7 +51,12 @@ pub async fn track(
         for event in batch.drain(..) {
             match event {
                 InboundEvent::Receipt(receipt) => receipts.push(receipt),
-                InboundEvent::Mo(message) => mo.handle(message).await,
+                InboundEvent::Mo(message) => {
+                    if let Some(metrics) = &metrics {
+                        metrics.mo_received(&message.connector);
+                    }
+                    mo.handle(message).await
+                }
             }
         }
         join_all(
@@ -79,7 +85,12 @@ async fn apply(store: &dyn Store, metrics: Option<&Metrics>, receipt: ProviderRe
         .await
     {
         Ok(Some(id)) => {
-            debug!(message_id = %id, %connector, stat = stat.as_str(), "tracking: receipt applied")
+            info!(message_id = %id, %connector, stat = stat.as_str(), "tracking: receipt applied");
+            if let (Some(metrics), Some(_)) = (metrics, receipt_state(&stat))
+                && let Some(took) = since_accepted(&id, received_at)
+            {
+                metrics.receipt_latency(&connector, took);
+            }
         }
         Ok(None) => {
             debug!(%connector, %provider_id, "tracking: receipt for an id not known yet; kept")
@@ -87,5 +98,36 @@ async fn apply(store: &dyn Store, metrics: Option<&Metrics>, receipt: ProviderRe
         Err(error) => {
             warn!(%connector, %provider_id, %error, "tracking: a receipt could not be stored")
         }
+    }
+}
+
+/// How long ago, at `received_at`, the message `id` was accepted: our ids
+/// are ULIDs that carry their acceptance time (see
+/// [`crate::accept::ids`]), so no store read is needed. `None` for an id
+/// that is not one of ours or a clock that stepped back.
+fn since_accepted(id: &str, received_at: SystemTime) -> Option<Duration> {
+    let accepted = ulid::Ulid::from_string(id).ok()?.datetime();
+    received_at.duration_since(accepted).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accept::ids::MessageIds;
+
+    #[test]
+    fn the_time_since_acceptance_is_read_from_the_message_id() {
+        let accepted = SystemTime::UNIX_EPOCH + Duration::from_millis(1_790_000_000_123);
+        let id = MessageIds::new().next(accepted).expect("id");
+        assert_eq!(
+            since_accepted(&id, accepted + Duration::from_millis(4_500)),
+            Some(Duration::from_millis(4_500))
+        );
+        assert_eq!(since_accepted("not-an-id", accepted), None);
+        assert_eq!(
+            since_accepted(&id, accepted - Duration::from_secs(1)),
+            None,
+            "a receipt stamped before the acceptance is not a latency"
+        );
     }
 }

@@ -842,3 +842,74 @@ async fn long_message_sent_whole_goes_in_segments_to_a_udh_carrier_and_whole_to_
     );
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn paused_connector_gets_nothing_and_the_next_one_takes_the_message_until_resumed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &sim("b", "") + &route("r", &["a", "b"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    let control = node.dispatch_control();
+    let paused = control.pause("a").expect("connector a runs");
+    assert!(paused.paused);
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let first = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&first);
+    assert_eq!(submitted_through(&first), "b", "{lines:#?}");
+    assert_eq!(
+        count(&lines, "submitting: route r, connector a"),
+        0,
+        "{lines:#?}"
+    );
+    assert_eq!(
+        control.connector("a").expect("a runs").health.submitted,
+        0,
+        "nothing was sent to the paused connector"
+    );
+    assert!(
+        control.connector("a").expect("a runs").health.bound > 0,
+        "its binds stay up"
+    );
+
+    assert!(!control.resume("a").expect("connector a runs").paused);
+    node.store.accept(message("m2")).await.expect("stored");
+    let second = until_state(node.store.as_ref(), "m2", MessageState::Delivered).await;
+    assert_eq!(submitted_through(&second), "a", "{:#?}", trace(&second));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn message_whose_only_connector_is_paused_waits_instead_of_failing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = sim("a", "") + &route("r", &["a"], "");
+    let node = start(&config(&extra), dir.path()).await;
+    let control = node.dispatch_control();
+    control.pause("a").expect("connector a runs");
+    assert!(control.pause("nope").is_none(), "no such connector");
+    accept_all(node.store.as_ref(), vec![message("m1")]).await;
+
+    let deadline = Instant::now() + PATIENCE;
+    let waiting = loop {
+        let message = node
+            .store
+            .message("m1")
+            .await
+            .expect("read")
+            .expect("stored");
+        if message.trace.iter().any(|event| event.kind == "retry") {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "never held back: {message:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let lines = trace(&waiting);
+    assert_eq!(waiting.state, MessageState::Accepted, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("retry: connector a: paused by an operator")),
+        "{lines:#?}"
+    );
+    assert_eq!(count(&lines, "submitting:"), 0, "{lines:#?}");
+    node.shutdown().await;
+}

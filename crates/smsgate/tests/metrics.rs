@@ -222,6 +222,32 @@ async fn metrics_count_accepted_rejected_submitted_receipts_and_sessions() {
         "{text}"
     );
     assert!(value("smsgate_outbox_waiting").is_some(), "{text}");
+    // Tracking observes the latency just after the receipt's state change
+    // is stored, so a scrape may come between the two: ask again briefly.
+    let latency = r#"smsgate_receipt_latency_seconds_count{connector="sim"}"#;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = http_client()
+            .get(format!("http://{}/metrics", http_addr(&node)))
+            .send()
+            .await
+            .expect("a scrape")
+            .text()
+            .await
+            .expect("a body");
+        let count = text
+            .lines()
+            .find_map(|line| line.strip_prefix(latency)?.strip_prefix(' '))
+            .and_then(|v| v.parse::<f64>().ok());
+        if count == Some(1.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "one end-to-end receipt latency observed: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     node.shutdown().await;
 }
 

@@ -316,7 +316,7 @@ fn wrong_examples_fail_validation() {
     for wrong in [
         json!({"to": 447911123456_u64, "text": "hi"}),
         json!({"to": "+447911123456"}),
-        json!({"to": "+447911123456", "text": "hi", "tags": ["otp"]}),
+        json!({"to": "+447911123456", "text": "hi", "priority": 3}),
         json!({"to": "+447911123456", "text": "hi", "encoding": "utf8"}),
     ] {
         assert!(

@@ -26,7 +26,7 @@ use super::SessionConfig;
 use super::event::{CloseReason, InboundRequest, Responder, SessionEvent};
 use super::handle::{Command, RequestError};
 use super::outstanding::{Outstanding, Waiter};
-use crate::codec::SmppCodec;
+use super::tap::{Direction, PduTap, TappedCodec};
 use crate::command::CommandId;
 use crate::error::DecodeError;
 use crate::pdu::{Body, Pdu};
@@ -59,9 +59,11 @@ pub(super) struct Channels {
 
 /// The state of one session, owned by its task.
 pub(super) struct Session<T> {
-    framed: Framed<T, SmppCodec>,
+    framed: Framed<T, TappedCodec>,
     config: SessionConfig,
     channels: Channels,
+    /// Shown every PDU we write (the codec shows it those we read).
+    tap: Option<Arc<dyn PduTap>>,
     outstanding: Outstanding,
     /// The peer's requests handed to the application and not answered yet.
     unanswered: usize,
@@ -94,8 +96,9 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     pub(super) fn new(
-        framed: Framed<T, SmppCodec>,
+        framed: Framed<T, TappedCodec>,
         config: SessionConfig,
+        tap: Option<Arc<dyn PduTap>>,
         channels: Channels,
     ) -> Self {
         let now = Instant::now();
@@ -103,6 +106,7 @@ where
             framed,
             config,
             channels,
+            tap,
             outstanding: Outstanding::new(),
             unanswered: 0,
             keepalive_pending: false,
@@ -367,7 +371,14 @@ where
 
     /// Appends a PDU to the write buffer; the next turn flushes it.
     fn send(&mut self, pdu: Pdu) {
-        pdu.encode(self.framed.write_buffer_mut());
+        let buffer = self.framed.write_buffer_mut();
+        let start = buffer.len();
+        pdu.encode(buffer);
+        if let Some(tap) = &self.tap
+            && tap.is_on()
+        {
+            tap.observe(Direction::Sent, &buffer[start..]);
+        }
         self.unflushed = true;
         self.last_sent = Instant::now();
     }
@@ -447,7 +458,7 @@ async fn room_for_events(events: &mpsc::Sender<SessionEvent>) {
 /// flushed (if `flush`), whichever comes first. Reading is tried first, so
 /// the answers to every PDU already received are flushed together.
 fn poll_io<T>(
-    framed: &mut Framed<T, SmppCodec>,
+    framed: &mut Framed<T, TappedCodec>,
     read: bool,
     flush: bool,
 ) -> impl Future<Output = IoEvent> + '_

@@ -12,6 +12,10 @@ use smpp::{Address, COctetString, DataSm, SubmitMulti, SubmitSm, TlvList};
 pub struct Submission {
     /// Where the customer wants the message's state changes POSTed (HTTP API only).
     pub callback_url: Option<String>,
+    /// The customer's own reference, stored and put in status callbacks (HTTP API only).
+    pub client_ref: Option<String>,
+    /// Labels routes can match on (`tag` filters); HTTP API only, checked by it.
+    pub tags: Vec<String>,
     /// The sender; an empty address asks for the account's default sender.
     pub source: Address,
     /// The recipient.
@@ -44,6 +48,8 @@ impl Submission {
     pub fn from_submit_sm(sm: &SubmitSm) -> Self {
         Submission {
             callback_url: None,
+            client_ref: None,
+            tags: Vec::new(),
             source: sm.source.clone(),
             destination: sm.destination.clone(),
             esm_class: sm.esm_class,
@@ -64,6 +70,8 @@ impl Submission {
     pub fn from_data_sm(sm: &DataSm) -> Self {
         Submission {
             callback_url: None,
+            client_ref: None,
+            tags: Vec::new(),
             source: sm.source.clone(),
             destination: sm.destination.clone(),
             esm_class: sm.esm_class,
@@ -81,6 +89,8 @@ impl Submission {
     pub fn from_submit_multi(sm: &SubmitMulti, destination: &Address) -> Self {
         Submission {
             callback_url: None,
+            client_ref: None,
+            tags: Vec::new(),
             source: sm.source.clone(),
             destination: destination.clone(),
             esm_class: sm.esm_class,

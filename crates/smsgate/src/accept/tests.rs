@@ -301,6 +301,96 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn set_trace_switch(
+        &self,
+        kind: crate::store::TraceKind,
+        name: &str,
+        until: SystemTime,
+    ) -> StoreResult<crate::store::TraceSwitch> {
+        Ok(crate::store::TraceSwitch {
+            kind,
+            name: name.to_string(),
+            until,
+        })
+    }
+
+    async fn clear_trace_switch(
+        &self,
+        _kind: crate::store::TraceKind,
+        _name: &str,
+    ) -> StoreResult<bool> {
+        Ok(false)
+    }
+
+    async fn trace_switches(
+        &self,
+        _now: SystemTime,
+    ) -> StoreResult<Vec<crate::store::TraceSwitch>> {
+        Ok(Vec::new())
+    }
+
+    // Admin users and tokens, message search: not used by acceptance.
+
+    async fn create_admin_user(
+        &self,
+        name: &str,
+        _password_hash: &str,
+    ) -> StoreResult<crate::store::AdminUser> {
+        Err(StoreError::Backend(format!(
+            "no admin user {name} in this test store"
+        )))
+    }
+
+    async fn admin_user(&self, _name: &str) -> StoreResult<Option<crate::store::AdminUser>> {
+        Ok(None)
+    }
+
+    async fn admin_users(&self) -> StoreResult<Vec<crate::store::AdminUser>> {
+        Ok(Vec::new())
+    }
+
+    async fn set_admin_password_hash(&self, name: &str, _hash: &str) -> StoreResult<()> {
+        Err(StoreError::NotFound(format!("admin user {name}")))
+    }
+
+    async fn delete_admin_user(&self, name: &str) -> StoreResult<()> {
+        Err(StoreError::NotFound(format!("admin user {name}")))
+    }
+
+    async fn create_admin_token(
+        &self,
+        token: crate::store::NewAdminToken,
+    ) -> StoreResult<crate::store::AdminToken> {
+        Err(StoreError::Backend(format!(
+            "no admin token {} in this test store",
+            token.id
+        )))
+    }
+
+    async fn admin_tokens(&self) -> StoreResult<Vec<crate::store::AdminToken>> {
+        Ok(Vec::new())
+    }
+
+    async fn revoke_admin_token(&self, id: &str) -> StoreResult<crate::store::AdminToken> {
+        Err(StoreError::NotFound(format!("admin token {id}")))
+    }
+
+    async fn admin_token_for_hash(
+        &self,
+        _token_hash: &str,
+        _now: SystemTime,
+    ) -> StoreResult<Option<crate::store::AdminToken>> {
+        Ok(None)
+    }
+
+    async fn provider_ids(&self, _id: &str) -> StoreResult<Vec<crate::store::ProviderIdLink>> {
+        Ok(Vec::new())
+    }
+
+    async fn outbox_summary(&self) -> StoreResult<Vec<crate::store::OutboxGroup>> {
+        Ok(Vec::new())
+    }
+
     async fn close(&self) -> StoreResult<()> {
         Ok(())
     }

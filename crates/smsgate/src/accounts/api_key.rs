@@ -24,8 +24,14 @@ pub struct GeneratedKey {
 
 /// Makes a new random key.
 pub fn generate() -> GeneratedKey {
+    generate_with_prefix(PREFIX)
+}
+
+/// Makes a new random key starting with `prefix` (the admin API's tokens
+/// are made the same way, with their own prefix).
+pub(crate) fn generate_with_prefix(prefix: &str) -> GeneratedKey {
     let id = hex(&rand::random::<[u8; 6]>());
-    let key = format!("{PREFIX}{id}_{}", hex(&rand::random::<[u8; 32]>()));
+    let key = format!("{prefix}{id}_{}", hex(&rand::random::<[u8; 32]>()));
     let hash = hash(&key);
     GeneratedKey { id, key, hash }
 }

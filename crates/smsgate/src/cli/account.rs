@@ -1,12 +1,12 @@
 //! `smsgate account …`: manage customer accounts in the store.
 
 use std::io::BufRead;
-use std::net::IpAddr;
 use std::path::Path;
 
 use clap::{ArgAction, Args, Subcommand};
 use ipnet::IpNet;
 
+use crate::accounts::fields::{self, check_password};
 use crate::accounts::{api_key, password};
 use crate::node::database_path;
 use crate::store::{
@@ -16,10 +16,6 @@ use crate::store::{
 use super::CliError;
 use super::store_file::with_store;
 use super::table::{fields, list_or, table};
-
-/// Longest system_id and password we accept. SMPP 3.4 allows 16 and 9
-/// octets, but many clients send longer ones; 64 is a sane bound.
-const MAX_CREDENTIAL_LEN: usize = 64;
 
 /// `smsgate account`: the arguments shared by every account command.
 #[derive(Debug, Args)]
@@ -165,10 +161,10 @@ struct AccountSettings {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     tps: Option<u32>,
     /// How many sessions may be bound at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = fields::DEFAULT_MAX_BINDS, value_parser = clap::value_parser!(u32).range(1..))]
     max_binds: u32,
     /// How many requests a session may have in flight.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = fields::DEFAULT_WINDOW, value_parser = clap::value_parser!(u32).range(1..))]
     window: u32,
     /// Allowed bind types, comma-separated [default: tx,rx,trx].
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_bind_type)]
@@ -537,13 +533,7 @@ impl PasswordInput {
                 line.strip_suffix('\r').unwrap_or(line).to_string()
             }
         };
-        if password.is_empty() || password.len() > MAX_CREDENTIAL_LEN {
-            return Err(format!(
-                "the password must be 1 to {MAX_CREDENTIAL_LEN} octets long (it is {})",
-                password.len()
-            )
-            .into());
-        }
+        check_password(&password)?;
         Ok(password)
     }
 }
@@ -771,18 +761,7 @@ fn or_dash(value: Option<&str>) -> String {
 }
 
 fn parse_system_id(text: &str) -> Result<String, String> {
-    let length = text.chars().count();
-    if length == 0 || length > MAX_CREDENTIAL_LEN {
-        return Err(format!(
-            "a system_id is 1 to {MAX_CREDENTIAL_LEN} characters long (this one has {length})"
-        ));
-    }
-    if !text.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(
-            "a system_id is printable ASCII without spaces (letters, digits, punctuation)"
-                .to_string(),
-        );
-    }
+    fields::check_system_id(text)?;
     Ok(text.to_string())
 }
 
@@ -792,15 +771,7 @@ fn parse_bind_type(text: &str) -> Result<BindType, String> {
 }
 
 fn parse_ip_range(text: &str) -> Result<IpNet, String> {
-    if let Ok(net) = text.parse::<IpNet>() {
-        return Ok(net.trunc());
-    }
-    text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-        format!(
-            "{text:?} is not an address range: write CIDR like 203.0.113.0/24 or \
-             2001:db8::/32, or a single address like 203.0.113.7"
-        )
-    })
+    fields::parse_ip_range(text)
 }
 
 fn parse_tps(text: &str) -> Result<Setting<u32>, String> {

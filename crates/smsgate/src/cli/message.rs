@@ -73,6 +73,7 @@ pub fn run(data_dir: &Path, args: MessageArgs) -> Result<(), CliError> {
                 state,
                 since,
                 limit: Some(limit),
+                ..MessageFilter::default()
             };
             let messages = with_store(data_dir, async |store| Ok(store.messages(filter).await?))?;
             print_messages(&messages, args.json)

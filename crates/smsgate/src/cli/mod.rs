@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod account;
+pub mod admin;
 pub mod message;
 pub mod route;
 pub mod send;
@@ -13,6 +14,7 @@ pub mod serve;
 pub mod sim;
 pub mod store_file;
 mod table;
+pub mod trace;
 
 /// smsgate — an SMS center: SMPP 3.4/5.0 and HTTP in, routing and failover
 /// across providers, delivery receipts and inbound messages back.
@@ -42,6 +44,9 @@ pub enum Command {
     Version,
     /// Manage customer accounts (works on the store whether or not the server runs).
     Account(account::AccountArgs),
+    /// Manage the admin API's and the console's users and tokens (works on
+    /// the store whether or not the server runs).
+    Admin(admin::AdminArgs),
     /// Show stored messages and their traces.
     Message(message::MessageArgs),
     /// Show which route and connectors a message would get, and why; list the routes.
@@ -49,6 +54,9 @@ pub enum Command {
     /// Send a message through a running gateway's HTTP API (for scripts and
     /// Asterisk dialplans).
     Send(send::SendArgs),
+    /// Switch PDU traces (hex dumps in the log) on and off for an account
+    /// or a connector; running nodes follow within seconds.
+    Trace(trace::TraceArgs),
     /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
     Sim(sim::SimArgs),
 }
@@ -68,10 +76,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Serve(args) => serve::run(&cli.data_dir, args),
         Command::Account(args) => account::run(&cli.data_dir, args),
+        Command::Admin(args) => admin::run(&cli.data_dir, args),
         Command::Message(args) => message::run(&cli.data_dir, args),
         Command::Route(args) => route::run(args),
         Command::Send(args) => return send::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Trace(args) => trace::run(&cli.data_dir, args),
     };
     done.map(|()| ExitCode::SUCCESS)
 }

@@ -4,12 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use serde_json::json;
 
 use super::CliError;
 use super::serve::load_config;
 use crate::accept::NumberTable;
-use crate::routing::{ConnectorHealth, RouteInput, RouteTable};
+use crate::routing::{ConnectorHealth, RouteTable, RouteTest, test_route};
 
 /// `smsgate route`: the arguments shared by every route command.
 #[derive(Debug, Args)]
@@ -144,71 +143,36 @@ impl ConnectorHealth for Unhealthy {
 }
 
 fn test(table: &RouteTable, args: TestArgs, json: bool) -> Result<(), CliError> {
-    let digits: String = args
-        .to
-        .chars()
-        .filter(|c| !matches!(c, '+' | ' ' | '-'))
-        .collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "--to {:?} is not an international number (write it like +447700900123)",
-            args.to
-        )
-        .into());
-    }
     let numbers = NumberTable::from_phonenumber_metadata()?;
-    let e164 = numbers.validate(&digits);
-    let destination = e164
-        .as_ref()
-        .map_or(digits.as_str(), |number| number.digits());
-    let at = args.at.unwrap_or_else(jiff::Timestamp::now);
-    let input = RouteInput {
+    let test = RouteTest {
         account: &args.account,
         group: args.group.as_deref(),
-        source: &args.from,
-        destination,
+        from: &args.from,
+        to: &args.to,
         text: args.text.as_deref(),
-        data_coding: args.data_coding,
         tags: &args.tags,
+        data_coding: args.data_coding,
+        at: args.at.unwrap_or_else(jiff::Timestamp::now),
     };
-    let explanation = table.explain(&input, at, &Unhealthy(args.unhealthy));
+    let answer = test_route(table, &numbers, &test, &Unhealthy(args.unhealthy))
+        .map_err(|error| format!("--to {error}"))?;
     if json {
-        let decision = explanation.decision.as_ref();
-        let names = |names: &[std::sync::Arc<str>]| -> Vec<String> {
-            names.iter().map(|name| name.to_string()).collect()
-        };
-        let output = json!({
-            "destination": destination,
-            "destination_valid": e164.is_some(),
-            "at": at.to_string(),
-            "route": decision.map(|d| d.route.to_string()),
-            "strategy": decision.map(|d| d.strategy),
-            "connectors": decision.map(|d| names(&d.connectors)).unwrap_or_default(),
-            "actions": decision.map(|d| json!({
-                "sender": d.actions.sender.as_deref(),
-                "source_ton": d.actions.source_ton,
-                "source_npi": d.actions.source_npi,
-                "validity_cap_seconds": d.actions.validity_cap.map(|cap| cap.as_secs()),
-            })),
-            "connector_notes": &explanation.connectors,
-            "routes": &explanation.routes,
-            "explanation": explanation.lines(),
-        });
-        println!("{}", serde_json::to_string_pretty(&output)?);
+        println!("{}", serde_json::to_string_pretty(&answer.to_json())?);
         return Ok(());
     }
-    match &e164 {
+    match &answer.number {
         Some(number) => println!(
             "destination: {number} (a valid number, calling code {})",
             number.country_code()
         ),
         None => println!(
-            "destination: +{destination} (not a valid number: smsgate would refuse it with \
-             ESME_RINVDSTADR; routed here anyway)"
+            "destination: +{} (not a valid number: smsgate would refuse it with \
+             ESME_RINVDSTADR; routed here anyway)",
+            answer.destination
         ),
     }
-    println!("at: {at}");
-    for line in explanation.lines() {
+    println!("at: {}", answer.at);
+    for line in answer.explanation.lines() {
         println!("{line}");
     }
     Ok(())

@@ -150,7 +150,7 @@ pub struct ProviderMo {
 }
 
 /// How a connector is doing, for the router and the console.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConnectorHealth {
     /// Connections (binds) up now.
     pub bound: usize,

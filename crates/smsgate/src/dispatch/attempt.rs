@@ -14,17 +14,22 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use smpp::receipt::ReceiptStat;
 use smpp::{Address, COctetString};
-use tracing::{debug, warn};
+use tracing::{info, warn};
 
 use super::outcomes::Verdict;
 use super::{Context, shape};
 use crate::connectors::{OutboundSegment, SubmitOutcome};
 use crate::routing::{RouteActions, RouteInput};
-use crate::store::{AttemptResult, ClaimedMessage, StoreResult};
+use crate::store::{AttemptResult, ClaimedMessage, Store, StoreResult};
 
 /// registered_delivery sent to providers: a final receipt, whatever the
 /// customer asked for, because tracking needs it to end the message.
 const FINAL_RECEIPT: u8 = 1;
+
+/// How long a message whose only connectors left are paused waits before
+/// it is looked at again. Each look writes a trace line, so not too often;
+/// a resume is felt within this time.
+const PAUSED_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The outcome in words, for the trace.
 fn describe(outcome: &SubmitOutcome) -> String {
@@ -37,10 +42,11 @@ fn describe(outcome: &SubmitOutcome) -> String {
     }
 }
 
-/// The text of a stored message, for routes that filter on it: its
-/// payload without a UDH, decoded by its data_coding; `None` when it
-/// cannot be read as text (binary data), so text filters do not match.
-fn routing_text(esm_class: u8, data_coding: u8, payload: &[u8]) -> Option<String> {
+/// The text of a stored message, for routes that filter on it (and for
+/// operators looking at it): its payload without a UDH, decoded by its
+/// data_coding; `None` when it cannot be read as text (binary data), so
+/// text filters do not match.
+pub(crate) fn routing_text(esm_class: u8, data_coding: u8, payload: &[u8]) -> Option<String> {
     let body = if esm_class & smpp::types::esm_class::UDHI != 0 {
         let header = usize::from(*payload.first()?);
         payload.get(1 + header..)?
@@ -84,21 +90,17 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         data_coding: message.data_coding,
         tags: &[],
     };
-    let health = |name: &str| setup.connectors.is_healthy(name);
+    let health = |name: &str| context.is_healthy(&setup, name);
     let Some(decision) = setup
         .routes
         .route_for(&input, jiff::Timestamp::now(), &health)
     else {
-        return store
-            .record_failure(id, "no route", refund, SystemTime::now())
-            .await;
+        return record_failure(store.as_ref(), id, "no route", refund, SystemTime::now()).await;
     };
     let segment = match segment(claim, &decision.actions) {
         Ok(segment) => segment,
         Err(why) => {
-            return store
-                .record_failure(id, &why, refund, SystemTime::now())
-                .await;
+            return record_failure(store.as_ref(), id, &why, refund, SystemTime::now()).await;
         }
     };
 
@@ -120,8 +122,15 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         order[..=position].rotate_right(1);
     }
 
+    // A paused connector is passed over, not abandoned: the message waits
+    // for it when nothing else takes it.
+    let mut paused = None;
     for name in order {
         let name: &str = name;
+        if context.is_paused(name) {
+            paused.get_or_insert(name);
+            continue;
+        }
         let Some(link) = setup.connectors.get(name) else {
             store
                 .record_submit_result(
@@ -171,7 +180,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         } else {
             format!("{} in {} segments", describe(&outcome), more_ids.len() + 1)
         };
-        debug!(message_id = %id, connector = %name, %detail, "dispatch: submit answered");
+        info!(message_id = %id, route = %decision.route, connector = %name, %detail, "dispatch: submit answered");
         let now = SystemTime::now();
         let verdict = link.outcomes().classify(&outcome);
         if let Some(metrics) = &context.metrics {
@@ -217,17 +226,43 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             return Ok(());
         }
     }
-    store
-        .record_failure(
-            id,
-            &format!(
-                "every connector of route {} refused it or could not take it",
-                decision.route
-            ),
-            refund,
-            SystemTime::now(),
-        )
-        .await
+    if let Some(name) = paused {
+        let now = SystemTime::now();
+        return store
+            .record_submit_result(
+                id,
+                name,
+                AttemptResult::RetryLater {
+                    at: now + PAUSED_RECHECK,
+                },
+                "paused by an operator",
+                now,
+            )
+            .await;
+    }
+    record_failure(
+        store.as_ref(),
+        id,
+        &format!(
+            "every connector of route {} refused it or could not take it",
+            decision.route
+        ),
+        refund,
+        SystemTime::now(),
+    )
+    .await
+}
+
+/// Ends a message that cannot be sent (`failed`), with its one log line.
+async fn record_failure(
+    store: &dyn Store,
+    id: &str,
+    reason: &str,
+    refund: bool,
+    now: SystemTime,
+) -> StoreResult<()> {
+    info!(message_id = %id, %reason, refund, "dispatch: message failed");
+    store.record_failure(id, reason, refund, now).await
 }
 
 /// A synchronous connector took the message: its answer is the final

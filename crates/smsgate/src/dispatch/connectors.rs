@@ -24,6 +24,7 @@ use crate::connectors::http::HttpConnector;
 use crate::connectors::sim::SimServer;
 use crate::connectors::smpp_client::{HostConfig, SmppClient, SmppClientConfig};
 use crate::connectors::{ConnectorHealth, InboundEvent, OutboundSegment, SubmitOutcome};
+use crate::trace_switch::TraceSwitches;
 
 /// The system_id our smpp connector binds to a `sim` connector's simulator
 /// with, when the simulator's configuration does not require one.
@@ -40,6 +41,8 @@ pub struct Connectors {
     /// Where every connector's receipts and MO go, kept for connectors
     /// started by a reload.
     events: mpsc::Sender<InboundEvent>,
+    /// The node's trace switches, given to every connector started.
+    trace: TraceSwitches,
 }
 
 /// One running connector, with what dispatch needs to know about its answers.
@@ -65,19 +68,25 @@ impl Link {
         name: &str,
         config: &ConnectorConfig,
         events: &mpsc::Sender<InboundEvent>,
+        trace: &TraceSwitches,
     ) -> Result<Link, ConfigError> {
         let outcomes = Outcomes::from_config(name, &config.outcomes)?;
         let (transport, simulator) = match &config.kind {
             ConnectorKind::Smpp(client) => (
-                Transport::Smpp(SmppClient::start(
+                Transport::Smpp(SmppClient::start_traced(
                     name.to_string(),
                     client.clone(),
                     events.clone(),
+                    trace.clone(),
                 )?),
                 None,
             ),
             ConnectorKind::Http(http) => (
-                Transport::Http(HttpConnector::start(name.to_string(), http.clone())?),
+                Transport::Http(HttpConnector::start_traced(
+                    name.to_string(),
+                    http.clone(),
+                    trace.clone(),
+                )?),
                 None,
             ),
             ConnectorKind::Sim(sim) => {
@@ -92,7 +101,12 @@ impl Link {
                 };
                 let client = SmppClientConfig::new(system_id, &sim.password, hosts);
                 (
-                    Transport::Smpp(SmppClient::start(name.to_string(), client, events.clone())?),
+                    Transport::Smpp(SmppClient::start_traced(
+                        name.to_string(),
+                        client,
+                        events.clone(),
+                        trace.clone(),
+                    )?),
                     Some(simulator),
                 )
             }
@@ -117,6 +131,15 @@ impl Link {
         match &self.transport {
             Transport::Smpp(client) => client.submit(segment).await,
             Transport::Http(client) => client.submit(segment).await,
+        }
+    }
+
+    /// What it is, as configured: `smpp`, `http` or `sim`.
+    pub fn kind(&self) -> &'static str {
+        match self.config.kind {
+            ConnectorKind::Smpp(_) => "smpp",
+            ConnectorKind::Http(_) => "http",
+            ConnectorKind::Sim(_) => "sim",
         }
     }
 
@@ -157,18 +180,24 @@ impl Link {
 
 impl Connectors {
     /// Starts every configured connector (binds come up in the background);
-    /// their receipts and MO go to `events`. Must run within a Tokio runtime.
+    /// their receipts and MO go to `events`; each logs its traffic while
+    /// its switch in `trace` is on. Must run within a Tokio runtime.
     pub fn start(
         configs: &BTreeMap<String, ConnectorConfig>,
         events: &mpsc::Sender<InboundEvent>,
+        trace: &TraceSwitches,
     ) -> Result<Connectors, ConfigError> {
         let mut links = BTreeMap::new();
         for (name, config) in configs {
-            links.insert(name.clone(), Arc::new(Link::start(name, config, events)?));
+            links.insert(
+                name.clone(),
+                Arc::new(Link::start(name, config, events, trace)?),
+            );
         }
         Ok(Connectors {
             links,
             events: events.clone(),
+            trace: trace.clone(),
         })
     }
 
@@ -178,6 +207,7 @@ impl Connectors {
         Connectors {
             links: BTreeMap::new(),
             events,
+            trace: TraceSwitches::new(),
         }
     }
 
@@ -195,7 +225,7 @@ impl Connectors {
         for (name, config) in configs {
             let link = match self.links.get(name) {
                 Some(running) if running.config == *config => Arc::clone(running),
-                _ => match Link::start(name, config, &self.events) {
+                _ => match Link::start(name, config, &self.events, &self.trace) {
                     Ok(link) => {
                         started.push(name.clone());
                         Arc::new(link)
@@ -225,6 +255,7 @@ impl Connectors {
             Connectors {
                 links,
                 events: self.events.clone(),
+                trace: self.trace.clone(),
             },
             retired,
         ))
@@ -233,6 +264,11 @@ impl Connectors {
     /// The connector called `name`, if it runs.
     pub fn get(&self, name: &str) -> Option<&Arc<Link>> {
         self.links.get(name)
+    }
+
+    /// Every connector by name.
+    pub fn links(&self) -> impl Iterator<Item = (&String, &Arc<Link>)> {
+        self.links.iter()
     }
 
     /// The connectors' names and health, by name.

@@ -10,13 +10,18 @@
 //!
 //! It owns the node's connectors (`connectors.rs`) and stops them after
 //! its own work. It does not read receipts: that is tracking's job.
+//!
+//! Operators can pause a connector ([`DispatchControl::pause`]): dispatch
+//! then gives it nothing new (a message fails over to the route's next
+//! connector, or waits when none is left) while its binds stay up. A pause
+//! is kept in memory by name: it survives reloads, not a restart.
 
 mod attempt;
 mod connectors;
 mod outcomes;
 mod shape;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -27,13 +32,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+pub(crate) use self::attempt::routing_text as message_text;
 pub use self::connectors::{Connectors, Link};
 pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
 pub use self::shape::LongMessages;
+use crate::accept::NumberTable;
 use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
 use crate::connectors::ConnectorHealth;
 use crate::metrics::Metrics;
-use crate::routing::RouteTable;
+use crate::routing::{RouteSummary, RouteTable, RouteTest, RouteTestAnswer, test_route};
 use crate::store::{ClaimedMessage, Store, StoreResult};
 
 /// Most messages claimed in one go: one store write each, and an upper
@@ -89,6 +96,8 @@ struct Context {
     passes: TaskTracker,
     /// Where submits and provider response times are counted; `None`: not counted.
     metrics: Option<Arc<Metrics>>,
+    /// Connectors an operator paused, by name.
+    paused: Mutex<BTreeSet<String>>,
 }
 
 /// Routes and the connectors they name.
@@ -130,6 +139,7 @@ impl Dispatcher {
             in_flight: Mutex::new(HashSet::new()),
             passes: TaskTracker::new(),
             metrics,
+            paused: Mutex::new(BTreeSet::new()),
         });
         let stop = CancellationToken::new();
         let main = tokio::spawn(claim_loop(Arc::clone(&context), stop.clone()));
@@ -179,6 +189,14 @@ impl Dispatcher {
         move || context.setup().connectors.health()
     }
 
+    /// A handle for operators: connector status, pause and resume, the
+    /// routes in force. It follows reloads.
+    pub fn control(&self) -> DispatchControl {
+        DispatchControl {
+            context: Arc::clone(&self.context),
+        }
+    }
+
     /// Stops claiming, waits for the passes in flight, then stops the
     /// connectors. Messages not yet claimed stay in the store.
     pub async fn shutdown(self) {
@@ -223,6 +241,16 @@ impl Context {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Whether an operator paused connector `name`.
+    fn is_paused(&self, name: &str) -> bool {
+        lock(&self.paused).contains(name)
+    }
+
+    /// Whether `name` is worth trying first: it has a bind up and is not paused.
+    fn is_healthy(&self, setup: &Setup, name: &str) -> bool {
+        setup.connectors.is_healthy(name) && !self.is_paused(name)
+    }
+
     /// The group of `account`, from a cache refreshed every few seconds.
     async fn group_of(&self, account: &str) -> Option<String> {
         if let Some((group, at)) = lock(&self.groups).get(account)
@@ -239,6 +267,95 @@ impl Context {
         };
         lock(&self.groups).insert(account.to_string(), (group.clone(), Instant::now()));
         group
+    }
+}
+
+/// One connector as operators see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectorStatus {
+    /// Its name in the configuration.
+    pub name: String,
+    /// `smpp`, `http` or `sim`.
+    pub kind: &'static str,
+    /// Whether an operator paused it.
+    pub paused: bool,
+    /// How it is doing.
+    pub health: ConnectorHealth,
+}
+
+/// What operators may see and change of a running dispatcher (the admin
+/// API): connector status, pause and resume, and the routes in force.
+/// Cheap to clone; it reads what is in force at each call, so it follows
+/// reloads.
+#[derive(Clone)]
+pub struct DispatchControl {
+    context: Arc<Context>,
+}
+
+impl DispatchControl {
+    /// Every connector in force, by name.
+    pub fn connectors(&self) -> Vec<ConnectorStatus> {
+        let setup = self.context.setup();
+        setup
+            .connectors
+            .links()
+            .map(|(name, link)| self.status(name, link))
+            .collect()
+    }
+
+    /// One connector; `None` if none by that name is in force.
+    pub fn connector(&self, name: &str) -> Option<ConnectorStatus> {
+        let setup = self.context.setup();
+        setup
+            .connectors
+            .get(name)
+            .map(|link| self.status(name, link))
+    }
+
+    /// Pauses connector `name`: no new submits go to it until
+    /// [`DispatchControl::resume`]. Submits in flight finish; its binds
+    /// stay up. `None` if no connector by that name is in force.
+    pub fn pause(&self, name: &str) -> Option<ConnectorStatus> {
+        self.connector(name)?;
+        lock(&self.context.paused).insert(name.to_string());
+        self.connector(name)
+    }
+
+    /// Lets dispatch use connector `name` again. `None` if no connector by
+    /// that name is in force.
+    pub fn resume(&self, name: &str) -> Option<ConnectorStatus> {
+        self.connector(name)?;
+        if lock(&self.context.paused).remove(name) {
+            // Messages held back for it may now go.
+            self.context.wake.notify_one();
+        }
+        self.connector(name)
+    }
+
+    /// The routes in force, in evaluation order.
+    pub fn routes(&self) -> Vec<RouteSummary> {
+        self.context.setup().routes.summaries()
+    }
+
+    /// The route and connector order `test` would get now, judging the
+    /// connectors as dispatch does (a bind up and not paused).
+    pub fn test_route(
+        &self,
+        numbers: &NumberTable,
+        test: &RouteTest<'_>,
+    ) -> Result<RouteTestAnswer, String> {
+        let setup = self.context.setup();
+        let health = |name: &str| self.context.is_healthy(&setup, name);
+        test_route(&setup.routes, numbers, test, &health)
+    }
+
+    fn status(&self, name: &str, link: &Link) -> ConnectorStatus {
+        ConnectorStatus {
+            name: name.to_string(),
+            kind: link.kind(),
+            paused: self.context.is_paused(name),
+            health: link.health(),
+        }
     }
 }
 

@@ -186,7 +186,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::store::{MessageState, Origin, StoredAddress};
+    use crate::store::{Direction, MessageState, Origin, StoredAddress};
 
     fn message(payload: &[u8], esm_class: u8, part: Option<PartInfo>) -> MessageRecord {
         let address = StoredAddress {
@@ -217,6 +217,8 @@ mod tests {
                 session_id: None,
             },
             accepted_at: SystemTime::now(),
+            direction: Direction::Mt,
+            connector: None,
             trace: Vec::new(),
         }
     }

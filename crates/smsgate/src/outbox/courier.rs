@@ -348,7 +348,10 @@ async fn start(context: &Context, item: &OutboxItem) -> Started {
         if session.tls { ", TLS" } else { "" }
     );
     match session.handle.start_request(body).await {
-        Ok(pending) => Started::Sent { pending, who },
+        Ok(pending) => {
+            session.stats.count_out();
+            Started::Sent { pending, who }
+        }
         Err(error) => Started::Done(OutboxResult::Retry {
             at: now,
             detail: format!("{who}: {error}"),

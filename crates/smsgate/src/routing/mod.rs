@@ -12,6 +12,7 @@
 //! See docs/routing.md for the configuration and the rules of evaluation.
 
 mod config;
+mod dry_run;
 mod error;
 mod filters;
 mod prices;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use self::config::{DEFAULT_ORDER, RouteConfig, Strategy, TimeWindowConfig};
+pub use self::dry_run::{RouteTest, RouteTestAnswer, test_route};
 pub use self::error::RouteError;
 pub use self::prices::{Price, PriceTable};
 pub use self::table::{RouteSummary, RouteTable, check_routes};

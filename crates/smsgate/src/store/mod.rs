@@ -249,6 +249,104 @@ pub struct NewApiKey {
     pub label: Option<String>,
 }
 
+// Admin users and tokens
+
+/// An operator of the admin API and the console, as listed: never the hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AdminUser {
+    /// The login name.
+    pub name: String,
+    /// An argon2id PHC string, as for accounts. Never a password.
+    #[serde(skip)]
+    pub password_hash: String,
+    /// When the user was created.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub created_at: SystemTime,
+}
+
+/// A token for scripts calling the admin API, as listed: never the token,
+/// which only its creator saw (the store keeps a SHA-256 of it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AdminToken {
+    /// The token's public id (also written inside the token).
+    pub id: String,
+    /// What the operator noted it is for.
+    pub label: Option<String>,
+    /// When it was created.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub created_at: SystemTime,
+    /// When it last authenticated a request, to the minute; `None` if never.
+    #[serde(with = "crate::timefmt::rfc3339_option")]
+    pub last_used_at: Option<SystemTime>,
+}
+
+/// A new admin token for [`Store::create_admin_token`]: its hash, never the
+/// token (see [`crate::accounts::admin_token`]).
+#[derive(Debug, Clone)]
+pub struct NewAdminToken {
+    /// Its public id.
+    pub id: String,
+    /// The SHA-256 of the whole token, in lowercase hex.
+    pub token_hash: String,
+    /// A note on what it is for.
+    pub label: Option<String>,
+}
+
+// Message search (the admin API)
+
+/// Which way a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Sent by a customer, towards a handset.
+    Mt,
+    /// From a handset, towards a customer.
+    Mo,
+}
+
+impl Direction {
+    /// The name in the store and the API: `mt` or `mo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Mt => "mt",
+            Direction::Mo => "mo",
+        }
+    }
+
+    /// Parses `mt` or `mo`.
+    pub fn parse(text: &str) -> Option<Direction> {
+        match text {
+            "mt" => Some(Direction::Mt),
+            "mo" => Some(Direction::Mo),
+            _ => None,
+        }
+    }
+}
+
+/// One provider id linked to a message: what a receipt names it by.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderIdLink {
+    /// The connector that took the message (or one of its segments).
+    pub connector: String,
+    /// The provider's id, in its stored form (see [`provider_id_forms`]).
+    pub provider_id: String,
+}
+
+/// Outbox items waiting for one account (or webhook), of one kind.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxGroup {
+    /// The account whose sessions get them; `callback` for the customer
+    /// API's status callbacks, `webhook:NAME` for an MO webhook.
+    pub account: String,
+    /// `receipt`, `mo` or `webhook`.
+    pub kind: String,
+    /// How many wait.
+    pub count: u64,
+    /// When the oldest of them was queued.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub oldest: SystemTime,
+}
+
 /// What waits in the store, for the metrics' queue-depth gauges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepths {
@@ -476,6 +574,11 @@ pub struct MessageRecord {
     /// When it was accepted.
     #[serde(with = "crate::timefmt::rfc3339")]
     pub accepted_at: SystemTime,
+    /// `mt` (a customer's) or `mo` (a handset's).
+    pub direction: Direction,
+    /// The connector of the last submit attempt (MT), or the one it came
+    /// through (MO); `None` before any attempt.
+    pub connector: Option<String>,
     /// Its history, oldest first.
     pub trace: Vec<TraceEvent>,
 }
@@ -489,6 +592,15 @@ pub struct MessageFilter {
     pub state: Option<MessageState>,
     /// Only accepted at or after this time.
     pub since: Option<SystemTime>,
+    /// Only accepted before this time.
+    pub until: Option<SystemTime>,
+    /// Only going this way.
+    pub direction: Option<Direction>,
+    /// Only the parts of this long message (its group id).
+    pub group: Option<String>,
+    /// A search: the message with this id, or the messages whose
+    /// destination or source is this number, written with or without `+`.
+    pub q: Option<String>,
     /// At most this many, newest first (default 100).
     pub limit: Option<u32>,
 }
@@ -655,6 +767,55 @@ pub fn receipt_state(stat: &ReceiptStat) -> Option<MessageState> {
     }
 }
 
+/// What a trace switch is for: one account's SMPP sessions, or one
+/// connector's binds (or HTTP requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceKind {
+    /// An account, by system_id.
+    Account,
+    /// A connector, by name.
+    Connector,
+}
+
+impl TraceKind {
+    /// `account` or `connector`, as stored and as the CLI and the admin API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceKind::Account => "account",
+            TraceKind::Connector => "connector",
+        }
+    }
+
+    /// Parses `account` or `connector`.
+    pub fn parse(text: &str) -> Option<TraceKind> {
+        match text {
+            "account" => Some(TraceKind::Account),
+            "connector" => Some(TraceKind::Connector),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TraceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A trace switch: PDU hex dumps in the log for an account or a connector
+/// until a time (see [`crate::trace_switch`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TraceSwitch {
+    /// What it traces.
+    pub kind: TraceKind,
+    /// The account's system_id or the connector's name.
+    pub name: String,
+    /// When it switches itself off.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub until: SystemTime,
+}
+
 /// The persistent state of smsgate. Implementations must make every
 /// acknowledged write durable before returning (`synchronous=FULL` or the
 /// equivalent) and may batch concurrent writes into one transaction.
@@ -810,6 +971,59 @@ pub trait Store: Send + Sync + 'static {
     /// Drops the receipts kept for a provider id no submit answer named,
     /// received before `before`; returns how many.
     async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64>;
+
+    // Admin users and tokens
+
+    /// Creates an admin user; [`StoreError::AlreadyExists`] if the name is taken.
+    async fn create_admin_user(&self, name: &str, password_hash: &str) -> StoreResult<AdminUser>;
+    /// One admin user by name.
+    async fn admin_user(&self, name: &str) -> StoreResult<Option<AdminUser>>;
+    /// Every admin user, by name.
+    async fn admin_users(&self) -> StoreResult<Vec<AdminUser>>;
+    /// Replaces an admin user's password hash; [`StoreError::NotFound`] if
+    /// there is no such user.
+    async fn set_admin_password_hash(&self, name: &str, hash: &str) -> StoreResult<()>;
+    /// Deletes an admin user; [`StoreError::NotFound`] if there is no such user.
+    async fn delete_admin_user(&self, name: &str) -> StoreResult<()>;
+    /// Stores a new admin token; [`StoreError::AlreadyExists`] if the id or
+    /// hash is taken.
+    async fn create_admin_token(&self, token: NewAdminToken) -> StoreResult<AdminToken>;
+    /// Every admin token, oldest first.
+    async fn admin_tokens(&self) -> StoreResult<Vec<AdminToken>>;
+    /// Deletes an admin token, so it authenticates nothing from now on;
+    /// returns what it was. [`StoreError::NotFound`] if there is no such token.
+    async fn revoke_admin_token(&self, id: &str) -> StoreResult<AdminToken>;
+    /// The admin token with this SHA-256, `None` for an unknown or revoked
+    /// one. Notes that it was used at `now` (at most once a minute, without
+    /// waiting for the write).
+    async fn admin_token_for_hash(
+        &self,
+        token_hash: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<AdminToken>>;
+
+    // Message search (the admin API)
+
+    /// The provider ids linked to message `id`, in the order they were stored.
+    async fn provider_ids(&self, id: &str) -> StoreResult<Vec<ProviderIdLink>>;
+    /// What waits in the outbox, by account and kind, with the oldest item's age.
+    async fn outbox_summary(&self) -> StoreResult<Vec<OutboxGroup>>;
+
+    // Trace switches
+
+    /// Switches trace on for `kind` `name` until `until`, replacing the
+    /// time of a switch already there; returns the switch as stored.
+    async fn set_trace_switch(
+        &self,
+        kind: TraceKind,
+        name: &str,
+        until: SystemTime,
+    ) -> StoreResult<TraceSwitch>;
+    /// Switches trace off for `kind` `name`; returns whether a switch was
+    /// stored (still on or already expired).
+    async fn clear_trace_switch(&self, kind: TraceKind, name: &str) -> StoreResult<bool>;
+    /// The switches still on at `now` (`until` after it), by kind and name.
+    async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>>;
 
     /// Waits until every write handed to the store so far is durable, then
     /// stops accepting writes (graceful shutdown).

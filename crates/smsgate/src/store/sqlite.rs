@@ -34,11 +34,13 @@ use smpp::receipt::ReceiptStat;
 use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 
 use super::{
-    AcceptOutcome, Account, AccountPatch, ApiKey, AttemptResult, BindType, CLAIM_LEASE,
-    ClaimedMessage, DispatchProgress, MessageFilter, MessageRecord, MessageState, MoDelivery,
-    MoRecord, NewAccount, NewApiKey, NewMessage, Origin, PartInfo, QueueDepths, Store, StoreError,
-    StoreResult, StoredAddress, TraceEvent, provider_id_forms, receipt_state,
+    AcceptOutcome, Account, AccountPatch, AdminToken, AdminUser, ApiKey, AttemptResult, BindType,
+    CLAIM_LEASE, ClaimedMessage, Direction, DispatchProgress, MessageFilter, MessageRecord,
+    MessageState, MoDelivery, MoRecord, NewAccount, NewAdminToken, NewApiKey, NewMessage, Origin,
+    OutboxGroup, PartInfo, ProviderIdLink, QueueDepths, Store, StoreError, StoreResult,
+    StoredAddress, TraceEvent, provider_id_forms, receipt_state,
 };
+use super::{TraceKind, TraceSwitch};
 
 /// The schema, one plain SQL file per version; `PRAGMA user_version` holds
 /// how many of them the file has had applied.
@@ -48,6 +50,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_outbox.sql"),
     include_str!("migrations/0004_api.sql"),
     include_str!("migrations/0005_callbacks.sql"),
+    include_str!("migrations/0006_admin.sql"),
+    include_str!("migrations/0007_trace.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -82,6 +86,16 @@ const MESSAGE_COLUMNS: &str = "id, group_id, account, state, source_ton, source_
     dest_ton, dest_npi, dest_addr, esm_class, data_coding, registered_delivery, schedule_at, \
     expires_at, payload, part_ref, part_total, part_seq, segments, cost, origin_protocol, \
     origin_remote, origin_tls, origin_session, accepted_at";
+
+/// The columns [`message_from_row`] reads besides [`MESSAGE_COLUMNS`] (which
+/// also name what a new message is inserted with).
+const MESSAGE_READ_COLUMNS: &str = "direction, connector";
+
+/// The columns of an admin user row, as [`admin_user_from_row`] reads them.
+const ADMIN_USER_COLUMNS: &str = "name, password_hash, created_at";
+
+/// The columns of an admin token row, as [`admin_token_from_row`] reads them.
+const ADMIN_TOKEN_COLUMNS: &str = "id, label, created_at, last_used_at";
 
 /// The columns of an account row.
 const ACCOUNT_COLUMNS: &str = "system_id, password_hash, enabled, credits, max_binds, tps, window, \
@@ -614,6 +628,315 @@ impl Store for SqliteStore {
         .await
     }
 
+    // Admin users and tokens
+
+    async fn create_admin_user(&self, name: &str, password_hash: &str) -> StoreResult<AdminUser> {
+        let (name, password_hash) = (name.to_string(), password_hash.to_string());
+        self.write(move |writer| {
+            let created_at = to_millis(SystemTime::now());
+            let inserted = writer
+                .conn
+                .prepare_cached(
+                    "INSERT INTO admin_users (name, password_hash, created_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![name, password_hash, created_at])
+                })
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("admin user {name}")));
+            }
+            Ok(AdminUser {
+                name,
+                password_hash,
+                created_at: from_millis(created_at),
+            })
+        })
+        .await
+    }
+
+    async fn admin_user(&self, name: &str) -> StoreResult<Option<AdminUser>> {
+        let name = name.to_string();
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(&format!(
+                    "SELECT {ADMIN_USER_COLUMNS} FROM admin_users WHERE name = ?1"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([&name]).map_err(backend)?;
+            match rows.next().map_err(backend)? {
+                Some(row) => admin_user_from_row(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn admin_users(&self) -> StoreResult<Vec<AdminUser>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(&format!(
+                    "SELECT {ADMIN_USER_COLUMNS} FROM admin_users ORDER BY name"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([]).map_err(backend)?;
+            let mut users = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                users.push(admin_user_from_row(row)?);
+            }
+            Ok(users)
+        })
+        .await
+    }
+
+    async fn set_admin_password_hash(&self, name: &str, hash: &str) -> StoreResult<()> {
+        let (name, hash) = (name.to_string(), hash.to_string());
+        self.write(move |writer| {
+            let changed = writer
+                .conn
+                .prepare_cached("UPDATE admin_users SET password_hash = ?1 WHERE name = ?2")
+                .and_then(|mut statement| statement.execute(params![hash, name]))
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("admin user {name}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_admin_user(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write(move |writer| {
+            let deleted = writer
+                .conn
+                .prepare_cached("DELETE FROM admin_users WHERE name = ?1")
+                .and_then(|mut statement| statement.execute([&name]))
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound(format!("admin user {name}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_admin_token(&self, token: NewAdminToken) -> StoreResult<AdminToken> {
+        self.write(move |writer| {
+            let created_at = to_millis(SystemTime::now());
+            let inserted = writer
+                .conn
+                .prepare_cached(
+                    "INSERT INTO admin_tokens (id, token_hash, label, created_at) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![token.id, token.token_hash, token.label, created_at])
+                })
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!(
+                    "admin token {}",
+                    token.id
+                )));
+            }
+            Ok(AdminToken {
+                id: token.id,
+                label: token.label,
+                created_at: from_millis(created_at),
+                last_used_at: None,
+            })
+        })
+        .await
+    }
+
+    async fn admin_tokens(&self) -> StoreResult<Vec<AdminToken>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(&format!(
+                    "SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens ORDER BY created_at, id"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([]).map_err(backend)?;
+            let mut tokens = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                tokens.push(admin_token_from_row(row)?);
+            }
+            Ok(tokens)
+        })
+        .await
+    }
+
+    async fn revoke_admin_token(&self, id: &str) -> StoreResult<AdminToken> {
+        let id = id.to_string();
+        self.write(move |writer| {
+            let mut statement = writer
+                .conn
+                .prepare_cached(&format!(
+                    "DELETE FROM admin_tokens WHERE id = ?1 RETURNING {ADMIN_TOKEN_COLUMNS}"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement.query([&id]).map_err(backend)?;
+            match rows.next().map_err(backend)? {
+                Some(row) => admin_token_from_row(row),
+                None => Err(StoreError::NotFound(format!("admin token {id}"))),
+            }
+        })
+        .await
+    }
+
+    async fn admin_token_for_hash(
+        &self,
+        token_hash: &str,
+        now: SystemTime,
+    ) -> StoreResult<Option<AdminToken>> {
+        let token_hash = token_hash.to_string();
+        let token = self
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(&format!(
+                        "SELECT {ADMIN_TOKEN_COLUMNS} FROM admin_tokens WHERE token_hash = ?1"
+                    ))
+                    .map_err(backend)?;
+                let mut rows = statement.query([&token_hash]).map_err(backend)?;
+                match rows.next().map_err(backend)? {
+                    Some(row) => admin_token_from_row(row).map(Some),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        let Some(token) = token else {
+            return Ok(None);
+        };
+        let now = to_millis(now);
+        let last_used = token.last_used_at.map(to_millis);
+        if last_used.is_none_or(|at| now.saturating_sub(at) >= LAST_USED_PRECISION_MS) {
+            let id = token.id.clone();
+            self.write_in_background(move |writer| {
+                writer
+                    .conn
+                    .prepare_cached("UPDATE admin_tokens SET last_used_at = ?2 WHERE id = ?1")
+                    .and_then(|mut statement| statement.execute(params![id, now]))
+                    .map(drop)
+                    .map_err(backend)
+            });
+        }
+        Ok(Some(token))
+    }
+
+    // Message search (the admin API)
+
+    async fn provider_ids(&self, id: &str) -> StoreResult<Vec<ProviderIdLink>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT connector, provider_id FROM provider_ids WHERE message_id = ?1 \
+                     ORDER BY at, connector, provider_id",
+                )
+                .map_err(backend)?;
+            let mut rows = statement.query([&id]).map_err(backend)?;
+            let mut links = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                links.push(ProviderIdLink {
+                    connector: column(row, "connector")?,
+                    provider_id: column(row, "provider_id")?,
+                });
+            }
+            Ok(links)
+        })
+        .await
+    }
+
+    async fn outbox_summary(&self) -> StoreResult<Vec<OutboxGroup>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT account, kind, COUNT(*) AS count, MIN(created_at) AS oldest \
+                     FROM outbox GROUP BY account, kind ORDER BY account, kind",
+                )
+                .map_err(backend)?;
+            let mut rows = statement.query([]).map_err(backend)?;
+            let mut groups = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                groups.push(OutboxGroup {
+                    account: column(row, "account")?,
+                    kind: column(row, "kind")?,
+                    count: int_column(row, "count")?,
+                    oldest: from_millis(column(row, "oldest")?),
+                });
+            }
+            Ok(groups)
+        })
+        .await
+    }
+
+    // Trace switches
+
+    async fn set_trace_switch(
+        &self,
+        kind: TraceKind,
+        name: &str,
+        until: SystemTime,
+    ) -> StoreResult<TraceSwitch> {
+        let name = name.to_string();
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached(
+                    "INSERT INTO trace_switches (kind, name, until) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![kind.as_str(), &name, to_millis(until)])
+                })
+                .map_err(backend)?;
+            Ok(TraceSwitch {
+                kind,
+                name,
+                until: from_millis(to_millis(until)),
+            })
+        })
+        .await
+    }
+
+    async fn clear_trace_switch(&self, kind: TraceKind, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached("DELETE FROM trace_switches WHERE kind = ?1 AND name = ?2")
+                .and_then(|mut statement| statement.execute(params![kind.as_str(), &name]))
+                .map(|deleted| deleted > 0)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>> {
+        self.read(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT kind, name, until FROM trace_switches WHERE until > ?1 \
+                     ORDER BY kind, name",
+                )
+                .map_err(backend)?;
+            let mut rows = statement.query([to_millis(now)]).map_err(backend)?;
+            let mut switches = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                let kind: String = column(row, "kind")?;
+                switches.push(TraceSwitch {
+                    kind: TraceKind::parse(&kind).ok_or_else(|| bad_column("kind", &kind))?,
+                    name: column(row, "name")?,
+                    until: from_millis(column(row, "until")?),
+                });
+            }
+            Ok(switches)
+        })
+        .await
+    }
+
     async fn close(&self) -> StoreResult<()> {
         let Some(thread) = self.shut_down_writer() else {
             return Ok(());
@@ -952,8 +1275,8 @@ impl Writer {
                      SELECT id, accepted_at FROM messages WHERE state = 'queued' \
                        AND direction = 'mt' AND claimed_at <= ?3 AND (expires_at IS NULL OR expires_at > ?2)) \
                    ORDER BY accepted_at LIMIT ?4) \
-                 RETURNING {MESSAGE_COLUMNS}, protocol_id, priority, connector, attempts, \
-                 abandoned_connectors"
+                 RETURNING {MESSAGE_COLUMNS}, {MESSAGE_READ_COLUMNS}, protocol_id, priority, \
+                 attempts, abandoned_connectors"
             ))
             .map_err(backend)?;
         let mut rows = statement
@@ -1899,6 +2222,23 @@ fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
     })
 }
 
+fn admin_user_from_row(row: &Row<'_>) -> StoreResult<AdminUser> {
+    Ok(AdminUser {
+        name: column(row, "name")?,
+        password_hash: column(row, "password_hash")?,
+        created_at: from_millis(column(row, "created_at")?),
+    })
+}
+
+fn admin_token_from_row(row: &Row<'_>) -> StoreResult<AdminToken> {
+    Ok(AdminToken {
+        id: column(row, "id")?,
+        label: column(row, "label")?,
+        created_at: from_millis(column(row, "created_at")?),
+        last_used_at: column::<Option<i64>>(row, "last_used_at")?.map(from_millis),
+    })
+}
+
 fn api_key_from_row(row: &Row<'_>) -> StoreResult<ApiKey> {
     Ok(ApiKey {
         id: column(row, "id")?,
@@ -1912,7 +2252,7 @@ fn api_key_from_row(row: &Row<'_>) -> StoreResult<ApiKey> {
 fn load_message(conn: &Connection, id: &str) -> StoreResult<Option<MessageRecord>> {
     let mut statement = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+            "SELECT {MESSAGE_COLUMNS}, {MESSAGE_READ_COLUMNS} FROM messages WHERE id = ?1"
         ))
         .map_err(backend)?;
     let mut rows = statement.query([id]).map_err(backend)?;
@@ -1939,7 +2279,8 @@ fn load_message(conn: &Connection, id: &str) -> StoreResult<Option<MessageRecord
 }
 
 fn list_messages(conn: &Connection, filter: MessageFilter) -> StoreResult<Vec<MessageRecord>> {
-    let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1 = 1");
+    let mut sql =
+        format!("SELECT {MESSAGE_COLUMNS}, {MESSAGE_READ_COLUMNS} FROM messages WHERE 1 = 1");
     let mut args = Vec::new();
     if let Some(account) = filter.account {
         sql.push_str(" AND account = ?");
@@ -1952,6 +2293,30 @@ fn list_messages(conn: &Connection, filter: MessageFilter) -> StoreResult<Vec<Me
     if let Some(since) = filter.since {
         sql.push_str(" AND accepted_at >= ?");
         args.push(Value::Integer(to_millis(since)));
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND accepted_at < ?");
+        args.push(Value::Integer(to_millis(until)));
+    }
+    if let Some(direction) = filter.direction {
+        sql.push_str(" AND direction = ?");
+        args.push(Value::Text(direction.as_str().to_string()));
+    }
+    if let Some(group) = filter.group {
+        sql.push_str(" AND group_id = ?");
+        args.push(Value::Text(group));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        // Numbers are stored as typed for senders and without `+` for
+        // E.164 destinations: look for both spellings.
+        let bare = q.strip_prefix('+').unwrap_or(q).to_string();
+        let plus = format!("+{bare}");
+        sql.push_str(" AND (id = ? OR dest_addr IN (?, ?) OR source_addr IN (?, ?))");
+        args.push(Value::Text(q.to_string()));
+        for _ in 0..2 {
+            args.push(Value::Text(bare.clone()));
+            args.push(Value::Text(plus.clone()));
+        }
     }
     sql.push_str(" ORDER BY accepted_at DESC, id DESC LIMIT ?");
     args.push(Value::Integer(i64::from(
@@ -1972,6 +2337,8 @@ fn list_messages(conn: &Connection, filter: MessageFilter) -> StoreResult<Vec<Me
 /// A message row, without its trace.
 fn message_from_row(row: &Row<'_>) -> StoreResult<MessageRecord> {
     let state: String = column(row, "state")?;
+    let direction: String = column(row, "direction")?;
+    let origin_protocol: String = column(row, "origin_protocol")?;
     let part = match (
         column::<Option<i64>>(row, "part_ref")?,
         column::<Option<i64>>(row, "part_total")?,
@@ -2015,13 +2382,18 @@ fn message_from_row(row: &Row<'_>) -> StoreResult<MessageRecord> {
         segments: int_column(row, "segments")?,
         cost: column(row, "cost")?,
         origin: Origin {
-            protocol: column(row, "origin_protocol")?,
+            protocol: origin_protocol.clone(),
             remote_addr,
             tls: column(row, "origin_tls")?,
             session_id: column::<Option<i64>>(row, "origin_session")?
                 .map(|id| u64::from_ne_bytes(id.to_ne_bytes())),
         },
         accepted_at: from_millis(column(row, "accepted_at")?),
+        direction: Direction::parse(&direction)
+            .ok_or_else(|| bad_column("direction", &direction))?,
+        // An MO message names the connector it came through in its origin.
+        connector: column::<Option<String>>(row, "connector")?
+            .or_else(|| origin_protocol.strip_prefix("mo:").map(str::to_string)),
         trace: Vec::new(),
     })
 }

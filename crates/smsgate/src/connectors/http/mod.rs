@@ -30,13 +30,15 @@ use std::time::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 pub use config::{Auth, Charset, Format, HttpConnectorConfig, Method, NumberFormat, Secret};
 
 use super::rate::RateMeter;
 use super::{ConnectorHealth, OutboundSegment, SubmitFailure, SubmitOutcome};
 use crate::config::ConfigError;
+use crate::pdu_trace::{PDU_TARGET, text_dump};
+use crate::trace_switch::TraceSwitches;
 use request::RequestTemplate;
 use response::AnswerCheck;
 
@@ -83,6 +85,8 @@ struct Shared {
     rate: Mutex<RateMeter>,
     /// Cancelled by shutdown: no new request starts.
     closing: CancellationToken,
+    /// Whether this connector's requests and answers are logged.
+    trace: TraceSwitches,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,6 +125,17 @@ impl HttpConnector {
     /// settings cannot be loaded (a missing CA file, no system roots for
     /// an https URL).
     pub fn start(name: String, config: HttpConnectorConfig) -> Result<HttpConnector, ConfigError> {
+        HttpConnector::start_traced(name, config, TraceSwitches::new())
+    }
+
+    /// Like [`HttpConnector::start`]; each request (line and body, secret
+    /// fields masked, no headers) and its answer are logged while `trace`
+    /// has this connector's switch on.
+    pub fn start_traced(
+        name: String,
+        config: HttpConnectorConfig,
+        trace: TraceSwitches,
+    ) -> Result<HttpConnector, ConfigError> {
         config.check_limits(&name)?;
         let template = RequestTemplate::new(&name, &config)?;
         let check = AnswerCheck::new(&name, &config)?;
@@ -148,6 +163,7 @@ impl HttpConnector {
                 last_error: Mutex::new(None),
                 rate: Mutex::new(RateMeter::new()),
                 closing: CancellationToken::new(),
+                trace,
             }),
         })
     }
@@ -212,13 +228,23 @@ impl HttpConnector {
     /// Sends the request and reads the answer.
     async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<SubmitOutcome, Failure> {
         let check = &self.shared.check;
-        let mut answer = request.send().await.map_err(|e| Failure {
+        let traced = self.shared.trace.connector_on(&self.shared.name);
+        let sent = if traced {
+            self.send_traced(request).await
+        } else {
+            request.send().await
+        };
+        let mut answer = sent.map_err(|e| Failure {
             reason: send_failure(&e),
             why: e.without_url().to_string(),
         })?;
         let status = answer.status().as_u16();
         let success = (200..300).contains(&status);
-        match read_body(&mut answer).await {
+        let body = read_body(&mut answer).await;
+        if traced {
+            self.trace_answer(status, body.as_deref().ok());
+        }
+        match body {
             Ok(body) => check.judge(status, &body).map_err(|why| Failure {
                 reason: SubmitFailure::Malformed,
                 why,
@@ -243,6 +269,51 @@ impl HttpConnector {
                 why: format!("the answer's body could not be read: {}", e.without_url()),
             }),
         }
+    }
+
+    /// Sends the request after logging its line and body (secret fields
+    /// masked; headers, which carry the credentials, not at all).
+    async fn send_traced(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let (client, request) = request.build_split();
+        let request = request?;
+        let shared = &self.shared;
+        let mut url = request.url().clone();
+        let _ = url.set_password(None);
+        let line = shared
+            .template
+            .redact(&format!("{} {url}", request.method()));
+        let body = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .unwrap_or_default();
+        let body = shared.template.redact(&String::from_utf8_lossy(body));
+        info!(
+            target: PDU_TARGET,
+            direction = "out", connector = %shared.name, request = %line,
+            body = %text_dump(body.as_bytes()), "http request"
+        );
+        client.execute(request).await
+    }
+
+    /// Logs the answer to a traced request.
+    fn trace_answer(&self, status: u16, body: Option<&[u8]>) {
+        let shared = &self.shared;
+        let body = match body {
+            Some(body) => text_dump(
+                shared
+                    .template
+                    .redact(&String::from_utf8_lossy(body))
+                    .as_bytes(),
+            ),
+            None => "(could not be read)".to_string(),
+        };
+        info!(
+            target: PDU_TARGET,
+            direction = "in", connector = %shared.name, status, body = %body, "http answer"
+        );
     }
 
     /// Counts an answered (or failed) request and notes connector-level

@@ -96,6 +96,33 @@ impl RequestTemplate {
         })
     }
 
+    /// `text` (a request line, a body, an answer) with every configured
+    /// secret field's value replaced by `***`, as written raw, form- or
+    /// query-encoded, or inside a JSON string: for trace lines.
+    pub(super) fn redact(&self, text: &str) -> String {
+        let mut redacted = text.to_string();
+        for secret in self.secret_fields.values().map(Secret::expose) {
+            if secret.is_empty() {
+                continue;
+            }
+            let quoted = serde_json::Value::from(secret).to_string();
+            let json = quoted
+                .strip_prefix('"')
+                .and_then(|inner| inner.strip_suffix('"'))
+                .unwrap_or(&quoted)
+                .to_string();
+            let encoded = utf8_percent_encode(secret, PHP_URLENCODE)
+                .to_string()
+                .replace("%20", "+");
+            for form in [encoded, json, secret.to_string()] {
+                if !form.is_empty() {
+                    redacted = redacted.replace(&form, "***");
+                }
+            }
+        }
+        redacted
+    }
+
     /// Whether the URL is `https`.
     pub(super) fn is_https(&self) -> bool {
         self.url.scheme() == "https"
@@ -353,6 +380,20 @@ mod tests {
             body(&request),
             "to=%2B447700900123&from=%2B447700900001&body=Hi+%26+bye&ref=01JMSG&type=sms&api_key=k%26y"
         );
+    }
+
+    #[test]
+    fn traces_show_secret_fields_as_stars_in_every_encoding() {
+        let mut config = HttpConnectorConfig::new("https://api.example.com/send");
+        config
+            .secret_fields
+            .insert("api_key".into(), Secret::new("k&y \"1\""));
+        let template = RequestTemplate::new("acme", &config).expect("valid");
+        let form = template.redact("to=1&api_key=k%26y+%221%22");
+        assert_eq!(form, "to=1&api_key=***");
+        let json = template.redact(r#"{"api_key":"k&y \"1\"","to":"1"}"#);
+        assert_eq!(json, r#"{"api_key":"***","to":"1"}"#);
+        assert_eq!(template.redact("raw k&y \"1\" here"), "raw *** here");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 
 use super::config::{BindType, HostConfig, SmppClientConfig, host_part};
 use crate::config::ConfigError;
+use crate::pdu_trace::PduLogger;
 use crate::tls_roots::system_roots;
 
 /// How many of the carrier's deliver_sm / data_sm a bind holds unanswered
@@ -134,6 +135,7 @@ pub(super) async fn open(
     target: &HostTarget,
     kind: BindType,
     config: &SmppClientConfig,
+    tap: Arc<PduLogger>,
 ) -> Result<Bound, BindError> {
     let address = &target.address;
     let connect_failed = |reason: String| BindError::Connect {
@@ -160,9 +162,9 @@ pub(super) async fn open(
             .await
             .map_err(|_| connect_failed("TLS handshake timed out".into()))?
             .map_err(|e| connect_failed(format!("TLS: {e}")))?;
-            session::start(tls, session_config)
+            session::start_tapped(tls, session_config, tap)
         }
-        None => session::start(stream, session_config),
+        None => session::start_tapped(stream, session_config, tap),
     };
     match bind(&handle, kind, config).await {
         Ok(()) => Ok(Bound { handle, events }),

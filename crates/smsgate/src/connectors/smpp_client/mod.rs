@@ -33,6 +33,7 @@ pub use config::{BindType, HostConfig, SmppClientConfig};
 use super::rate::RateMeter;
 use super::{ConnectorHealth, InboundEvent, OutboundSegment, SubmitFailure, SubmitOutcome};
 use crate::config::ConfigError;
+use crate::trace_switch::TraceSwitches;
 use connect::HostTarget;
 
 /// The longest a submit waits for a usable bind before it fails with
@@ -80,6 +81,8 @@ pub(crate) struct Shared {
     shutdown: CancellationToken,
     /// Every task of the connector, so shutdown can wait for them.
     tasks: TaskTracker,
+    /// Whether this connector's binds have their PDUs logged.
+    trace: TraceSwitches,
 }
 
 impl Shared {
@@ -208,6 +211,17 @@ impl SmppClient {
         config: SmppClientConfig,
         events: mpsc::Sender<InboundEvent>,
     ) -> Result<SmppClient, ConfigError> {
+        SmppClient::start_traced(name, config, events, TraceSwitches::new())
+    }
+
+    /// Like [`SmppClient::start`]; every bind's PDUs are logged while
+    /// `trace` has this connector's switch on.
+    pub fn start_traced(
+        name: String,
+        config: SmppClientConfig,
+        events: mpsc::Sender<InboundEvent>,
+        trace: TraceSwitches,
+    ) -> Result<SmppClient, ConfigError> {
         config.validate(&name)?;
         let targets = config
             .hosts
@@ -249,6 +263,7 @@ impl SmppClient {
             rate: Mutex::new(RateMeter::new()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            trace,
         });
         for (index, slot) in shared.binds.iter().enumerate() {
             let target = targets[slot.host].clone();

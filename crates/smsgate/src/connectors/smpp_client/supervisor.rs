@@ -16,6 +16,7 @@ use tracing::{debug, info, warn};
 use super::connect::{self, BindError, Bound, HostTarget};
 use super::inbound;
 use super::{Live, Shared};
+use crate::pdu_trace::PduLogger;
 
 /// How long a retiring bind waits, beyond the response timeout, for the
 /// answers to its last submits before it unbinds anyway.
@@ -108,9 +109,14 @@ async fn open_or_shutdown(
     index: usize,
     target: &HostTarget,
 ) -> Option<Result<Bound, BindError>> {
+    let tap = Arc::new(PduLogger::connector_bind(
+        shared.trace.clone(),
+        &shared.name,
+        &target.address,
+    ));
     tokio::select! {
         () = shared.shutdown.cancelled() => None,
-        opened = connect::open(target, shared.binds[index].kind, &shared.config) => Some(opened),
+        opened = connect::open(target, shared.binds[index].kind, &shared.config, tap) => Some(opened),
     }
 }
 

@@ -288,10 +288,25 @@ pub struct MessageView {
     #[serde(with = "crate::timefmt::rfc3339_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<SystemTime>,
+    /// The connector (provider link) of the last attempt to send it;
+    /// `null` before any.
+    connector: Option<String>,
+    /// The providers' ids for it, as their receipts name it: one per
+    /// segment sent separately. Empty until a provider took it.
+    provider_ids: Vec<ProviderIdView>,
     /// What happened to it, oldest first: acceptance, routing, each
     /// submit to a provider (connector and provider status), receipts.
     #[schema(schema_with = trace_schema)]
     trace: Vec<TraceEvent>,
+}
+
+/// One provider id of a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderIdView {
+    /// The connector that sent it.
+    connector: String,
+    /// The provider's id for it (trimmed, leading zeros dropped, lower case).
+    provider_id: String,
 }
 
 /// [`MessageState`] as it serializes: the store's states, by their names.
@@ -340,7 +355,7 @@ fn trace_schema() -> ArrayBuilder {
     tag = "messages",
     params(("id" = String, Path, description = "The message id from the send answer")),
     responses(
-        (status = 200, description = "The message, its state and its trace", body = MessageView),
+        (status = 200, description = "The message, its state, the connector and provider ids it was sent with, and its trace", body = MessageView),
         (status = 401, description = "No or wrong credentials (`unauthorized`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not allowed (`account_disabled`, `address_not_allowed`, `address_blocked`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such message of this account (`not_found`)", body = ProblemBody, content_type = "application/problem+json"),
@@ -359,6 +374,17 @@ pub async fn show(
         .map_err(|error| Problem::store_unavailable(&error))?
         .filter(|message| message.account == caller.account.system_id)
         .ok_or_else(|| Problem::not_found(format!("no message {id:?} of this account")))?;
+    let provider_ids = ctx
+        .store
+        .provider_ids(&message.id)
+        .await
+        .map_err(|error| Problem::store_unavailable(&error))?
+        .into_iter()
+        .map(|link| ProviderIdView {
+            connector: link.connector,
+            provider_id: link.provider_id,
+        })
+        .collect();
     Ok(Json(MessageView {
         id: message.id,
         state: message.state,
@@ -370,6 +396,8 @@ pub async fn show(
         accepted_at: message.accepted_at,
         send_at: message.schedule_at,
         expires_at: message.expires_at,
+        connector: message.connector,
+        provider_ids,
         trace: message.trace,
     }))
 }

@@ -205,6 +205,10 @@ fn title(code: &str, status: StatusCode) -> &'static str {
         "throttled" => "Over the account's message rate",
         "insufficient_credits" => "Not enough credits",
         "system_error" => "The gateway could not take the message",
+        "csrf" => "The console session's CSRF token is missing or wrong",
+        "conflict" => "It exists already",
+        "invalid" => "A field has a value the API does not take",
+        "internal" => "The gateway failed to do it",
         _ => status.canonical_reason().unwrap_or("Error"),
     }
 }

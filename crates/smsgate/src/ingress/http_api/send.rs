@@ -24,6 +24,15 @@ use crate::accept::content::MAX_SHORT_MESSAGE_LEN;
 /// The most recipients one message may list; more is a batch's job.
 pub const MAX_RECIPIENTS: usize = 1000;
 
+/// The most tags one message may carry.
+pub const MAX_TAGS: usize = 10;
+
+/// The longest tag, in characters.
+pub const MAX_TAG_LEN: usize = 32;
+
+/// The longest `client_ref`, in characters.
+pub const MAX_CLIENT_REF_LEN: usize = 64;
+
 /// registered_delivery asking for the final receipt.
 const FINAL_RECEIPT: u8 = 0x01;
 
@@ -35,7 +44,8 @@ const FINAL_RECEIPT: u8 = 0x01;
     json!({
         "to": ["+447911123456", "14155551234"], "from": "ACME", "text": "Sale starts at 9",
         "send_at": "2030-05-01T09:00:00+02:00", "validity": "2h",
-        "client_ref": "campaign-7", "callback_url": "https://example.com/sms/status"
+        "client_ref": "campaign-7", "callback_url": "https://example.com/sms/status",
+        "tags": ["marketing"]
     })
 ))]
 pub struct SendRequest {
@@ -58,8 +68,15 @@ pub struct SendRequest {
     /// When to send, RFC 3339 (`2026-05-01T09:00:00+02:00`); now when absent or past.
     #[schema(format = DateTime)]
     pub send_at: Option<String>,
-    /// The customer's own reference, echoed in the answer (not stored).
+    /// The customer's own reference (up to 64 characters): echoed in the
+    /// answer, stored with each message and put in its status callbacks.
+    #[schema(max_length = 64)]
     pub client_ref: Option<String>,
+    /// Labels the gateway's routes can match on (route `tag` filters), e.g.
+    /// `["otp"]`: up to 10, each 1 to 32 letters, digits, `-`, `_` or `.`.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub tags: Vec<String>,
     /// Whether to keep a delivery receipt for the account's SMPP receiver
     /// sessions (registered_delivery 1). Default false.
     #[serde(default)]
@@ -143,8 +160,18 @@ impl SendRequest {
             Some(url) => Some(callback(&url)?),
             None => None,
         };
+        if let Some(client_ref) = &self.client_ref
+            && client_ref.chars().count() > MAX_CLIENT_REF_LEN
+        {
+            return Err(Problem::unprocessable(
+                "invalid_client_ref",
+                format!("`client_ref` is longer than {MAX_CLIENT_REF_LEN} characters"),
+            ));
+        }
         let template = Submission {
             callback_url,
+            client_ref: self.client_ref.clone(),
+            tags: tags(self.tags)?,
             source: source(self.from.as_deref())?,
             data_coding,
             registered_delivery: if self.registered_delivery {
@@ -176,6 +203,30 @@ impl SendRequest {
             client_ref: self.client_ref,
         })
     }
+}
+
+/// The tags, checked: at most [`MAX_TAGS`], each 1 to [`MAX_TAG_LEN`]
+/// ASCII letters, digits, `-`, `_` or `.` (so they print plainly in logs,
+/// traces and route explanations); a tag given twice counts once.
+fn tags(mut tags: Vec<String>) -> Result<Vec<String>, Problem> {
+    let invalid = |why: String| Problem::unprocessable("invalid_tags", why);
+    if tags.len() > MAX_TAGS {
+        return Err(invalid(format!(
+            "`tags` lists {} tags; at most {MAX_TAGS} are allowed",
+            tags.len()
+        )));
+    }
+    for tag in &tags {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if tag.is_empty() || tag.len() > MAX_TAG_LEN || !tag.chars().all(allowed) {
+            return Err(invalid(format!(
+                "tag {tag:?} must be 1 to {MAX_TAG_LEN} letters, digits, '-', '_' or '.'"
+            )));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|tag| seen.insert(tag.clone()));
+    Ok(tags)
 }
 
 /// A callback URL: absolute http or https, at most 2048 characters.
@@ -410,8 +461,47 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         let parsed = serde_json::from_value::<SendRequest>(
-            serde_json::json!({ "to": "1", "text": "hi", "tags": ["otp"] }),
+            serde_json::json!({ "to": "1", "text": "hi", "priority": 3 }),
         );
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn tags_and_client_ref_go_with_every_recipient_once_each() {
+        let prepared = request(serde_json::json!({
+            "to": ["447911123456", "14155551234"], "text": "hi",
+            "tags": ["otp", "bank.eu", "otp"], "client_ref": "order-7"
+        }))
+        .prepare()
+        .expect("prepared");
+        for (_, submission) in &prepared.submissions {
+            assert_eq!(submission.tags, ["otp", "bank.eu"]);
+            assert_eq!(submission.client_ref.as_deref(), Some("order-7"));
+        }
+        assert_eq!(prepared.client_ref.as_deref(), Some("order-7"));
+    }
+
+    #[test]
+    fn bad_tags_and_a_long_client_ref_are_refused() {
+        let with = |key: &str, value: serde_json::Value| {
+            let mut json = serde_json::json!({ "to": "1", "text": "hi" });
+            json[key] = value;
+            problem_code(json)
+        };
+        assert_eq!(with("tags", serde_json::json!([""])), "invalid_tags");
+        assert_eq!(
+            with("tags", serde_json::json!(["two words"])),
+            "invalid_tags"
+        );
+        assert_eq!(
+            with("tags", serde_json::json!(["x".repeat(33)])),
+            "invalid_tags"
+        );
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        assert_eq!(with("tags", serde_json::json!(eleven)), "invalid_tags");
+        assert_eq!(
+            with("client_ref", "r".repeat(65).into()),
+            "invalid_client_ref"
+        );
     }
 }

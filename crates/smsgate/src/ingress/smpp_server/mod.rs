@@ -46,6 +46,8 @@ pub struct ServerContext {
     pub registry: Arc<SessionRegistry>,
     /// Connections and submissions in flight, for graceful shutdown.
     pub tasks: TaskTracker,
+    /// Which accounts' sessions have their PDUs logged.
+    pub trace: crate::trace_switch::TraceSwitches,
 }
 
 /// Why the server could not start.

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -31,6 +31,43 @@ pub struct BoundSession {
     pub since: SystemTime,
     /// The session, to unbind or disconnect it.
     pub handle: SessionHandle,
+    /// What went through it, counted as it happens (the console's sessions page).
+    pub stats: Arc<SessionStats>,
+}
+
+/// Live counters of one session, shared by the session task (which counts
+/// what the customer sends), the courier (which counts what we send) and
+/// whoever lists the sessions. Atomics, so counting takes no lock.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    /// submit_sm, submit_multi and data_sm the customer sent on it.
+    pub messages_in: AtomicU64,
+    /// deliver_sm we sent on it (receipts and MO).
+    pub messages_out: AtomicU64,
+    /// The customer's requests being handled now: what its window holds.
+    pub in_flight: AtomicUsize,
+    /// The account's window, as last read (the account is re-read while bound).
+    pub window: AtomicU32,
+}
+
+impl SessionStats {
+    /// Counters for a session of an account with this window.
+    pub fn new(window: u32) -> SessionStats {
+        SessionStats {
+            window: AtomicU32::new(window),
+            ..SessionStats::default()
+        }
+    }
+
+    /// Counts one message the customer sent.
+    pub fn count_in(&self) {
+        self.messages_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one deliver_sm we sent.
+    pub fn count_out(&self) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The bound sessions of this node.
@@ -78,6 +115,11 @@ impl SessionRegistry {
     /// Forgets a session (it unbound or closed).
     pub fn remove(&self, id: u64) {
         self.lock().remove(&id);
+    }
+
+    /// One bound session by id.
+    pub fn get(&self, id: u64) -> Option<BoundSession> {
+        self.lock().get(&id).cloned()
     }
 
     /// Every bound session, oldest first.

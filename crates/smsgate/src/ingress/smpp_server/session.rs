@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
@@ -24,11 +24,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::ServerContext;
-use super::registry::BoundSession;
+use super::registry::{BoundSession, SessionStats};
 use crate::accept::Submission;
 use crate::accounts::canonical_ip;
 use crate::accounts::password::Verification;
 use crate::accounts::verifier::upgrade_password_hash;
+use crate::pdu_trace::PduLogger;
 use crate::store::{Account, BindType, MessageState, Origin};
 
 /// How often a bound session re-reads its account, so that a changed
@@ -52,7 +53,8 @@ struct Bound {
     bind_type: BindType,
     account: Arc<Account>,
     refreshed: Instant,
-    in_flight: Arc<AtomicUsize>,
+    /// Shared with the registry: the window in use and the messages counted.
+    stats: Arc<SessionStats>,
 }
 
 /// Serves one connection until it closes.
@@ -79,7 +81,8 @@ pub(super) async fn serve_connection<T>(
             max_credential_len: Some(config.max_credential_len + 1),
         },
     };
-    let (handle, mut events) = session::start(io, session_config);
+    let tap = Arc::new(PduLogger::customer_session(ctx.trace.clone(), remote));
+    let (handle, mut events) = session::start_tapped(io, session_config, tap.clone());
     let mut connection = Connection {
         id: ctx.registry.next_id(),
         remote,
@@ -87,6 +90,8 @@ pub(super) async fn serve_connection<T>(
         ctx: ctx.clone(),
         handle: handle.clone(),
         state: State::Open,
+        bound_as: None,
+        tap,
     };
     debug!(session = connection.id, %remote, tls, "connection opened");
     let bind_deadline = tokio::time::sleep(config.bind_timeout);
@@ -100,14 +105,16 @@ pub(super) async fn serve_connection<T>(
             event = events.recv() => match event {
                 Some(SessionEvent::Request(request)) => connection.on_request(request).await,
                 Some(SessionEvent::Unbound) => {
-                    info!(session = connection.id, "customer unbound");
+                    let (system_id, bind_type) = connection.identity();
+                    info!(session = connection.id, %remote, %system_id, bind_type, "customer unbound");
                     connection.unregister();
                 }
                 Some(SessionEvent::Outbind(_) | SessionEvent::AlertNotification(_)) => {
                     debug!(session = connection.id, "ignored an SMSC-only PDU from a customer");
                 }
                 Some(SessionEvent::Closed(reason)) => {
-                    info!(session = connection.id, %remote, reason = %reason, "session closed");
+                    let (system_id, bind_type) = connection.identity();
+                    info!(session = connection.id, %remote, %system_id, bind_type, reason = %reason, "session closed");
                     break;
                 }
                 None => break,
@@ -137,6 +144,7 @@ pub(super) async fn serve_connection<T>(
         {
             match ctx.store.account(&bound.account.system_id).await {
                 Ok(Some(account)) if account.enabled => {
+                    bound.stats.window.store(account.window, Ordering::Relaxed);
                     bound.account = Arc::new(account);
                     bound.refreshed = Instant::now();
                 }
@@ -159,9 +167,23 @@ struct Connection {
     ctx: Arc<ServerContext>,
     handle: SessionHandle,
     state: State,
+    /// The account and bind type of the bind, kept after unbinding for
+    /// the session's last log line.
+    bound_as: Option<(String, BindType)>,
+    /// Logs the session's PDUs while its account is traced.
+    tap: Arc<PduLogger>,
 }
 
 impl Connection {
+    /// The bound account's system_id and bind type, for log lines (`-`
+    /// when not bound).
+    fn identity(&self) -> (&str, &'static str) {
+        match &self.bound_as {
+            Some((system_id, bind_type)) => (system_id, bind_type.as_str()),
+            None => ("-", "-"),
+        }
+    }
+
     async fn on_request(&mut self, request: InboundRequest) {
         let InboundRequest { pdu, responder } = request;
         match (&pdu.body, &self.state) {
@@ -184,7 +206,7 @@ impl Connection {
             (Body::SubmitSm(_) | Body::DataSm(_) | Body::SubmitMulti(_), State::Bound(bound))
                 if bound.bind_type != BindType::Receiver =>
             {
-                if bound.in_flight.load(Ordering::Acquire) >= bound.account.window as usize {
+                if bound.stats.in_flight.load(Ordering::Acquire) >= bound.account.window as usize {
                     responder.respond_status(CommandStatus::ESME_RTHROTTLED);
                     return;
                 }
@@ -227,6 +249,7 @@ impl Connection {
             return refuse(CommandStatus::ESME_RBINDFAIL);
         }
         let system_id = bind.system_id.to_string_lossy().into_owned();
+        self.tap.name_account(&system_id);
         let account = match ctx.store.account(&system_id).await {
             Ok(account) => account,
             Err(e) => {
@@ -281,6 +304,7 @@ impl Connection {
             info!(session = self.id, %ip, system_id = %system_id, reason, "bind refused");
             return refuse(CommandStatus::ESME_RBINDFAIL);
         }
+        let stats = Arc::new(SessionStats::new(account.window));
         let registered = ctx.registry.try_register(
             BoundSession {
                 id: self.id,
@@ -290,6 +314,7 @@ impl Connection {
                 tls: self.tls,
                 since: SystemTime::now(),
                 handle: self.handle.clone(),
+                stats: Arc::clone(&stats),
             },
             account.max_binds,
         );
@@ -303,11 +328,12 @@ impl Connection {
         } else {
             0x34
         };
+        self.bound_as = Some((account.system_id.clone(), bind_type));
         self.state = State::Bound(Bound {
             bind_type,
             account: Arc::new(account),
             refreshed: Instant::now(),
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            stats,
         });
         Pdu::new(
             0,
@@ -327,8 +353,9 @@ impl Connection {
             return;
         };
         let account = bound.account.clone();
-        let in_flight = bound.in_flight.clone();
-        in_flight.fetch_add(1, Ordering::AcqRel);
+        let stats = Arc::clone(&bound.stats);
+        stats.count_in();
+        stats.in_flight.fetch_add(1, Ordering::AcqRel);
         let acceptor = self.ctx.acceptor.clone();
         let origin = Origin {
             protocol: "smpp".into(),
@@ -403,7 +430,7 @@ impl Connection {
                 }
                 _ => responder.respond_status(CommandStatus::ESME_RINVBNDSTS),
             }
-            in_flight.fetch_sub(1, Ordering::AcqRel);
+            stats.in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }
 
