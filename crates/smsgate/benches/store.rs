@@ -19,6 +19,8 @@ const SUBMITTERS: u64 = 64;
 fn message(id: u64) -> NewMessage {
     NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         id: format!("bench-{id:016}"),
         account: "bench".to_string(),
         cost: 1,

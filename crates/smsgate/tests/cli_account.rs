@@ -490,6 +490,8 @@ async fn message_show_and_list_print_a_stored_message_and_its_trace() {
     store
         .accept(NewMessage {
             callback_url: None,
+            client_ref: None,
+            tags: Vec::new(),
             id: "01MSG".to_string(),
             account: "acme".to_string(),
             cost: 1,

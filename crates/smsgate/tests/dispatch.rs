@@ -87,6 +87,8 @@ fn new_account(system_id: &str, password_hash: String) -> NewAccount {
 fn message(id: &str) -> NewMessage {
     NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         id: id.into(),
         account: "acme".into(),
         cost: 1,

@@ -26,8 +26,11 @@ struct Gateway {
 }
 
 async fn start() -> Gateway {
+    start_with(Config::default()).await
+}
+
+async fn start_with(mut config: Config) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::default();
     config.node.name = Some("test".into());
     config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
     config.smpp.tls = false;
@@ -529,11 +532,10 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
         let _ = axum::serve(listener, app).await;
     });
 
-    let (status, body) = answer(
-        gateway
-            .post("/messages", &key)
-            .json(&json!({"to": UK, "from": "ACME", "text": "hi", "callback_url": callback})),
-    )
+    let (status, body) = answer(gateway.post("/messages", &key).json(&json!({
+        "to": UK, "from": "ACME", "text": "hi", "callback_url": callback,
+        "client_ref": "order-7"
+    })))
     .await;
     assert_eq!(status, 201, "{body}");
     let id = body["messages"][0]["id"]
@@ -563,6 +565,10 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
         let json: Value = serde_json::from_str(body).expect("JSON");
         assert_eq!(json["event"], "status");
         assert_eq!(json["id"], id.as_str());
+        assert_eq!(
+            json["client_ref"], "order-7",
+            "the stored reference comes back"
+        );
         states.push(json["state"].as_str().unwrap_or_default().to_string());
         let timestamp = headers
             .get("x-smsgate-timestamp")
@@ -598,4 +604,78 @@ async fn a_callback_url_that_is_not_http_is_refused() {
         "invalid_callback_url",
     )
     .await;
+}
+
+#[tokio::test]
+async fn tags_pick_the_route_with_a_matching_tag_filter_and_are_shown_with_the_message() {
+    let config: Config = toml::from_str(
+        r#"
+        [connectors.bulk]
+        kind = "sim"
+        latency = "0s"
+        [connectors.otp]
+        kind = "sim"
+        latency = "0s"
+        [[routes]]
+        name = "otp"
+        tag = "otp"
+        connectors = ["otp"]
+        [[routes]]
+        name = "default"
+        connectors = ["bulk"]
+        "#,
+    )
+    .expect("a valid config");
+    let gateway = start_with(config).await;
+    let key = gateway.account("acme", |_| {}).await;
+    let mut ids = Vec::new();
+    for tags in [json!(["bank", "otp"]), json!([])] {
+        let (status, body) = answer(gateway.post("/messages", &key).json(
+            &json!({"to": UK, "from": "ACME", "text": "hi", "tags": tags, "client_ref": "r1"}),
+        ))
+        .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(
+            body["messages"][0]["id"]
+                .as_str()
+                .expect("an id")
+                .to_string(),
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut connectors = Vec::new();
+    for id in &ids {
+        loop {
+            let (status, body) = answer(gateway.get(&format!("/messages/{id}"), &key)).await;
+            assert_eq!(status, 200, "{body}");
+            if body["connector"].is_string() {
+                assert_eq!(body["client_ref"], "r1");
+                connectors.push((body["connector"].clone(), body["tags"].clone()));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never routed: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(
+        connectors,
+        [
+            (json!("otp"), json!(["bank", "otp"])),
+            (json!("bulk"), json!([]))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_tags_are_refused_with_invalid_tags() {
+    let gateway = start().await;
+    let key = gateway.account("acme", |_| {}).await;
+    let (status, body) = answer(
+        gateway
+            .post("/messages", &key)
+            .json(&json!({"to": UK, "from": "ACME", "text": "hi", "tags": ["no spaces"]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "invalid_tags");
 }

@@ -49,6 +49,8 @@ const T0: u64 = 1_780_000_000_000;
 fn message(id: &str, account: &str, accepted_at: SystemTime) -> NewMessage {
     NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         id: id.to_string(),
         account: account.to_string(),
         cost: 1,
@@ -86,6 +88,8 @@ fn message(id: &str, account: &str, accepted_at: SystemTime) -> NewMessage {
 fn part(id: &str, reference: u16, total: u8, seq: u8, accepted_at: SystemTime) -> NewMessage {
     NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         part: Some(PartInfo {
             reference,
             total,
@@ -258,6 +262,8 @@ async fn insufficient_credits_store_nothing_and_report_the_balance() {
     let outcome = store
         .accept(NewMessage {
             callback_url: None,
+            client_ref: None,
+            tags: Vec::new(),
             cost: 3,
             segments: 3,
             ..message("m1", "acme", at(T0))
@@ -415,6 +421,8 @@ async fn parts_differing_in_total_destination_account_or_age_are_not_linked() {
     let other_total = group_of(store.accept(part("x2", 4, 3, 2, at(T0 + 1))).await.unwrap());
     let other_destination = NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         destination: StoredAddress {
             ton: 1,
             npi: 1,
@@ -425,6 +433,8 @@ async fn parts_differing_in_total_destination_account_or_age_are_not_linked() {
     let other_destination = group_of(store.accept(other_destination).await.unwrap());
     let other_account = NewMessage {
         callback_url: None,
+        client_ref: None,
+        tags: Vec::new(),
         account: "beta".to_string(),
         ..part("x4", 4, 2, 2, at(T0 + 3))
     };

@@ -204,6 +204,8 @@ impl Acceptor {
         let cost = i64::from(checked.content.segments);
         let message = NewMessage {
             callback_url: submission.callback_url.clone(),
+            client_ref: submission.client_ref.clone(),
+            tags: submission.tags.clone(),
             trace_detail: self.trace_detail(account, &origin, &submission, &checked, cost),
             id: id.clone(),
             account: account.system_id.clone(),

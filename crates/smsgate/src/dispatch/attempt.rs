@@ -88,7 +88,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         destination: &message.destination.addr,
         text: text.as_deref(),
         data_coding: message.data_coding,
-        tags: &[],
+        tags: &message.tags,
     };
     let health = |name: &str| context.is_healthy(&setup, name);
     let Some(decision) = setup

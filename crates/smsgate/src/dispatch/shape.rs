@@ -219,6 +219,8 @@ mod tests {
             accepted_at: SystemTime::now(),
             direction: Direction::Mt,
             connector: None,
+            tags: Vec::new(),
+            client_ref: None,
             trace: Vec::new(),
         }
     }

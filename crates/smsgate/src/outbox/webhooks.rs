@@ -53,6 +53,10 @@ pub struct StoredCallback {
     pub err: Option<String>,
     /// When, unix milliseconds.
     pub at: i64,
+    /// The customer's reference given with the message (events stored
+    /// before it was kept have none).
+    #[serde(default)]
+    pub client_ref: Option<String>,
 }
 
 impl StoredCallback {
@@ -271,7 +275,7 @@ async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
             previous_state: None,
             err: stored.err,
             at,
-            client_ref: None,
+            client_ref: stored.client_ref,
         });
         (&*held, payload, "callback".to_string())
     } else {

@@ -464,6 +464,10 @@ pub struct Origin {
 pub struct NewMessage {
     /// Where the customer wants its state changes POSTed (HTTP API).
     pub callback_url: Option<String>,
+    /// The customer's reference, put in status callbacks (HTTP API).
+    pub client_ref: Option<String>,
+    /// Labels route `tag` filters match (HTTP API).
+    pub tags: Vec<String>,
     /// Our id, returned to the customer: unique, at most 64 characters, sortable by time.
     pub id: String,
     /// The account's system_id.
@@ -579,6 +583,10 @@ pub struct MessageRecord {
     /// The connector of the last submit attempt (MT), or the one it came
     /// through (MO); `None` before any attempt.
     pub connector: Option<String>,
+    /// Labels given by the customer (HTTP API `tags`), for route `tag` filters.
+    pub tags: Vec<String>,
+    /// The customer's reference given with it (HTTP API `client_ref`).
+    pub client_ref: Option<String>,
     /// Its history, oldest first.
     pub trace: Vec<TraceEvent>,
 }

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_callbacks.sql"),
     include_str!("migrations/0006_admin.sql"),
     include_str!("migrations/0007_trace.sql"),
+    include_str!("migrations/0008_tags.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -89,7 +90,7 @@ const MESSAGE_COLUMNS: &str = "id, group_id, account, state, source_ton, source_
 
 /// The columns [`message_from_row`] reads besides [`MESSAGE_COLUMNS`] (which
 /// also name what a new message is inserted with).
-const MESSAGE_READ_COLUMNS: &str = "direction, connector";
+const MESSAGE_READ_COLUMNS: &str = "direction, connector, tags, client_ref";
 
 /// The columns of an admin user row, as [`admin_user_from_row`] reads them.
 const ADMIN_USER_COLUMNS: &str = "name, password_hash, created_at";
@@ -1194,9 +1195,10 @@ impl Writer {
         };
         self.conn
             .prepare_cached(&format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority, callback_url) \
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority, callback_url, \
+                 tags, client_ref) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
             ))
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -1229,6 +1231,10 @@ impl Writer {
                     message.protocol_id,
                     message.priority,
                     message.callback_url,
+                    serde_json::to_string(&message.tags).map_err(|error| {
+                        rusqlite::Error::ToSqlConversionFailure(Box::new(error))
+                    })?,
+                    message.client_ref,
                 ])
             })
             .map_err(backend)?;
@@ -1585,16 +1591,16 @@ impl Writer {
         err: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
-        let row: Option<(String, Option<String>)> = self
+        let row: Option<(String, Option<String>, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT account, callback_url FROM messages WHERE id = ?1")
+            .prepare_cached("SELECT account, callback_url, client_ref FROM messages WHERE id = ?1")
             .and_then(|mut statement| {
                 statement
-                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                     .optional()
             })
             .map_err(backend)?;
-        let Some((account, Some(url))) = row else {
+        let Some((account, Some(url), client_ref)) = row else {
             return Ok(());
         };
         let event = outbox::webhooks::StoredCallback {
@@ -1604,6 +1610,7 @@ impl Writer {
             state: state.as_str().to_string(),
             err: (!err.is_empty()).then(|| err.to_string()),
             at: to_millis(now),
+            client_ref,
         };
         self.conn
             .prepare_cached(
@@ -2394,6 +2401,8 @@ fn message_from_row(row: &Row<'_>) -> StoreResult<MessageRecord> {
         // An MO message names the connector it came through in its origin.
         connector: column::<Option<String>>(row, "connector")?
             .or_else(|| origin_protocol.strip_prefix("mo:").map(str::to_string)),
+        tags: json_strings(row, "tags")?,
+        client_ref: column(row, "client_ref")?,
         trace: Vec::new(),
     })
 }

@@ -294,6 +294,10 @@ pub struct MessageView {
     /// The providers' ids for it, as their receipts name it: one per
     /// segment sent separately. Empty until a provider took it.
     provider_ids: Vec<ProviderIdView>,
+    /// The tags it was sent with.
+    tags: Vec<String>,
+    /// The reference it was sent with.
+    client_ref: Option<String>,
     /// What happened to it, oldest first: acceptance, routing, each
     /// submit to a provider (connector and provider status), receipts.
     #[schema(schema_with = trace_schema)]
@@ -398,6 +402,8 @@ pub async fn show(
         expires_at: message.expires_at,
         connector: message.connector,
         provider_ids,
+        tags: message.tags,
+        client_ref: message.client_ref,
         trace: message.trace,
     }))
 }
