@@ -53,6 +53,8 @@ pub struct Config {
     pub asterisk: BTreeMap<String, crate::delivery::asterisk::AsteriskSpoolConfig>,
     /// How MO messages are put together.
     pub mo: crate::mo::MoConfig,
+    /// Who may reach the operator console and the admin API.
+    pub admin: crate::ingress::admin_api::AdminConfig,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             webhooks: BTreeMap::new(),
             asterisk: BTreeMap::new(),
             mo: crate::mo::MoConfig::default(),
+            admin: crate::ingress::admin_api::AdminConfig::default(),
         }
     }
 }

@@ -228,6 +228,7 @@ impl Node {
                     verifier: verifier.clone(),
                     guard: guard.clone(),
                     trace: trace.clone(),
+                    config: config.admin.clone(),
                 }))
                 .merge(metrics::routes(metrics::Sources {
                     metrics,
@@ -236,7 +237,10 @@ impl Node {
                     store: store.clone(),
                 }))
                 .merge(readiness(store.clone(), stopping.clone()))
-                .merge(crate::ingress::console::routes());
+                .merge(admin_api::gated(
+                    crate::ingress::console::routes(),
+                    &config.admin,
+                ));
             Some(
                 HttpServer::start(&config.http, http_routes)
                     .await
@@ -311,6 +315,9 @@ impl Node {
         if old.http != config.http {
             at_restart.push("http");
         }
+        if old.admin != config.admin {
+            at_restart.push("admin");
+        }
         let webhooks = |c: &Config| {
             c.connectors
                 .iter()
@@ -346,6 +353,7 @@ impl Node {
         kept.dispatch = old.dispatch.clone();
         kept.delivery = old.delivery.clone();
         kept.http = old.http.clone();
+        kept.admin = old.admin.clone();
         kept.mo_routes = old.mo_routes.clone();
         kept.webhooks = old.webhooks.clone();
         kept.asterisk = old.asterisk.clone();

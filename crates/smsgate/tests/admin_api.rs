@@ -1082,3 +1082,69 @@ async fn unknown_admin_endpoints_are_not_found_problems() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn admin_allowed_ips_refuse_other_addresses_before_any_password_but_not_customers() {
+    // The test client comes from 127.0.0.1, which this list leaves out.
+    let gateway = start_with(|config| {
+        config.admin.allowed_ips = vec!["10.0.0.0/8".parse().expect("a network")];
+    })
+    .await;
+    let token = gateway.admin_token().await;
+    problem(
+        gateway.get("/overview", &token),
+        StatusCode::FORBIDDEN,
+        "address_not_allowed",
+    )
+    .await;
+    problem(
+        gateway
+            .http
+            .post(format!("{}/admin/api/login", gateway.base))
+            .json(&json!({"username": "admin", "password": gateway.admin_password()})),
+        StatusCode::FORBIDDEN,
+        "address_not_allowed",
+    )
+    .await;
+    let console = gateway
+        .http
+        .get(format!("{}/console/", gateway.base))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(console.status(), StatusCode::FORBIDDEN);
+    // The customer API on the same listener is not the admin side.
+    let key = gateway.account("acme").await;
+    let balance = gateway
+        .http
+        .get(format!("{}/api/v1/balance", gateway.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(balance.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn admin_allowed_ips_let_listed_addresses_in_and_secure_cookie_marks_the_cookie() {
+    let gateway = start_with(|config| {
+        config.admin.allowed_ips = vec!["127.0.0.0/8".parse().expect("a network")];
+        config.admin.secure_cookie = true;
+    })
+    .await;
+    let response = gateway
+        .http
+        .post(format!("{}/admin/api/login", gateway.base))
+        .json(&json!({"username": "admin", "password": gateway.admin_password()}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a cookie")
+        .to_string();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}

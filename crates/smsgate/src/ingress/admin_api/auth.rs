@@ -337,7 +337,10 @@ pub(super) async fn login(
     .into_response();
     set_cookie(
         &mut response,
-        &format!("{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/"),
+        &format!(
+            "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/{}",
+            secure(&admin)
+        ),
     );
     Ok(response)
 }
@@ -355,7 +358,10 @@ pub(super) async fn logout(
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie(
         &mut response,
-        &format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        &format!(
+            "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+            secure(&admin)
+        ),
     );
     response
 }
@@ -377,6 +383,15 @@ fn unauthorized() -> Problem {
         "log in (POST /admin/api/login), or give an admin token (Authorization: Bearer sga_…) \
          or an admin user's name and password (HTTP Basic)",
     )
+}
+
+/// The cookie's `Secure` attribute when `[admin] secure_cookie` asks for it.
+fn secure(admin: &Admin) -> &'static str {
+    if admin.ctx.config.secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 fn set_cookie(response: &mut Response, cookie: &str) {

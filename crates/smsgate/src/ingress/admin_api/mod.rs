@@ -25,6 +25,7 @@ mod auth;
 mod body;
 pub mod bootstrap;
 mod connectors;
+mod gate;
 mod messages;
 mod overview;
 mod routes;
@@ -42,6 +43,7 @@ use axum::routing::{delete, get, post, put};
 use tokio_util::sync::CancellationToken;
 
 use self::auth::LoginSessions;
+pub use self::gate::{AdminConfig, gated};
 use crate::accept::Acceptor;
 use crate::accounts::ip_guard::IpGuard;
 use crate::accounts::verifier::PasswordVerifier;
@@ -77,6 +79,8 @@ pub struct AdminContext {
     pub guard: Arc<IpGuard>,
     /// The runtime PDU trace switches.
     pub trace: TraceSwitches,
+    /// `[admin]`: allowed addresses, cookie flags.
+    pub config: AdminConfig,
 }
 
 /// The context and the console's login sessions, behind every handler.
@@ -90,6 +94,7 @@ type AdminState = Arc<Admin>;
 
 /// The admin API's routes, to merge into the HTTP listener's router.
 pub fn router(ctx: AdminContext) -> Router {
+    let admin_config = ctx.config.clone();
     let state = Arc::new(Admin {
         ctx,
         logins: LoginSessions::new(),
@@ -138,7 +143,7 @@ pub fn router(ctx: AdminContext) -> Router {
         .fallback(|| async { Problem::not_found("no such endpoint in the admin API") })
         .layer(middleware::map_response(no_basic_challenge))
         .with_state(state);
-    Router::new().nest("/admin/api", api)
+    gated(Router::new().nest("/admin/api", api), &admin_config)
 }
 
 /// A 401 here challenges for a bearer token only. The shared problem type
