@@ -69,6 +69,7 @@ impl Store for MemoryStore {
             default_sender: new.default_sender,
             address_ranges: new.address_ranges,
             group: new.group,
+            callback_url: None,
             created_at: SystemTime::now(),
         };
         let mut accounts = self.accounts.lock().expect("lock");
@@ -411,6 +412,7 @@ fn account() -> Account {
         default_sender: None,
         address_ranges: Vec::new(),
         group: None,
+        callback_url: None,
         created_at: SystemTime::UNIX_EPOCH,
     }
 }

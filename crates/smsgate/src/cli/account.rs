@@ -229,6 +229,10 @@ struct AccountChanges {
     /// The group, or `none`.
     #[arg(long, value_name = "G|none", value_parser = parse_setting)]
     group: Option<Setting<String>>,
+    /// Where the status events of the account's HTTP API messages sent
+    /// without a `callback_url` are POSTed (http or https), or `none`.
+    #[arg(long, value_name = "URL|none", value_parser = parse_callback_url)]
+    callback_url: Option<Setting<String>>,
 }
 
 /// A value given on the command line where `none` removes the setting.
@@ -590,6 +594,7 @@ impl AccountChanges {
                 self.address_ranges,
             ),
             group: self.group.map(|Setting(group)| group),
+            callback_url: self.callback_url.map(|Setting(url)| url),
         };
         // Exhaustive on purpose: a new patch field must be considered here.
         let AccountPatch {
@@ -603,6 +608,7 @@ impl AccountChanges {
             default_sender: None,
             address_ranges: None,
             group: None,
+            callback_url: None,
         } = patch
         else {
             return Ok(patch);
@@ -672,6 +678,7 @@ fn print_account(account: &Account, json: bool) -> Result<(), CliError> {
             ("default sender", or_dash(account.default_sender.as_deref())),
             ("address ranges", list_or(&account.address_ranges, "none")),
             ("group", or_dash(account.group.as_deref())),
+            ("callback URL", or_dash(account.callback_url.as_deref())),
             (
                 "created",
                 humantime::format_rfc3339_seconds(account.created_at).to_string()
@@ -791,4 +798,12 @@ fn parse_setting(text: &str) -> Result<Setting<String>, String> {
         return Err("give a value, or `none` to remove the setting".to_string());
     }
     Ok(Setting((text != "none").then(|| text.to_string())))
+}
+
+fn parse_callback_url(text: &str) -> Result<Setting<String>, String> {
+    let setting = parse_setting(text)?;
+    if let Setting(Some(url)) = &setting {
+        crate::ingress::http_api::send::check_callback_url(url)?;
+    }
+    Ok(setting)
 }

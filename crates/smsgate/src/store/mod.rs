@@ -109,6 +109,9 @@ pub struct Account {
     pub address_ranges: Vec<String>,
     /// A group name routes can match on.
     pub group: Option<String>,
+    /// Where the status events of its HTTP API messages sent without a
+    /// `callback_url` of their own are POSTed; `None` for nowhere.
+    pub callback_url: Option<String>,
     /// When the account was created.
     #[serde(with = "crate::timefmt::rfc3339")]
     pub created_at: SystemTime,
@@ -166,6 +169,8 @@ pub struct AccountPatch {
     pub address_ranges: Option<Vec<String>>,
     /// New group (`Some(None)` removes it).
     pub group: Option<Option<String>>,
+    /// New default callback URL (`Some(None)` removes it).
+    pub callback_url: Option<Option<String>>,
 }
 
 impl AccountPatch {
@@ -183,6 +188,7 @@ impl AccountPatch {
             default_sender,
             address_ranges,
             group,
+            callback_url,
         } = self;
         if let Some(enabled) = enabled {
             account.enabled = enabled;
@@ -213,6 +219,9 @@ impl AccountPatch {
         }
         if let Some(group) = group {
             account.group = group;
+        }
+        if let Some(callback_url) = callback_url {
+            account.callback_url = callback_url;
         }
     }
 }

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_admin.sql"),
     include_str!("migrations/0007_trace.sql"),
     include_str!("migrations/0008_tags.sql"),
+    include_str!("migrations/0009_account_callback.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -100,7 +101,8 @@ const ADMIN_TOKEN_COLUMNS: &str = "id, label, created_at, last_used_at";
 
 /// The columns of an account row.
 const ACCOUNT_COLUMNS: &str = "system_id, password_hash, enabled, credits, max_binds, tps, window, \
-    bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group_name, created_at";
+    bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group_name, created_at, \
+    callback_url";
 
 /// The [`Store`] on a SQLite file. See the module docs for how it writes.
 pub struct SqliteStore {
@@ -1058,6 +1060,7 @@ impl Writer {
             default_sender: account.default_sender,
             address_ranges: account.address_ranges,
             group: account.group,
+            callback_url: None,
             created_at,
         })
     }
@@ -1070,7 +1073,7 @@ impl Writer {
             .prepare_cached(
                 "UPDATE accounts SET enabled = ?2, max_binds = ?3, tps = ?4, window = ?5, \
                  bind_types = ?6, allowed_ips = ?7, allowed_senders = ?8, default_sender = ?9, \
-                 address_ranges = ?10, group_name = ?11 WHERE system_id = ?1",
+                 address_ranges = ?10, group_name = ?11, callback_url = ?12 WHERE system_id = ?1",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -1085,6 +1088,7 @@ impl Writer {
                     account.default_sender,
                     strings_json(&account.address_ranges),
                     account.group,
+                    account.callback_url,
                 ])
             })
             .map_err(backend)?;
@@ -2225,6 +2229,7 @@ fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
         default_sender: column(row, "default_sender")?,
         address_ranges: json_strings(row, "address_ranges")?,
         group: column(row, "group_name")?,
+        callback_url: column(row, "callback_url")?,
         created_at: from_millis(column(row, "created_at")?),
     })
 }

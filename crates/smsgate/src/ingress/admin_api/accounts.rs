@@ -54,6 +54,10 @@ pub(super) struct NewAccountRequest {
     address_ranges: Vec<String>,
     #[serde(default)]
     group: Option<String>,
+    /// Where the status events of its HTTP API messages sent without a
+    /// `callback_url` go.
+    #[serde(default)]
+    callback_url: Option<String>,
 }
 
 fn default_max_binds() -> u32 {
@@ -65,7 +69,8 @@ fn default_window() -> u32 {
 }
 
 /// `PATCH /admin/api/accounts/{system_id}`: each field given replaces the
-/// setting; `null` removes `tps` (no limit), `default_sender` and `group`.
+/// setting; `null` removes `tps` (no limit), `default_sender`, `group` and
+/// `callback_url`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AccountChanges {
@@ -82,6 +87,8 @@ pub(super) struct AccountChanges {
     address_ranges: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     group: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    callback_url: Option<Option<String>>,
     password: Option<String>,
 }
 
@@ -162,6 +169,7 @@ pub(super) async fn create(
     if let Some(tps) = request.tps {
         positive("tps", tps)?;
     }
+    let callback_url = callback_url(request.callback_url)?;
     let new = NewAccount {
         password_hash: hash_password(request.password).await?,
         credits: request.credits,
@@ -188,6 +196,23 @@ pub(super) async fn create(
             }
             other => store_problem(other),
         })?;
+    // NewAccount has no callback URL (the CLI and the store's other
+    // callers never set one at creation): it is set as a change.
+    let account = match callback_url {
+        Some(url) => admin
+            .ctx
+            .store
+            .update_account(
+                &system_id,
+                AccountPatch {
+                    callback_url: Some(Some(url)),
+                    ..AccountPatch::default()
+                },
+            )
+            .await
+            .map_err(store_problem)?,
+        None => account,
+    };
     Ok((StatusCode::CREATED, Json(view(&admin, account))))
 }
 
@@ -240,6 +265,7 @@ pub(super) async fn update(
             .group
             .map(|group| not_blank("group", group))
             .transpose()?,
+        callback_url: changes.callback_url.map(callback_url).transpose()?,
     };
     let changes_settings = !matches!(
         patch,
@@ -254,13 +280,14 @@ pub(super) async fn update(
             default_sender: None,
             address_ranges: None,
             group: None,
+            callback_url: None,
         }
     );
     if !changes_settings && new_hash.is_none() {
         return Err(invalid(
             "nothing to change: give at least one field (enabled, max_binds, tps, window, \
              bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group, \
-             password)",
+             callback_url, password)",
         ));
     }
     let store = &admin.ctx.store;
@@ -483,5 +510,16 @@ fn not_blank(name: &str, value: Option<String>) -> Result<Option<String>, Proble
             "{name} is empty: give a value, or leave it out (null) to have none"
         ))),
         other => Ok(other),
+    }
+}
+
+/// An account's default callback URL, checked as a message's is; blank is none.
+fn callback_url(url: Option<String>) -> Result<Option<String>, Problem> {
+    match url {
+        Some(url) if !url.trim().is_empty() => {
+            crate::ingress::http_api::send::check_callback_url(&url).map_err(invalid)?;
+            Ok(Some(url))
+        }
+        _ => Ok(None),
     }
 }

@@ -122,7 +122,12 @@ async fn send_one(
 ) -> Result<SendAnswer, Problem> {
     let prepared = request.prepare()?;
     let messages: Vec<RecipientResult> = futures::stream::iter(prepared.submissions)
-        .map(|(to, submission)| async move {
+        .map(|(to, mut submission)| async move {
+            // Without a callback URL of its own, a message reports to the
+            // account's default one, if it has one.
+            if submission.callback_url.is_none() {
+                submission.callback_url = caller.account.callback_url.clone();
+            }
             match ctx
                 .acceptor
                 .accept(&caller.account, caller.origin(), submission)

@@ -231,18 +231,24 @@ fn tags(mut tags: Vec<String>) -> Result<Vec<String>, Problem> {
 
 /// A callback URL: absolute http or https, at most 2048 characters.
 fn callback(url: &str) -> Result<String, Problem> {
-    let invalid = |why: &str| Problem::unprocessable("invalid_callback_url", why.to_string());
+    check_callback_url(url)
+        .map(|()| url.to_string())
+        .map_err(|why| Problem::unprocessable("invalid_callback_url", why))
+}
+
+/// Why `url` cannot be a callback URL (a message's or an account's
+/// default): it must be an absolute http or https URL with a host, of at
+/// most 2048 characters.
+pub fn check_callback_url(url: &str) -> Result<(), String> {
     if url.len() > 2048 {
-        return Err(invalid("`callback_url` is longer than 2048 characters"));
+        return Err("`callback_url` is longer than 2048 characters".into());
     }
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(url.to_string())
+            Ok(())
         }
-        Ok(_) => Err(invalid(
-            "`callback_url` must be an http or https URL with a host",
-        )),
-        Err(error) => Err(invalid(&format!("`callback_url` is not a URL: {error}"))),
+        Ok(_) => Err("`callback_url` must be an http or https URL with a host".into()),
+        Err(error) => Err(format!("`callback_url` is not a URL: {error}")),
     }
 }
 
