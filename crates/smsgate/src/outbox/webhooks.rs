@@ -49,6 +49,10 @@ pub struct StoredCallback {
     pub id: String,
     /// The state the message reached.
     pub state: String,
+    /// The state the customer was last told of (events stored before it
+    /// was kept have none).
+    #[serde(default)]
+    pub previous_state: Option<String>,
     /// The provider's error code, if any.
     pub err: Option<String>,
     /// When, unix milliseconds.
@@ -272,7 +276,10 @@ async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
         let payload = WebhookPayload::Status(StatusEvent {
             id: stored.id,
             state,
-            previous_state: None,
+            previous_state: stored
+                .previous_state
+                .as_deref()
+                .and_then(MessageState::parse),
             err: stored.err,
             at,
             client_ref: stored.client_ref,

@@ -523,7 +523,7 @@ impl Store for SqliteStore {
             writer.set_state_from(&id, MessageState::Queued, MessageState::Failed)?;
             writer.trace(&id, now, "failed", &reason)?;
             writer.queue_receipt(&id, &ReceiptStat::Undeliverable, "", now)?;
-            writer.queue_callback(&id, MessageState::Failed, "", now)?;
+            writer.queue_callback(&id, MessageState::Failed, MessageState::Accepted, "", now)?;
             if refund {
                 writer.refund(&id, now)?;
             }
@@ -1371,7 +1371,7 @@ impl Writer {
                     "submitted",
                     &format!("connector {connector} took it as {provider_id:?}: {detail}"),
                 )?;
-                self.queue_callback(id, MessageState::Submitted, "", now)?;
+                self.queue_callback(id, MessageState::Submitted, MessageState::Accepted, "", now)?;
                 if !provider_id.is_empty() {
                     self.store_provider_id(id, connector, &provider_id, now)?;
                 }
@@ -1431,7 +1431,7 @@ impl Writer {
                     &format!("connector {connector}: {detail}"),
                 )?;
                 self.queue_receipt(id, &ReceiptStat::Rejected, "", now)?;
-                self.queue_callback(id, MessageState::Rejected, "", now)?;
+                self.queue_callback(id, MessageState::Rejected, MessageState::Accepted, "", now)?;
                 if refund {
                     self.refund(id, now)?;
                 }
@@ -1559,7 +1559,7 @@ impl Writer {
                     .map_err(backend)?
                     > 0;
                 if changed {
-                    self.queue_callback(id, state, err, at)?;
+                    self.queue_callback(id, state, MessageState::Submitted, err, at)?;
                 }
                 changed
             }
@@ -1588,10 +1588,14 @@ impl Writer {
     /// Queues a status event for message `id`'s callback URL, if it has
     /// one (HTTP API customers): in the writer's transaction, with the
     /// state change it reports; posted in order by the webhook courier.
+    /// `previous` is the state the customer was last told of: `accepted`
+    /// (the API's answer) before the first event, `submitted` after it
+    /// (the internal `queued` is never an event).
     fn queue_callback(
         &self,
         id: &str,
         state: MessageState,
+        previous: MessageState,
         err: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
@@ -1612,6 +1616,7 @@ impl Writer {
             account,
             id: id.to_string(),
             state: state.as_str().to_string(),
+            previous_state: Some(previous.as_str().to_string()),
             err: (!err.is_empty()).then(|| err.to_string()),
             at: to_millis(now),
             client_ref,
@@ -1968,7 +1973,7 @@ impl Writer {
                 "its validity ended before a provider took it",
             )?;
             self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
-            self.queue_callback(id, MessageState::Expired, "", now)?;
+            self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)?;
         }
         Ok(ids.len() as u64)
     }
