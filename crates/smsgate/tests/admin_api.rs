@@ -3,21 +3,19 @@
 //! in (cookie and CSRF token), or using an admin token or Basic, and SMPP
 //! sessions bound with the smpp crate's client.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use smpp::session::{self, SessionConfig, SessionEvent, SessionHandle};
-use smpp::types::{npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
-use smsgate::accounts::{admin_token, api_key, password};
-use smsgate::clock::ManualClock;
+use smpp::session::SessionHandle;
+use smpp::{Body, CommandStatus};
+use smsgate::accounts::admin_token;
 use smsgate::config::Config;
 use smsgate::node::Node;
-use smsgate::store::{BindType, NewAccount, NewAdminToken, NewApiKey};
-use tokio::net::TcpStream;
+use smsgate::store::{NewAccount, NewAdminToken};
 
 /// Long enough for anything that should happen; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -46,40 +44,15 @@ async fn start() -> Gateway {
 /// its route), listening on ephemeral ports, adjusted by `adjust`.
 async fn start_with(adjust: impl FnOnce(&mut Config)) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::default();
-    config.node.name = Some("test".into());
-    config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    config.smpp.tls = false;
-    config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+    let mut config = common::local_config();
     adjust(&mut config);
-    let node = Node::start(&config, None, dir.path(), Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts");
-    let addr = node
-        .http
-        .as_ref()
-        .expect("the HTTP listener runs")
-        .local_addrs()[0];
+    let node = common::start_node(&config, dir.path()).await;
     Gateway {
+        base: format!("http://{}", common::http_addr(&node)),
         node,
-        base: format!("http://{addr}"),
-        http: http_client(),
+        http: common::http_client(),
         dir,
     }
-}
-
-fn http_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("a client")
 }
 
 impl Gateway {
@@ -149,36 +122,15 @@ impl Gateway {
     /// Creates account `system_id` (password "pw", default sender ACME) and
     /// returns a customer API key for it.
     async fn account(&self, system_id: &str) -> String {
-        self.node
-            .store
-            .create_account(NewAccount {
-                system_id: system_id.into(),
-                password_hash: password::hash("pw").expect("hash"),
-                credits: 1000,
-                max_binds: 4,
-                tps: None,
-                window: 10,
-                bind_types: BindType::ALL.to_vec(),
-                allowed_ips: Vec::new(),
-                allowed_senders: Vec::new(),
+        common::add_account(
+            &self.node,
+            NewAccount {
                 default_sender: Some("ACME".into()),
-                address_ranges: Vec::new(),
-                group: None,
-            })
-            .await
-            .expect("account created");
-        let key = api_key::generate();
-        self.node
-            .store
-            .create_api_key(NewApiKey {
-                id: key.id,
-                account: system_id.into(),
-                key_hash: key.hash,
-                label: None,
-            })
-            .await
-            .expect("key created");
-        key.key
+                ..common::test_account(system_id, "pw")
+            },
+        )
+        .await;
+        common::add_api_key(&self.node, system_id, None).await
     }
 
     /// Sends a message through the customer API; returns its id.
@@ -240,36 +192,8 @@ async fn problem(request: RequestBuilder, status: StatusCode, code: &str) -> Val
 
 /// Binds a transceiver session for `system_id` (password "pw").
 async fn bind(gateway: &Gateway, system_id: &'static str) -> SessionHandle {
-    let addr = gateway
-        .node
-        .smpp
-        .plaintext_addr()
-        .expect("plaintext listener");
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let config = SessionConfig {
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
-    };
-    let (client, mut events) = session::start(stream, config);
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                request.respond_status(CommandStatus::ESME_ROK);
-            }
-        }
-    });
-    let bound = client
-        .request(Body::BindTransceiver(Bind {
-            system_id: COctetString::try_from(system_id).expect("ascii"),
-            password: COctetString::from_static("pw"),
-            interface_version: 0x34,
-            ..Bind::default()
-        }))
-        .await
-        .expect("bind answered");
-    assert_eq!(bound.status, CommandStatus::ESME_ROK);
-    client
+    let addr = common::smpp_addr(&gateway.node);
+    common::bind_answering(addr, Body::BindTransceiver, system_id, "pw").await
 }
 
 #[tokio::test]
@@ -617,6 +541,10 @@ async fn account_fields_out_of_range_are_invalid_and_name_the_field() {
             json!({"system_id": "acme", "password": "x", "window": "ten"}),
             "window",
         ),
+        (
+            json!({"system_id": "acme", "password": "x", "callback_url": "ftp://example.com"}),
+            "callback_url",
+        ),
     ] {
         let found = problem(
             gateway.post("/accounts", &token).json(&body),
@@ -668,13 +596,7 @@ async fn credits_never_go_below_zero() {
             .expect("detail")
             .contains("below zero")
     );
-    let account = gateway
-        .node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&gateway.node, "acme").await;
     assert_eq!(account.credits, 1000, "nothing changed");
     problem(
         gateway
@@ -754,16 +676,7 @@ async fn sessions_list_counts_messages_and_disconnect_unbinds_the_session() {
     gateway.account("acme").await;
     let client = bind(&gateway, "acme").await;
     let resp = client
-        .request(Body::SubmitSm(SubmitSm {
-            source: Address::new(
-                ton::ALPHANUMERIC,
-                npi::UNKNOWN,
-                COctetString::from_static("Acme"),
-            ),
-            destination: Address::new(ton::INTERNATIONAL, npi::ISDN, COctetString::from_static(UK)),
-            short_message: bytes::Bytes::from_static(b"hello"),
-            ..SubmitSm::default()
-        }))
+        .request(common::submit_sm(UK, "hello", 0))
         .await
         .expect("submit answered");
     assert_eq!(resp.status, CommandStatus::ESME_ROK);
@@ -1147,4 +1060,38 @@ async fn admin_allowed_ips_let_listed_addresses_in_and_secure_cookie_marks_the_c
         .expect("a cookie")
         .to_string();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn an_accounts_default_callback_url_is_set_at_creation_changed_and_removed() {
+    let gateway = start().await;
+    let token = gateway.admin_token().await;
+    let created = json_of(gateway.post("/accounts", &token).json(&json!({
+        "system_id": "acme", "password": "secret",
+        "callback_url": "https://example.com/sms/status"
+    })))
+    .await;
+    assert_eq!(created["callback_url"], "https://example.com/sms/status");
+    let changed = json_of(
+        gateway
+            .admin(reqwest::Method::PATCH, "/accounts/acme", &token)
+            .json(&json!({"callback_url": "http://10.0.0.5/cb"})),
+    )
+    .await;
+    assert_eq!(changed["callback_url"], "http://10.0.0.5/cb");
+    let stored = gateway
+        .node
+        .store
+        .account("acme")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stored.callback_url.as_deref(), Some("http://10.0.0.5/cb"));
+    let removed = json_of(
+        gateway
+            .admin(reqwest::Method::PATCH, "/accounts/acme", &token)
+            .json(&json!({"callback_url": null})),
+    )
+    .await;
+    assert_eq!(removed["callback_url"], Value::Null);
 }

@@ -1,43 +1,11 @@
 //! The `smsgate account` and `smsgate message` commands, run as the real
 //! binary against a temporary data directory.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn smsgate(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smsgate"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("SMSGATE_DATA_DIR")
-        .output()
-        .unwrap()
-}
+use std::process::Command;
 
-/// Runs a command that must succeed; returns its stdout.
-fn ok(data_dir: &Path, args: &[&str]) -> String {
-    let output = smsgate(data_dir, args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// Runs a command that must fail; returns its stderr.
-fn fails(data_dir: &Path, args: &[&str]) -> String {
-    let output = smsgate(data_dir, args);
-    assert!(!output.status.success(), "{args:?} succeeded");
-    String::from_utf8(output.stderr).unwrap()
-}
-
-fn json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
-    let mut args = args.to_vec();
-    args.push("--json");
-    serde_json::from_str(&ok(data_dir, &args)).unwrap()
-}
+use common::{smsgate_fails as fails, smsgate_json as json, smsgate_ok as ok};
 
 #[test]
 fn add_then_show_and_list_report_the_settings() {
@@ -177,26 +145,10 @@ fn add_validates_system_id_password_and_cidr() {
 #[test]
 fn password_can_come_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smsgate"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["account", "add", "acme", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"from-stdin\r\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    common::smsgate_ok_with_input(
+        dir.path(),
+        &["account", "add", "acme", "--password-stdin"],
+        "from-stdin\r\n",
     );
     assert_eq!(
         json(dir.path(), &["account", "show", "acme"])["password"],
@@ -273,6 +225,37 @@ fn set_changes_only_the_given_settings_and_lists_grow_or_clear() {
     assert!(error.contains("nothing to change"), "{error}");
     let error = fails(data, &["account", "set", "ghost", "--window", "3"]);
     assert!(error.contains("no account \"ghost\""), "{error}");
+}
+
+#[test]
+fn set_callback_url_sets_the_accounts_default_and_none_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["account", "add", "acme", "--password", "pw"]);
+    let set = json(
+        data,
+        &[
+            "account",
+            "set",
+            "acme",
+            "--callback-url",
+            "https://example.com/sms/status",
+        ],
+    );
+    assert_eq!(set["callback_url"], "https://example.com/sms/status");
+    let removed = json(data, &["account", "set", "acme", "--callback-url", "none"]);
+    assert_eq!(removed["callback_url"], serde_json::Value::Null);
+    let error = fails(
+        data,
+        &[
+            "account",
+            "set",
+            "acme",
+            "--callback-url",
+            "ftp://example.com",
+        ],
+    );
+    assert!(error.contains("http or https"), "{error}");
 }
 
 #[test]

@@ -1,47 +1,9 @@
 //! The `smsgate admin` commands, run as the real binary against a
 //! temporary data directory.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn smsgate(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smsgate"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("SMSGATE_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smsgate runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin written");
-    child.wait_with_output().expect("smsgate ends")
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(data_dir: &Path, args: &[&str], stdin: &str) -> String {
-    let output = smsgate(data_dir, args, stdin);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-/// Runs a command that must fail; returns its stderr.
-fn fails(data_dir: &Path, args: &[&str], stdin: &str) -> String {
-    let output = smsgate(data_dir, args, stdin);
-    assert!(!output.status.success(), "{args:?} succeeded");
-    String::from_utf8(output.stderr).expect("utf-8")
-}
+use common::{smsgate_fails_with_input as fails, smsgate_ok_with_input as ok};
 
 #[test]
 fn user_add_then_list_shows_the_user_and_never_the_password() {

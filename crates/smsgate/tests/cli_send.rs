@@ -1,43 +1,11 @@
 //! `smsgate send` against the real `smsgate serve` binary: what it prints
 //! and how it exits when the gateway accepts, refuses or cannot be reached.
 
-use std::io::Write as _;
-use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_smsgate");
+use std::process::Output;
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Runs `smsgate --data-dir DIR ARGS` with `stdin` as its input; the
-/// environment's SMSGATE_URL and SMSGATE_API_KEY are not passed on.
-fn smsgate(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("SMSGATE_URL")
-        .env_remove("SMSGATE_API_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smsgate runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin written");
-    child.wait_with_output().expect("smsgate ends")
-}
+use common::{free_port, smsgate_with_input as smsgate};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -50,17 +18,10 @@ fn stderr(out: &Output) -> String {
 /// A running `smsgate serve` with an account `acme` (password `secret`,
 /// default sender `Acme`) and an API key for it. Dropping it kills the process.
 struct Gateway {
-    child: Child,
+    _process: common::ServeProcess,
     data_dir: tempfile::TempDir,
     url: String,
     key: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Gateway {
@@ -91,39 +52,16 @@ impl Gateway {
         let key = created["key"].as_str().expect("the key").to_string();
 
         let (smpp_port, http_port) = (free_port(), free_port());
-        let config: PathBuf = dir.join("smsgate.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[smpp]\nlisten = [\"127.0.0.1:{smpp_port}\"]\ntls = false\n\
-                 [http]\nlisten = [\"127.0.0.1:{http_port}\"]\n"
-            ),
-        )
-        .expect("config written");
-        let child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--no-demo", "--config"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let gateway = Gateway {
-            child,
+        let config = format!(
+            "[smpp]\nlisten = [\"127.0.0.1:{smpp_port}\"]\ntls = false\n\
+             [http]\nlisten = [\"127.0.0.1:{http_port}\"]\n"
+        );
+        Gateway {
+            _process: common::serve(dir, &config, http_port),
             data_dir,
             url: format!("http://127.0.0.1:{http_port}"),
             key,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "smsgate serve did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        gateway
     }
 
     /// `smsgate send --url URL ARGS`.

@@ -1,35 +1,9 @@
 //! The `smsgate trace` command, run as the real binary against a temporary
 //! data directory.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn smsgate(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smsgate"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("SMSGATE_DATA_DIR")
-        .output()
-        .expect("smsgate runs")
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(data_dir: &Path, args: &[&str]) -> String {
-    let output = smsgate(data_dir, args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
-}
-
-fn json(data_dir: &Path, args: &[&str]) -> serde_json::Value {
-    let mut args = args.to_vec();
-    args.push("--json");
-    serde_json::from_str(&ok(data_dir, &args)).expect("JSON output")
-}
+use common::{smsgate, smsgate_json as json, smsgate_ok as ok};
 
 #[test]
 fn trace_account_switches_on_for_thirty_minutes_and_list_shows_it() {

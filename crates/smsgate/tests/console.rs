@@ -12,22 +12,18 @@
 //! files are served (types, caching, the Content-Security-Policy, the
 //! redirects) is checked without a browser.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use smpp::session::{self, SessionConfig, SessionEvent};
-use smpp::types::{npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
+use smpp::session::SessionEvent;
+use smpp::{Body, CommandStatus};
 use smsgate::accounts::password;
-use smsgate::clock::ManualClock;
-use smsgate::config::Config;
 use smsgate::node::Node;
-use smsgate::store::{BindType, MessageState, NewAccount};
-use tokio::net::TcpStream;
+use smsgate::store::MessageState;
 use tokio::sync::oneshot;
 
 /// A valid UK mobile number, the message's destination.
@@ -109,36 +105,15 @@ fn prerequisites_present() -> bool {
 
 async fn start_node(dir: &Path) -> Node {
     // The demo configuration: a simulator connector and a default route to it.
-    let mut config = Config::default();
+    let mut config = common::local_config();
     config.node.name = Some("console-e2e".into());
-    config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
     config.smpp.tls_listen = Vec::new();
-    config.smpp.tls = false;
     config.smpp.shutdown_timeout = Duration::from_secs(2);
-    config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    Node::start(&config, None, dir, Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts")
+    common::start_node(&config, dir).await
 }
 
 async fn add_account(node: &Node) {
-    node.store
-        .create_account(NewAccount {
-            system_id: SYSTEM_ID.into(),
-            password_hash: password::hash("secret").expect("hash"),
-            credits: 1000,
-            max_binds: 4,
-            tps: None,
-            window: 10,
-            bind_types: BindType::ALL.to_vec(),
-            allowed_ips: Vec::new(),
-            allowed_senders: Vec::new(),
-            default_sender: None,
-            address_ranges: Vec::new(),
-            group: None,
-        })
-        .await
-        .expect("account created");
+    common::add_account(node, common::test_account(SYSTEM_ID, "secret")).await;
     node.store
         .create_admin_user(ADMIN, &password::hash(ADMIN_PASSWORD).expect("hash"))
         .await
@@ -147,15 +122,7 @@ async fn add_account(node: &Node) {
 
 /// A plain HTTP client that does not follow redirects (they are checked).
 fn http_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    common::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a client")
@@ -239,26 +206,11 @@ async fn operator_disconnects_a_session_and_reads_a_message_trace_in_the_console
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start_node(dir.path()).await;
     add_account(&node).await;
-    let http = node
-        .http
-        .as_ref()
-        .expect("the HTTP listener runs")
-        .local_addrs()[0];
+    let http = common::http_addr(&node);
     let url = format!("http://{http}");
 
     // The customer binds and sends; the session reports when it closes.
-    let stream = TcpStream::connect(node.smpp.plaintext_addr().expect("plaintext listener"))
-        .await
-        .expect("connect");
-    let (client, mut events) = session::start(
-        stream,
-        SessionConfig {
-            response_timeout: Duration::from_secs(120),
-            enquire_link_interval: None,
-            inactivity_timeout: None,
-            ..SessionConfig::default()
-        },
-    );
+    let (client, mut events) = common::connect(common::smpp_addr(&node)).await;
     let (closed_tx, closed) = oneshot::channel();
     tokio::spawn(async move {
         let mut unbound = false;
@@ -274,39 +226,16 @@ async fn operator_disconnects_a_session_and_reads_a_message_trace_in_the_console
             }
         }
     });
-    let bound = client
-        .request(Body::BindTransceiver(Bind {
-            system_id: COctetString::from_static(SYSTEM_ID),
-            password: COctetString::from_static("secret"),
-            interface_version: 0x34,
-            ..Bind::default()
-        }))
-        .await
-        .expect("bind answered");
-    assert_eq!(bound.status, CommandStatus::ESME_ROK);
+    common::bind(&client, Body::BindTransceiver, SYSTEM_ID, "secret").await;
     let answer = client
-        .request(Body::SubmitSm(SubmitSm {
-            source: Address::new(
-                ton::ALPHANUMERIC,
-                npi::UNKNOWN,
-                COctetString::from_static("Acme"),
-            ),
-            destination: Address::new(
-                ton::INTERNATIONAL,
-                npi::ISDN,
-                COctetString::from_static(DESTINATION),
-            ),
-            registered_delivery: 1,
-            short_message: Bytes::from_static(b"hello from the console test"),
-            ..SubmitSm::default()
-        }))
+        .request(common::submit_sm(
+            DESTINATION,
+            "hello from the console test",
+            1,
+        ))
         .await
         .expect("submit answered");
-    assert_eq!(answer.status, CommandStatus::ESME_ROK);
-    let Body::SubmitSmResp(submitted) = answer.body else {
-        panic!("not a submit_sm_resp: {:?}", answer.body)
-    };
-    let message_id = submitted.message_id.to_str().expect("ascii").to_string();
+    let message_id = common::submitted_id(answer);
     // The simulator delivers it: the trace has its whole life to show.
     until_state(&node, &message_id, MessageState::Delivered).await;
 
@@ -343,11 +272,7 @@ async fn operator_disconnects_a_session_and_reads_a_message_trace_in_the_console
 async fn console_files_are_served_with_their_types_no_caching_and_a_strict_policy() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start_node(dir.path()).await;
-    let http = node
-        .http
-        .as_ref()
-        .expect("the HTTP listener runs")
-        .local_addrs()[0];
+    let http = common::http_addr(&node);
     let client = http_client();
     let get = |path: &str| client.get(format!("http://{http}{path}")).send();
 

@@ -4,25 +4,23 @@
 //! SMPP or put straight into the store. The store is polled until the
 //! message reaches the state the test expects, within a bounded wait.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
+use smpp::Body;
 use smpp::receipt::ReceiptStat;
-use smpp::session::{self, SessionConfig, SessionEvent};
 use smpp::types::{npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
-use smsgate::accounts::password;
 use smsgate::clock::ManualClock;
 use smsgate::config::Config;
 use smsgate::node::{Node, database_path};
 use smsgate::store::sqlite::SqliteStore;
 use smsgate::store::{
-    AcceptOutcome, AttemptResult, BindType, MessageRecord, MessageState, NewAccount, NewMessage,
-    Origin, Store, StoredAddress,
+    AcceptOutcome, AttemptResult, MessageRecord, MessageState, NewMessage, Origin, Store,
+    StoredAddress,
 };
-use tokio::net::TcpStream;
 
 /// Long enough for anything that should happen; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -32,13 +30,9 @@ const DESTINATION: &str = "447911123456";
 /// The node's settings for these tests, with `extra` TOML (connectors and
 /// routes) appended: fast polling and retries 50 ms apart, twice.
 fn config(extra: &str) -> Config {
-    let text = format!(
-        "[node]\nname = \"test\"\n\
-         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
-         [http]\nlisten = [\"127.0.0.1:0\"]\n\
-         [dispatch]\npoll_interval = \"20ms\"\nretry_delays = [\"50ms\", \"50ms\"]\n{extra}"
-    );
-    Config::parse(&text).expect("test configuration parses")
+    common::parse_local_config(&format!(
+        "[dispatch]\npoll_interval = \"20ms\"\nretry_delays = [\"50ms\", \"50ms\"]\n{extra}"
+    ))
 }
 
 /// A simulator connector answering at once, with `keys` (TOML) added;
@@ -58,29 +52,6 @@ fn route(name: &str, connectors: &[&str], keys: &str) -> String {
         "[[routes]]\nname = \"{name}\"\nconnectors = [{}]\n{keys}\n",
         list.join(", ")
     )
-}
-
-async fn start(config: &Config, dir: &Path) -> Node {
-    Node::start(config, None, dir, Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts")
-}
-
-fn new_account(system_id: &str, password_hash: String) -> NewAccount {
-    NewAccount {
-        system_id: system_id.into(),
-        password_hash,
-        credits: 1000,
-        max_binds: 4,
-        tps: None,
-        window: 10,
-        bind_types: BindType::ALL.to_vec(),
-        allowed_ips: Vec::new(),
-        allowed_senders: Vec::new(),
-        default_sender: None,
-        address_ranges: Vec::new(),
-        group: None,
-    }
 }
 
 /// A message as `accept` would store it, straight into the store.
@@ -126,7 +97,7 @@ fn message(id: &str) -> NewMessage {
 /// Creates the account `acme` and stores `messages` as accepted.
 async fn accept_all(store: &dyn Store, messages: Vec<NewMessage>) {
     store
-        .create_account(new_account("acme", "unused".into()))
+        .create_account(common::test_account_with_hash("acme", "unused".into()))
         .await
         .expect("account created");
     for message in messages {
@@ -173,61 +144,16 @@ async fn message_submitted_over_smpp_is_delivered_through_the_demo_simulator() {
     demo.smpp = test.smpp;
     demo.http = test.http;
     demo.dispatch = test.dispatch;
-    let node = start(&demo, dir.path()).await;
-    node.store
-        .create_account(new_account("acme", password::hash("pw").expect("hash")))
-        .await
-        .expect("account created");
+    let node = common::start_node(&demo, dir.path()).await;
+    common::add_account(&node, common::test_account("acme", "pw")).await;
 
-    let addr = node.smpp.plaintext_addr().expect("plaintext listener");
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let config = SessionConfig {
-        response_timeout: Duration::from_secs(120),
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
-    };
-    let (client, mut events) = session::start(stream, config);
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                request.respond_status(CommandStatus::ESME_ROK);
-            }
-        }
-    });
-    let bind = Bind {
-        system_id: COctetString::from_static("acme"),
-        password: COctetString::from_static("pw"),
-        interface_version: 0x34,
-        ..Bind::default()
-    };
-    let bound = client
-        .request(Body::BindTransceiver(bind))
-        .await
-        .expect("bind answered");
-    assert_eq!(bound.status, CommandStatus::ESME_ROK);
+    let addr = common::smpp_addr(&node);
+    let client = common::bind_answering(addr, Body::BindTransceiver, "acme", "pw").await;
     let resp = client
-        .request(Body::SubmitSm(SubmitSm {
-            source: Address::new(
-                ton::ALPHANUMERIC,
-                npi::UNKNOWN,
-                COctetString::from_static("Acme"),
-            ),
-            destination: Address::new(
-                ton::INTERNATIONAL,
-                npi::ISDN,
-                COctetString::from_static(DESTINATION),
-            ),
-            short_message: Bytes::from_static(b"hello"),
-            ..SubmitSm::default()
-        }))
+        .request(common::submit_sm(DESTINATION, "hello", 0))
         .await
         .expect("submit answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK);
-    let Body::SubmitSmResp(resp) = resp.body else {
-        panic!("not a submit_sm_resp: {:?}", resp.body)
-    };
-    let id = resp.message_id.to_str().expect("ascii").to_string();
+    let id = common::submitted_id(resp);
 
     let delivered = until_state(node.store.as_ref(), &id, MessageState::Delivered).await;
     let lines = trace(&delivered);
@@ -251,7 +177,7 @@ async fn submit_failed_fails_over_to_the_next_connector_at_once() {
     let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x45")
         + &sim("b", "")
         + &route("r", &["a", "b"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
@@ -272,7 +198,7 @@ async fn invalid_destination_is_rejected_without_failover() {
     let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x0B")
         + &sim("b", "")
         + &route("r", &["a", "b"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let rejected = until_state(node.store.as_ref(), "m1", MessageState::Rejected).await;
@@ -284,12 +210,7 @@ async fn invalid_destination_is_rejected_without_failover() {
         Some("refunded: 1 credits refunded to acme"),
         "{lines:#?}"
     );
-    let account = node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&node, "acme").await;
     assert_eq!(account.credits, 1000, "the charge was given back");
     node.shutdown().await;
 }
@@ -300,7 +221,7 @@ async fn throttled_submits_are_retried_then_fail_over() {
     let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x58")
         + &sim("b", "")
         + &route("r", &["a", "b"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
@@ -325,7 +246,7 @@ async fn throttled_submits_are_retried_then_fail_over() {
 async fn message_every_connector_refuses_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "accept_ratio = 0.0\nreject_status = 0x45") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
@@ -342,7 +263,7 @@ async fn message_every_connector_refuses_fails() {
 async fn message_no_route_matches_fails_with_no_route() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "") + &route("us-only", &["a"], "prefix = \"1\"");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
@@ -359,17 +280,12 @@ async fn failed_message_keeps_its_charge_when_refunds_are_off() {
     let extra = sim("a", "") + &route("us-only", &["a"], "prefix = \"1\"");
     let mut config = config(&extra);
     config.dispatch.refund_on_failure = false;
-    let node = start(&config, dir.path()).await;
+    let node = common::start_node(&config, dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
 
     let failed = until_state(node.store.as_ref(), "m1", MessageState::Failed).await;
     assert_eq!(count(&trace(&failed), "refunded"), 0);
-    let account = node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&node, "acme").await;
     assert_eq!(account.credits, 999);
     node.shutdown().await;
 }
@@ -380,7 +296,7 @@ async fn receipts_racing_the_submit_answers_still_end_delivered() {
     // The receipt follows the submit_sm_resp at once, so it often reaches
     // tracking before dispatch has stored the provider id.
     let extra = sim("a", "receipt_delay = \"0s\"") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let ids: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
     accept_all(
         node.store.as_ref(),
@@ -410,7 +326,7 @@ async fn messages_pending_before_a_restart_are_dispatched_after_it() {
         store.close().await.expect("closed");
     }
     let extra = sim("a", "") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     for id in ["m1", "m2", "m3"] {
         until_state(node.store.as_ref(), id, MessageState::Delivered).await;
     }
@@ -421,7 +337,7 @@ async fn messages_pending_before_a_restart_are_dispatched_after_it() {
 async fn message_whose_validity_ends_before_it_is_due_expires_unsent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let now = SystemTime::now();
     let mut late = message("m1");
     late.schedule_at = Some(now + Duration::from_secs(3600));
@@ -640,7 +556,7 @@ async fn prefix_routes_send_each_destination_to_its_own_connector() {
         + &route("uk-mobile", &["us"], "prefix = \"4479\"\norder = 200")
         + &route("us", &["us"], "prefix = \"+1\"")
         + &route("default", &["rest"], "order = 1000");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(
         node.store.as_ref(),
         vec![
@@ -675,7 +591,7 @@ async fn least_cost_route_picks_the_cheapest_connector_for_each_destination() {
         beta.display().to_string()
     );
     let extra = sim("alpha", "") + &sim("beta", "") + &route("cheap", &["alpha", "beta"], &keys);
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(
         node.store.as_ref(),
         vec![
@@ -705,10 +621,10 @@ async fn group_and_text_filters_apply_to_dispatched_messages() {
             "text_regex = '(?i)\\boffer\\b'\norder = 20",
         )
         + &route("default", &["rest"], "order = 1000");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let store = node.store.as_ref();
     accept_all(store, vec![]).await;
-    let mut reseller = new_account("shop", "unused".into());
+    let mut reseller = common::test_account_with_hash("shop", "unused".into());
     reseller.group = Some("resellers".into());
     store.create_account(reseller).await.expect("created");
     let mut from_shop = message("m-shop");
@@ -734,7 +650,7 @@ async fn synchronous_connector_success_ends_the_message_delivered_at_once() {
     // now means the submit's answer ended it.
     let extra =
         sim("otp", "synchronous = true\nreceipt_delay = \"60s\"") + &route("r", &["otp"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&delivered);
@@ -754,7 +670,7 @@ async fn connector_outcome_table_turns_a_final_status_into_a_failover() {
     let a = sim("a", "accept_ratio = 0.0\nreject_status = 0x0B")
         + "[connectors.a.outcomes]\nfail_over = [\"ESME_RINVDSTADR\"]\n";
     let extra = a + &sim("b", "") + &route("r", &["a", "b"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&delivered);
@@ -767,7 +683,7 @@ async fn connector_outcome_table_turns_a_final_status_into_a_failover() {
 async fn receipts_naming_a_hex_id_in_decimal_still_end_the_message() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "receipt_ids_in_decimal = true") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&delivered);
@@ -779,7 +695,7 @@ async fn receipts_naming_a_hex_id_in_decimal_still_end_the_message() {
 async fn reload_keeps_unchanged_connectors_bound_and_puts_new_routes_in_force() {
     let dir = tempfile::tempdir().expect("tempdir");
     let before = sim("a", "") + &sim("b", "") + &route("r", &["a"], "");
-    let mut node = start(&config(&before), dir.path()).await;
+    let mut node = common::start_node(&config(&before), dir.path()).await;
     accept_all(node.store.as_ref(), vec![message("m1")]).await;
     let first = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     assert_eq!(submitted_through(&first), "a");
@@ -817,7 +733,7 @@ async fn long_message_sent_whole_goes_in_segments_to_a_udh_carrier_and_whole_to_
         + &sim("whole", "long_messages = \"payload\"")
         + &route("uk", &["split"], "prefix = \"44\"")
         + &route("us", &["whole"], "prefix = \"1\"");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let long = "x".repeat(300).into_bytes();
     let mut to_uk = message_to("m-uk", "447911123456");
     to_uk.payload = long.clone();
@@ -849,7 +765,7 @@ async fn long_message_sent_whole_goes_in_segments_to_a_udh_carrier_and_whole_to_
 async fn paused_connector_gets_nothing_and_the_next_one_takes_the_message_until_resumed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "") + &sim("b", "") + &route("r", &["a", "b"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let control = node.dispatch_control();
     let paused = control.pause("a").expect("connector a runs");
     assert!(paused.paused);
@@ -884,7 +800,7 @@ async fn paused_connector_gets_nothing_and_the_next_one_takes_the_message_until_
 async fn message_whose_only_connector_is_paused_waits_instead_of_failing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = sim("a", "") + &route("r", &["a"], "");
-    let node = start(&config(&extra), dir.path()).await;
+    let node = common::start_node(&config(&extra), dir.path()).await;
     let control = node.dispatch_control();
     control.pause("a").expect("connector a runs");
     assert!(control.pause("nope").is_none(), "no such connector");

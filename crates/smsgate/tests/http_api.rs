@@ -2,15 +2,14 @@
 //! a reqwest client sending with an API key or SMPP credentials, and the
 //! store checked for what was stored and charged.
 
-use std::sync::Arc;
+mod common;
 
 use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};
-use smsgate::accounts::{api_key, password};
-use smsgate::clock::ManualClock;
+use smsgate::accounts::api_key;
 use smsgate::config::Config;
 use smsgate::node::Node;
-use smsgate::store::{BindType, NewAccount, NewApiKey};
+use smsgate::store::NewAccount;
 
 /// Valid numbers (libphonenumber): a UK mobile and a US number.
 const UK: &str = "447911123456";
@@ -31,38 +30,14 @@ async fn start() -> Gateway {
 
 async fn start_with(mut config: Config) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
-    config.node.name = Some("test".into());
-    config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    config.smpp.tls = false;
-    config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    let node = Node::start(&config, None, dir.path(), Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts");
-    let addr = node
-        .http
-        .as_ref()
-        .expect("the HTTP listener runs")
-        .local_addrs()[0];
+    common::listen_locally(&mut config);
+    let node = common::start_node(&config, dir.path()).await;
     Gateway {
+        base: format!("http://{}/api/v1", common::http_addr(&node)),
         node,
-        base: format!("http://{addr}/api/v1"),
-        http: http_client(),
+        http: common::http_client(),
         _dir: dir,
     }
-}
-
-fn http_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("a client")
 }
 
 impl Gateway {
@@ -70,37 +45,12 @@ impl Gateway {
     /// needed: senders are given) and returns an API key for it.
     async fn account(&self, system_id: &str, adjust: impl FnOnce(&mut NewAccount)) -> String {
         let mut account = NewAccount {
-            system_id: system_id.into(),
-            password_hash: password::hash("pw").expect("hash"),
-            credits: 1000,
-            max_binds: 4,
-            tps: None,
-            window: 10,
-            bind_types: BindType::ALL.to_vec(),
-            allowed_ips: Vec::new(),
-            allowed_senders: Vec::new(),
             default_sender: Some("ACME".into()),
-            address_ranges: Vec::new(),
-            group: None,
+            ..common::test_account(system_id, "pw")
         };
         adjust(&mut account);
-        self.node
-            .store
-            .create_account(account)
-            .await
-            .expect("account created");
-        let key = api_key::generate();
-        self.node
-            .store
-            .create_api_key(NewApiKey {
-                id: key.id,
-                account: system_id.into(),
-                key_hash: key.hash,
-                label: Some("tests".into()),
-            })
-            .await
-            .expect("key created");
-        key.key
+        common::add_account(&self.node, account).await;
+        common::add_api_key(&self.node, system_id, Some("tests")).await
     }
 
     fn post(&self, path: &str, key: &str) -> RequestBuilder {
@@ -490,47 +440,18 @@ async fn disabled_account_and_address_outside_the_allowlist_are_403() {
         .await;
     problem(gw.get("/balance", &fenced), 403, "address_not_allowed").await;
     let off = gw.account("off", |_| {}).await;
-    gw.node
-        .store
-        .update_account(
-            "off",
-            smsgate::store::AccountPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("disabled");
+    common::disable_account(&gw.node, "off").await;
     problem(gw.get("/balance", &off), 403, "account_disabled").await;
 }
 
 #[tokio::test]
 async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_order() {
-    use axum::http::HeaderMap;
     use hmac::{Hmac, KeyInit, Mac};
-    use std::sync::Mutex;
 
     let gateway = start().await;
     let key = gateway.account("acme", |_| {}).await;
-    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&seen);
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let recorder = Arc::clone(&recorder);
-            async move {
-                recorder.lock().expect("lock").push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let callback = format!("http://{}/cb", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, seen) = common::recording_webhook("/cb").await;
+    let callback = format!("http://{addr}/cb");
 
     let (status, body) = answer(gateway.post("/messages", &key).json(&json!({
         "to": UK, "from": "ACME", "text": "hi", "callback_url": callback,
@@ -569,7 +490,13 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
             json["client_ref"], "order-7",
             "the stored reference comes back"
         );
-        states.push(json["state"].as_str().unwrap_or_default().to_string());
+        states.push((
+            json["previous_state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            json["state"].as_str().unwrap_or_default().to_string(),
+        ));
         let timestamp = headers
             .get("x-smsgate-timestamp")
             .and_then(|v| v.to_str().ok())
@@ -589,7 +516,73 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
             .collect();
         assert_eq!(signature, format!("sha256={expected}"));
     }
-    assert_eq!(states, ["submitted", "delivered"]);
+    assert_eq!(
+        states,
+        [
+            ("accepted".to_string(), "submitted".to_string()),
+            ("submitted".to_string(), "delivered".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_message_without_callback_url_reports_to_the_accounts_default_one() {
+    let gateway = start().await;
+    let key = gateway.account("acme", |_| {}).await;
+    let (addr, seen) = common::recording_webhook("/account-cb").await;
+    gateway
+        .node
+        .store
+        .update_account(
+            "acme",
+            smsgate::store::AccountPatch {
+                callback_url: Some(Some(format!("http://{addr}/account-cb"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the default callback URL is set");
+    let (status, body) = answer(
+        gateway
+            .post("/messages", &key)
+            .json(&json!({"to": UK, "from": "ACME", "text": "hi"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["messages"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let states: Vec<(String, String)> = seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_str::<Value>(body).ok())
+            .map(|json| {
+                (
+                    json["id"].as_str().unwrap_or_default().to_string(),
+                    json["state"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        if states.len() >= 2 {
+            assert_eq!(
+                states,
+                [
+                    (id.clone(), "submitted".to_string()),
+                    (id.clone(), "delivered".to_string())
+                ]
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {states:?} reached the account's callback URL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -3,90 +3,39 @@
 //! node routes it to the right account's sessions, a customer webhook, or
 //! an Asterisk spool; all over real sockets with a real SQLite store.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::http::HeaderMap;
-use axum::routing::post;
-use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
-use smpp::{Bind, Body, COctetString, CommandStatus, DeliverSm};
-use smsgate::accounts::password;
-use smsgate::clock::ManualClock;
-use smsgate::config::Config;
+use smpp::session::{InboundRequest, SessionHandle};
+use smpp::{Body, CommandStatus, DeliverSm};
 use smsgate::node::Node;
-use smsgate::store::{BindType, MessageFilter, MessageState, NewAccount};
-use tokio::net::TcpStream;
+use smsgate::store::{MessageFilter, MessageState, NewAccount};
 use tokio::sync::mpsc;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn start(extra: &str, dir: &std::path::Path) -> Node {
-    let text = format!(
-        "[node]\nname = \"test\"\n\
-         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
-         [http]\nlisten = [\"127.0.0.1:0\"]\n\
-         [delivery]\npoll_interval = \"20ms\"\n{extra}"
-    );
-    let config = Config::parse(&text).expect("test configuration parses");
-    Node::start(&config, None, dir, Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts")
+    let config =
+        common::parse_local_config(&format!("[delivery]\npoll_interval = \"20ms\"\n{extra}"));
+    common::start_node(&config, dir).await
 }
 
 async fn add_account(node: &Node, system_id: &str, ranges: &[&str]) {
-    node.store
-        .create_account(NewAccount {
-            system_id: system_id.into(),
-            password_hash: password::hash("secret").expect("hash"),
-            credits: 10,
-            max_binds: 4,
-            tps: None,
-            window: 10,
-            bind_types: BindType::ALL.to_vec(),
-            allowed_ips: Vec::new(),
-            allowed_senders: Vec::new(),
-            default_sender: None,
-            address_ranges: ranges.iter().map(|range| range.to_string()).collect(),
-            group: None,
-        })
-        .await
-        .expect("account created");
+    let account = NewAccount {
+        credits: 10,
+        address_ranges: ranges.iter().map(|range| range.to_string()).collect(),
+        ..common::test_account(system_id, "secret")
+    };
+    common::add_account(node, account).await;
 }
 
 async fn bind_receiver(
     node: &Node,
     system_id: &str,
 ) -> (SessionHandle, mpsc::UnboundedReceiver<InboundRequest>) {
-    let addr = node.smpp.plaintext_addr().expect("listener");
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let config = SessionConfig {
-        response_timeout: Duration::from_secs(120),
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
-    };
-    let (handle, mut events) = session::start(stream, config);
-    let (requests, received) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                let _ = requests.send(request);
-            }
-        }
-    });
-    let resp = handle
-        .request(Body::BindReceiver(Bind {
-            system_id: COctetString::try_from(system_id).expect("id"),
-            password: COctetString::from_static("secret"),
-            interface_version: 0x34,
-            ..Bind::default()
-        }))
-        .await
-        .expect("bind answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK);
-    (handle, received)
+    let addr = common::smpp_addr(node);
+    common::bind_receiving(addr, Body::BindReceiver, system_id, "secret").await
 }
 
 /// The next deliver_sm, answered ESME_ROK.
@@ -205,34 +154,10 @@ async fn mo_matching_no_range_is_stored_failed_with_the_reason() {
     node.shutdown().await;
 }
 
-/// A customer's webhook endpoint: records each POST's headers and body.
-async fn webhook_server() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&seen);
-    let app = Router::new().route(
-        "/mo",
-        post(move |headers: HeaderMap, body: String| {
-            let recorder = Arc::clone(&recorder);
-            async move {
-                recorder.lock().expect("lock").push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, seen)
-}
-
 #[tokio::test]
 async fn multipart_mo_is_reassembled_for_a_signed_webhook() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (addr, seen) = webhook_server().await;
+    let (addr, seen) = common::recording_webhook("/mo").await;
     let long_text = "This reply is longer than one SMS can hold, so the network delivers it \
                      in two parts with a concatenation header; the customer's webhook must \
                      get it back in one piece, exactly as the handset sent it. End.";
@@ -311,19 +236,8 @@ async fn mo_posted_to_the_provider_webhook_endpoint_reaches_the_accounts_session
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (_session, mut got) = bind_receiver(&node, "Test1").await;
 
-    let http = node.http.as_ref().expect("the HTTP listener runs");
-    let url = format!("http://{}/hooks/web/mo", http.local_addrs()[0]);
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("client");
+    let url = format!("http://{}/hooks/web/mo", common::http_addr(&node));
+    let client = common::http_client();
     let response = client
         .post(url)
         .form(&[

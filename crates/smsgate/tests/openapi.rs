@@ -3,12 +3,9 @@
 //! resolve, and the contract the examples in `docs/api.md` and in its own
 //! schemas are checked against.
 
-use std::sync::Arc;
+mod common;
 
 use serde_json::{Value, json};
-use smsgate::clock::ManualClock;
-use smsgate::config::Config;
-use smsgate::node::Node;
 
 /// The endpoints the document must describe, with their methods.
 const ENDPOINTS: [(&str, &str); 5] = [
@@ -22,40 +19,15 @@ const ENDPOINTS: [(&str, &str); 5] = [
 /// Fetches the document from a running node, without credentials.
 async fn served_document() -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::default();
-    config.node.name = Some("test".into());
-    config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    config.smpp.tls = false;
-    config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
-    let node = Node::start(&config, None, dir.path(), Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts");
-    let addr = node
-        .http
-        .as_ref()
-        .expect("the HTTP listener runs")
-        .local_addrs()[0];
-    let response = http_client()
+    let node = common::start_node(&common::local_config(), dir.path()).await;
+    let addr = common::http_addr(&node);
+    let response = common::http_client()
         .get(format!("http://{addr}/api/v1/openapi.json"))
         .send()
         .await
         .expect("the request is answered");
     assert_eq!(response.status().as_u16(), 200, "served without a key");
     response.json().await.expect("the document is JSON")
-}
-
-fn http_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("a client")
 }
 
 /// The document as the code generates it (what the node serves).

@@ -3,17 +3,18 @@
 //! `serve` share the store, and an independent SMPP client (Python smpplib)
 //! binds, submits and receives receipts.
 
+mod common;
+
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use smpp::receipt::{Receipt, ReceiptStat};
-use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
-use smpp::types::{esm_class, npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
+use smpp::session::{self, InboundRequest, SessionConfig, SessionHandle};
+use smpp::types::esm_class;
+use smpp::{Bind, Body, CommandStatus};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -22,13 +23,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_smsgate");
 /// Long enough for anything that should happen on a busy machine; only
 /// reached on failure.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn smsgate(data_dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -39,10 +33,10 @@ fn smsgate(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("smsgate runs")
 }
 
-/// A running `smsgate serve`. Dropping it kills the process, so a failing
-/// test leaves no server behind.
+/// A running `smsgate serve` and its SMPP address. Dropping it kills the
+/// process, so a failing test leaves no server behind.
 struct Server {
-    child: Child,
+    process: common::ServeProcess,
     addr: SocketAddr,
 }
 
@@ -50,15 +44,8 @@ impl Server {
     /// Kills the server with SIGKILL, as `kill -9` or a crash would: no
     /// shutdown code runs.
     fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.child.kill().expect("SIGKILL");
+        self.process.child.wait().expect("reaped");
     }
 }
 
@@ -68,37 +55,14 @@ impl Drop for Server {
 /// so the demo simulator `sim` takes every message and sends its DELIVRD
 /// receipt half a second later.
 fn serve(data_dir: &Path) -> Server {
-    let port = free_port();
-    let config = data_dir.join("smsgate.toml");
-    std::fs::create_dir_all(data_dir).expect("data dir");
-    std::fs::write(
-        &config,
-        format!(
-            "[smpp]\nlisten = [\"127.0.0.1:{port}\"]\ntls = false\n\
-             [http]\nlisten = [\"127.0.0.1:0\"]\n"
-        ),
-    )
-    .expect("config written");
-    let child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["serve", "--no-demo", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
+    let port = common::free_port();
+    let config = format!(
+        "[smpp]\nlisten = [\"127.0.0.1:{port}\"]\ntls = false\n\
+         [http]\nlisten = [\"127.0.0.1:0\"]\n"
+    );
+    let process = common::serve(data_dir, &config, port);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let server = Server { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "smsgate serve did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+    Server { process, addr }
 }
 
 fn add_account(data_dir: &Path, system_id: &str, secret: &str) {
@@ -131,51 +95,21 @@ async fn bind(
     bind_as: fn(Bind) -> Body,
 ) -> (SessionHandle, mpsc::UnboundedReceiver<InboundRequest>) {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    let (client, mut events) = session::start(
+    let (client, events) = session::start(
         stream,
         SessionConfig {
             enquire_link_interval: None,
             ..SessionConfig::default()
         },
     );
-    let (requests, received) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                let _ = requests.send(request);
-            }
-        }
-    });
-    let bound = client
-        .request(bind_as(Bind {
-            system_id: COctetString::from_static(system_id),
-            password: COctetString::from_static(password),
-            interface_version: 0x34,
-            ..Bind::default()
-        }))
-        .await
-        .expect("bind answered");
-    assert_eq!(bound.status, CommandStatus::ESME_ROK, "bound");
+    let received = common::forward_requests(events);
+    common::bind(&client, bind_as, system_id, password).await;
     (client, received)
 }
 
 /// A submit_sm from `Acme` to a UK mobile.
 fn submit_sm(text: &str, registered_delivery: u8) -> Body {
-    Body::SubmitSm(SubmitSm {
-        source: Address::new(
-            ton::ALPHANUMERIC,
-            npi::UNKNOWN,
-            COctetString::from_static("Acme"),
-        ),
-        destination: Address::new(
-            ton::INTERNATIONAL,
-            npi::ISDN,
-            COctetString::from_static("447911123456"),
-        ),
-        registered_delivery,
-        short_message: Bytes::copy_from_slice(text.as_bytes()),
-        ..SubmitSm::default()
-    })
+    common::submit_sm("447911123456", text, registered_delivery)
 }
 
 /// The kinds of a message's trace events, as `smsgate message show --json`
@@ -485,7 +419,7 @@ async fn sighup_puts_new_routes_and_connectors_in_force_while_the_session_stays_
     );
     std::fs::write(&path, config).expect("config rewritten");
     let hup = Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
+        .args(["-HUP", &server.process.child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(hup.success());

@@ -3,8 +3,9 @@
 //! arrive on the channel to tracking, or the request is refused with the
 //! right status.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
@@ -55,7 +56,7 @@ async fn serve_with_capacity(toml_text: &str, capacity: usize) -> Gateway {
     Gateway {
         base: format!("http://{addr}"),
         events,
-        http: http_client(),
+        http: common::http_client(),
     }
 }
 
@@ -100,23 +101,6 @@ impl Gateway {
             panic!("unexpected event {event:?}");
         }
     }
-}
-
-/// A plain-http client. reqwest builds its TLS set-up even for http, and
-/// no process-wide rustls provider is assumed: give it ring, as the
-/// gateway's own clients do.
-fn http_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the defaults")
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("a client")
 }
 
 /// The status and body of the answer.
@@ -542,7 +526,7 @@ async fn routers_of_two_connectors_merge_into_one_listener() {
         )
         .await
     });
-    let request = http_client()
+    let request = common::http_client()
         .post(format!("http://{addr}/hooks/other/mo"))
         .form(TWILIO_FORM);
     assert_eq!(send(request).await.0, 200);
@@ -559,7 +543,7 @@ async fn a_router_served_without_connect_info_refuses_with_500() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let request = http_client()
+    let request = common::http_client()
         .post(format!("http://{addr}/hooks/acme/mo"))
         .form(TWILIO_FORM);
     assert_eq!(send(request).await.0, 500);

@@ -5,21 +5,17 @@
 //! wait in the store while none is bound, and be retried after a
 //! temporary error.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use smpp::receipt::{Receipt, ReceiptStat};
-use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
-use smpp::types::{esm_class, npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, DeliverSm, SubmitSm, Tlv};
-use smsgate::accounts::password;
-use smsgate::clock::ManualClock;
-use smsgate::config::Config;
+use smpp::session::{InboundRequest, SessionHandle};
+use smpp::types::esm_class;
+use smpp::{Bind, Body, COctetString, CommandStatus, DeliverSm, Tlv};
 use smsgate::node::Node;
 use smsgate::store::{BindType, MessageRecord, MessageState, NewAccount};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Long enough for anything that should happen; only reached on failure.
@@ -30,34 +26,19 @@ const US: &str = "14155551234";
 
 /// A node with `extra` TOML (connectors, routes); fast polling and retries.
 async fn start(extra: &str, dir: &std::path::Path) -> Node {
-    let text = format!(
-        "[node]\nname = \"test\"\n\
-         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
-         [http]\nlisten = [\"127.0.0.1:0\"]\n\
-         [dispatch]\npoll_interval = \"20ms\"\n\
+    let config = common::parse_local_config(&format!(
+        "[dispatch]\npoll_interval = \"20ms\"\n\
          [delivery]\npoll_interval = \"20ms\"\nretry_delays = [\"100ms\"]\n{extra}"
-    );
-    let config = Config::parse(&text).expect("test configuration parses");
-    let node = Node::start(&config, None, dir, Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts");
-    node.store
-        .create_account(NewAccount {
-            system_id: "acme".into(),
-            password_hash: password::hash("secret").expect("hash"),
-            credits: 1000,
+    ));
+    let node = common::start_node(&config, dir).await;
+    common::add_account(
+        &node,
+        NewAccount {
             max_binds: 8,
-            tps: None,
-            window: 10,
-            bind_types: BindType::ALL.to_vec(),
-            allowed_ips: Vec::new(),
-            allowed_senders: Vec::new(),
-            default_sender: None,
-            address_ranges: Vec::new(),
-            group: None,
-        })
-        .await
-        .expect("account created");
+            ..common::test_account("acme", "secret")
+        },
+    )
+    .await;
     node
 }
 
@@ -68,71 +49,24 @@ fn sim(name: &str, keys: &str) -> String {
     )
 }
 
-fn addr(node: &Node) -> SocketAddr {
-    node.smpp.plaintext_addr().expect("plaintext listener")
-}
-
-/// A customer session bound as `bind_type`; its deliver_sm arrive on the
-/// returned channel, each with its responder.
+/// A customer session of `acme` bound as `bind_type`; its deliver_sm
+/// arrive on the returned channel, each with its responder.
 async fn bind(
     addr: SocketAddr,
     bind_type: BindType,
 ) -> (SessionHandle, mpsc::UnboundedReceiver<InboundRequest>) {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let config = SessionConfig {
-        response_timeout: Duration::from_secs(120),
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
+    let kind: fn(Bind) -> Body = match bind_type {
+        BindType::Transmitter => Body::BindTransmitter,
+        BindType::Receiver => Body::BindReceiver,
+        BindType::Transceiver => Body::BindTransceiver,
     };
-    let (handle, mut events) = session::start(stream, config);
-    let (requests, received) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                let _ = requests.send(request);
-            }
-        }
-    });
-    let body = Bind {
-        system_id: COctetString::from_static("acme"),
-        password: COctetString::from_static("secret"),
-        interface_version: 0x34,
-        ..Bind::default()
-    };
-    let body = match bind_type {
-        BindType::Transmitter => Body::BindTransmitter(body),
-        BindType::Receiver => Body::BindReceiver(body),
-        BindType::Transceiver => Body::BindTransceiver(body),
-    };
-    let resp = handle.request(body).await.expect("bind answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK, "bound");
-    (handle, received)
+    common::bind_receiving(addr, kind, "acme", "secret").await
 }
 
 /// Submits a message; returns our id for it.
 async fn submit(client: &SessionHandle, destination: &str, text: &str, registered: u8) -> String {
-    let body = Body::SubmitSm(SubmitSm {
-        source: Address::new(
-            ton::ALPHANUMERIC,
-            npi::UNKNOWN,
-            COctetString::from_static("Acme"),
-        ),
-        destination: Address::new(
-            ton::INTERNATIONAL,
-            npi::ISDN,
-            COctetString::try_from(destination).expect("dest"),
-        ),
-        registered_delivery: registered,
-        short_message: Bytes::copy_from_slice(text.as_bytes()),
-        ..SubmitSm::default()
-    });
-    let resp = client.request(body).await.expect("answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK);
-    let Body::SubmitSmResp(resp) = resp.body else {
-        panic!("not a submit_sm_resp: {resp:?}");
-    };
-    resp.message_id.to_string_lossy().into_owned()
+    let body = common::submit_sm(destination, text, registered);
+    common::submitted_id(client.request(body).await.expect("answered"))
 }
 
 /// The next deliver_sm on a session, within the patience.
@@ -180,8 +114,9 @@ async fn receipt_reaches_a_receiver_session_other_than_the_submitting_transmitte
         dir.path(),
     )
     .await;
-    let (transmitter, mut transmitter_got) = bind(addr(&node), BindType::Transmitter).await;
-    let (_receiver, mut receiver_got) = bind(addr(&node), BindType::Receiver).await;
+    let (transmitter, mut transmitter_got) =
+        bind(common::smpp_addr(&node), BindType::Transmitter).await;
+    let (_receiver, mut receiver_got) = bind(common::smpp_addr(&node), BindType::Receiver).await;
 
     let id = submit(&transmitter, UK, "Your code is 123456", 1).await;
     let request = next_deliver(&mut receiver_got).await;
@@ -219,7 +154,7 @@ async fn receipts_wait_while_no_receiver_is_bound_and_go_out_oldest_first_after_
         dir.path(),
     )
     .await;
-    let (transmitter, _) = bind(addr(&node), BindType::Transmitter).await;
+    let (transmitter, _) = bind(common::smpp_addr(&node), BindType::Transmitter).await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(submit(&transmitter, UK, &format!("message {n}"), 1).await);
@@ -228,7 +163,7 @@ async fn receipts_wait_while_no_receiver_is_bound_and_go_out_oldest_first_after_
         until_traced(&node, id, "receipt queued").await;
     }
 
-    let (_receiver, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let (_receiver, mut got) = bind(common::smpp_addr(&node), BindType::Transceiver).await;
     let mut order = Vec::new();
     for _ in 0..ids.len() {
         let request = next_deliver(&mut got).await;
@@ -250,7 +185,7 @@ async fn receipt_refused_with_a_temporary_error_is_sent_again() {
         dir.path(),
     )
     .await;
-    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let (client, mut got) = bind(common::smpp_addr(&node), BindType::Transceiver).await;
     let id = submit(&client, UK, "hello", 1).await;
 
     let first = next_deliver(&mut got).await;
@@ -278,7 +213,7 @@ async fn receipt_refused_with_a_permanent_error_is_dropped_with_a_trace_event() 
         dir.path(),
     )
     .await;
-    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let (client, mut got) = bind(common::smpp_addr(&node), BindType::Transceiver).await;
     let id = submit(&client, UK, "hello", 1).await;
     next_deliver(&mut got)
         .await
@@ -295,7 +230,7 @@ async fn registered_delivery_2_sends_only_the_failure_receipts() {
         + "[[routes]]\nname = \"uk\"\nprefix = \"44\"\nconnectors = \"ok\"\n\
            [[routes]]\nname = \"us\"\nprefix = \"1\"\nconnectors = \"bad\"\n";
     let node = start(&extra, dir.path()).await;
-    let (client, mut got) = bind(addr(&node), BindType::Transceiver).await;
+    let (client, mut got) = bind(common::smpp_addr(&node), BindType::Transceiver).await;
     let delivered = submit(&client, UK, "fine", 2).await;
     let rejected = submit(&client, US, "refused", 2).await;
 
@@ -341,9 +276,9 @@ async fn receipts_are_spread_over_the_accounts_receiving_sessions() {
         dir.path(),
     )
     .await;
-    let (transmitter, _) = bind(addr(&node), BindType::Transmitter).await;
-    let (_first, mut first_got) = bind(addr(&node), BindType::Receiver).await;
-    let (_second, mut second_got) = bind(addr(&node), BindType::Receiver).await;
+    let (transmitter, _) = bind(common::smpp_addr(&node), BindType::Transmitter).await;
+    let (_first, mut first_got) = bind(common::smpp_addr(&node), BindType::Receiver).await;
+    let (_second, mut second_got) = bind(common::smpp_addr(&node), BindType::Receiver).await;
     let mut ids = Vec::new();
     for n in 0..6 {
         ids.push(submit(&transmitter, UK, &format!("message {n}"), 1).await);

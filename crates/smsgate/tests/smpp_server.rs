@@ -1,15 +1,17 @@
 //! The SMPP server over real TCP and TLS sockets, in-process, with a
 //! real SQLite store in a temporary directory and a clock the tests move.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{answer_requests_ok, bind_body, connect};
 use rustls_pki_types::pem::PemObject;
-use smpp::session::{self, SessionConfig, SessionEvent, SessionHandle};
-use smpp::types::{npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, Pdu, SubmitSm};
+use smpp::session::{self, SessionEvent, SessionHandle};
+use smpp::{Body, COctetString, CommandStatus, Pdu, SubmitSm};
 use smsgate::accounts::password;
 use smsgate::clock::ManualClock;
 use smsgate::config::Config;
@@ -31,11 +33,10 @@ impl TestNode {
 
     async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::default();
-        config.node.name = Some("test".into());
-        config.smpp.listen = vec!["127.0.0.1:0".parse().expect("addr")];
+        let mut config = common::local_config();
+        // TLS too: its listener is tested here.
+        config.smpp.tls = true;
         config.smpp.tls_listen = vec!["127.0.0.1:0".parse().expect("addr")];
-        config.http.listen = vec!["127.0.0.1:0".parse().expect("addr")];
         config.smpp.shutdown_timeout = Duration::from_secs(2);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new());
@@ -46,7 +47,7 @@ impl TestNode {
     }
 
     fn addr(&self) -> SocketAddr {
-        self.node.smpp.plaintext_addr().expect("plaintext listener")
+        common::smpp_addr(&self.node)
     }
 
     async fn add_account(
@@ -55,51 +56,9 @@ impl TestNode {
         secret: &str,
         adjust: impl FnOnce(&mut NewAccount),
     ) {
-        let mut account = NewAccount {
-            system_id: system_id.into(),
-            password_hash: password::hash(secret).expect("hash"),
-            credits: 1000,
-            max_binds: 4,
-            tps: None,
-            window: 10,
-            bind_types: BindType::ALL.to_vec(),
-            allowed_ips: Vec::new(),
-            allowed_senders: Vec::new(),
-            default_sender: None,
-            address_ranges: Vec::new(),
-            group: None,
-        };
+        let mut account = common::test_account(system_id, secret);
         adjust(&mut account);
-        self.node
-            .store
-            .create_account(account)
-            .await
-            .expect("account created");
-    }
-}
-
-fn client_config() -> SessionConfig {
-    SessionConfig {
-        // Generous: under a loaded CI machine a queued password check can
-        // take seconds, and these tests assert answers, not speed.
-        response_timeout: Duration::from_secs(120),
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
-    }
-}
-
-async fn connect(addr: SocketAddr) -> (SessionHandle, tokio::sync::mpsc::Receiver<SessionEvent>) {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    session::start(stream, client_config())
-}
-
-fn bind_body(system_id: &str, secret: &str) -> Bind {
-    Bind {
-        system_id: COctetString::try_from(system_id).expect("id"),
-        password: COctetString::try_from(secret).expect("password"),
-        interface_version: 0x34,
-        ..Bind::default()
+        common::add_account(&self.node, account).await;
     }
 }
 
@@ -110,7 +69,7 @@ async fn bind_trx(
 ) -> (SessionHandle, CommandStatus) {
     let (handle, events) = connect(addr).await;
     // Keep the events flowing so the session keeps reading.
-    tokio::spawn(drain(events));
+    answer_requests_ok(events);
     let resp = handle
         .request(Body::BindTransceiver(bind_body(system_id, secret)))
         .await
@@ -118,30 +77,9 @@ async fn bind_trx(
     (handle, resp.status)
 }
 
-async fn drain(mut events: tokio::sync::mpsc::Receiver<SessionEvent>) {
-    while let Some(event) = events.recv().await {
-        if let SessionEvent::Request(request) = event {
-            request.respond_status(CommandStatus::ESME_ROK);
-        }
-    }
-}
-
+/// A submit_sm from `Acme` to `destination`, asking for a receipt.
 fn submit(destination: &str, text: &str) -> Body {
-    Body::SubmitSm(SubmitSm {
-        source: Address::new(
-            ton::ALPHANUMERIC,
-            npi::UNKNOWN,
-            COctetString::from_static("Acme"),
-        ),
-        destination: Address::new(
-            ton::INTERNATIONAL,
-            npi::ISDN,
-            COctetString::try_from(destination).expect("dest"),
-        ),
-        registered_delivery: 1,
-        short_message: Bytes::copy_from_slice(text.as_bytes()),
-        ..SubmitSm::default()
-    })
+    common::submit_sm(destination, text, 1)
 }
 
 const VALID_NUMBER: &str = "447911123456";
@@ -170,13 +108,7 @@ async fn bind_and_submit_returns_an_id_that_is_stored() {
         .expect("stored");
     assert_eq!(stored.account, "acme");
     assert_eq!(stored.destination.addr, VALID_NUMBER);
-    let account = node
-        .node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&node.node, "acme").await;
     assert_eq!(account.credits, 999);
 }
 
@@ -204,17 +136,7 @@ async fn credentials_longer_than_smpp_34_allows_are_accepted() {
 async fn disabled_account_address_outside_allowlist_and_too_many_binds_get_bind_failed() {
     let node = TestNode::start().await;
     node.add_account("off", "pw", |a| a.credits = 1).await;
-    node.node
-        .store
-        .update_account(
-            "off",
-            smsgate::store::AccountPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("disabled");
+    common::disable_account(&node.node, "off").await;
     node.add_account("fenced", "pw", |a| {
         a.allowed_ips = vec!["10.1.2.0/24".parse().expect("cidr")]
     })
@@ -261,7 +183,7 @@ async fn submit_before_bind_and_on_a_receiver_get_invalid_bind_status() {
     let node = TestNode::start().await;
     node.add_account("acme", "pw", |_| {}).await;
     let (open, events) = connect(node.addr()).await;
-    tokio::spawn(drain(events));
+    answer_requests_ok(events);
     let resp = open
         .request(submit(VALID_NUMBER, "hi"))
         .await
@@ -269,7 +191,7 @@ async fn submit_before_bind_and_on_a_receiver_get_invalid_bind_status() {
     assert_eq!(resp.status, CommandStatus::ESME_RINVBNDSTS);
 
     let (rx, events) = connect(node.addr()).await;
-    tokio::spawn(drain(events));
+    answer_requests_ok(events);
     let bound = rx
         .request(Body::BindReceiver(bind_body("acme", "pw")))
         .await
@@ -376,13 +298,7 @@ async fn each_validation_failure_gets_its_status_and_charges_nothing() {
         let resp = client.request(body).await.expect("answered");
         assert_eq!(resp.status, expected, "{name}");
     }
-    let account = node
-        .node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&node.node, "acme").await;
     assert_eq!(account.credits, 10, "nothing was charged");
 }
 
@@ -471,13 +387,7 @@ async fn credit_race_over_ten_sessions_accepts_exactly_the_credits() {
         }
     }
     assert_eq!((accepted, refused), (100, 900));
-    let account = node
-        .node
-        .store
-        .account("acme")
-        .await
-        .expect("read")
-        .expect("exists");
+    let account = common::stored_account(&node.node, "acme").await;
     assert_eq!(account.credits, 0);
 }
 
@@ -580,8 +490,8 @@ async fn tls_bind_and_submit_work_with_the_generated_certificate() {
         .expect("connect");
     let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
     let tls = connector.connect(name, tcp).await.expect("handshake");
-    let (client, events) = session::start(tls, client_config());
-    tokio::spawn(drain(events));
+    let (client, events) = session::start(tls, common::client_session_config());
+    answer_requests_ok(events);
     let bound = client
         .request(Body::BindTransceiver(bind_body("acme", "pw")))
         .await
@@ -610,13 +520,7 @@ async fn legacy_sha1_hash_binds_and_is_upgraded_to_argon2id() {
     );
     let mut upgraded = false;
     for _ in 0..50 {
-        let account = node
-            .node
-            .store
-            .account("Test1")
-            .await
-            .expect("read")
-            .expect("exists");
+        let account = common::stored_account(&node.node, "Test1").await;
         if account.password_hash.starts_with("$argon2id$") {
             upgraded = true;
             break;

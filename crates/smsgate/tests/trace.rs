@@ -6,22 +6,18 @@
 //! account's or connector's PDUs appear at target `smsgate::pdu`, with
 //! their hex, and nobody else's.
 
+mod common;
+
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use smpp::session::{self, SessionConfig, SessionEvent, SessionHandle};
-use smpp::types::{npi, ton};
-use smpp::{Address, Bind, Body, COctetString, CommandStatus, SubmitSm};
-use smsgate::accounts::password;
-use smsgate::clock::ManualClock;
-use smsgate::config::Config;
+use smpp::Body;
+use smpp::session::SessionHandle;
 use smsgate::node::{Node, database_path};
 use smsgate::store::sqlite::SqliteStore;
-use smsgate::store::{BindType, NewAccount, Store, TraceKind};
-use tokio::net::TcpStream;
+use smsgate::store::{NewAccount, Store, TraceKind};
 
 /// Long enough for anything that should happen; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -91,94 +87,36 @@ fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A node with a simulator connector `carrier` that every message is routed to.
+/// A node with a simulator connector `carrier` that every message is routed
+/// to, no HTTP listener, and the accounts `traced` and `quiet`.
 async fn start(dir: &std::path::Path) -> Node {
     log();
-    let text = "[node]\nname = \"test\"\n\
-         [smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\nshutdown_timeout = \"2s\"\n\
-         [http]\nlisten = []\n\
-         [dispatch]\npoll_interval = \"20ms\"\n\
+    let mut config = common::parse_local_config(
+        "[dispatch]\npoll_interval = \"20ms\"\n\
          [connectors.carrier]\nkind = \"sim\"\nlatency = \"0s\"\n\
-         [[routes]]\nname = \"all\"\nconnectors = \"carrier\"\n";
-    let config = Config::parse(text).expect("test configuration parses");
-    let node = Node::start(&config, None, dir, Arc::new(ManualClock::new()))
-        .await
-        .expect("node starts");
+         [[routes]]\nname = \"all\"\nconnectors = \"carrier\"\n",
+    );
+    config.http.listen = Vec::new();
+    let node = common::start_node(&config, dir).await;
     for system_id in ["traced", "quiet"] {
-        node.store
-            .create_account(NewAccount {
-                system_id: system_id.into(),
-                password_hash: password::hash("secret").expect("hash"),
-                credits: 1000,
-                max_binds: 8,
-                tps: None,
-                window: 10,
-                bind_types: BindType::ALL.to_vec(),
-                allowed_ips: Vec::new(),
-                allowed_senders: Vec::new(),
-                default_sender: None,
-                address_ranges: Vec::new(),
-                group: None,
-            })
-            .await
-            .expect("account created");
+        let account = NewAccount {
+            max_binds: 8,
+            ..common::test_account(system_id, "secret")
+        };
+        common::add_account(&node, account).await;
     }
     node
 }
 
-fn addr(node: &Node) -> SocketAddr {
-    node.smpp.plaintext_addr().expect("plaintext listener")
-}
-
 /// A transmitter session of `system_id`.
 async fn bind(addr: SocketAddr, system_id: &'static str) -> SessionHandle {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let config = SessionConfig {
-        enquire_link_interval: None,
-        inactivity_timeout: None,
-        ..SessionConfig::default()
-    };
-    let (handle, mut events) = session::start(stream, config);
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let SessionEvent::Request(request) = event {
-                request.responder.respond_status(CommandStatus::ESME_ROK);
-            }
-        }
-    });
-    let body = Body::BindTransmitter(Bind {
-        system_id: COctetString::from_static(system_id),
-        password: COctetString::from_static("secret"),
-        interface_version: 0x34,
-        ..Bind::default()
-    });
-    let resp = handle.request(body).await.expect("bind answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK, "bound");
-    handle
+    common::bind_answering(addr, Body::BindTransmitter, system_id, "secret").await
 }
 
 /// Submits `text`; returns our id for it.
 async fn submit(client: &SessionHandle, text: &str) -> String {
-    let body = Body::SubmitSm(SubmitSm {
-        source: Address::new(
-            ton::ALPHANUMERIC,
-            npi::UNKNOWN,
-            COctetString::from_static("Acme"),
-        ),
-        destination: Address::new(
-            ton::INTERNATIONAL,
-            npi::ISDN,
-            COctetString::from_static("447911123456"),
-        ),
-        short_message: Bytes::copy_from_slice(text.as_bytes()),
-        ..SubmitSm::default()
-    });
-    let resp = client.request(body).await.expect("answered");
-    assert_eq!(resp.status, CommandStatus::ESME_ROK);
-    let Body::SubmitSmResp(resp) = resp.body else {
-        panic!("not a submit_sm_resp: {resp:?}");
-    };
-    resp.message_id.to_string_lossy().into_owned()
+    let body = common::submit_sm("447911123456", text, 0);
+    common::submitted_id(client.request(body).await.expect("answered"))
 }
 
 /// Waits until the node's snapshot has the switch (its refresher reads the store).
@@ -194,8 +132,8 @@ async fn wait_until_on(node: &Node, kind: TraceKind, name: &str) {
 async fn an_account_switched_on_in_the_store_gets_its_pdus_logged_and_no_other() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = start(dir.path()).await;
-    let traced = bind(addr(&node), "traced").await;
-    let quiet = bind(addr(&node), "quiet").await;
+    let traced = bind(common::smpp_addr(&node), "traced").await;
+    let quiet = bind(common::smpp_addr(&node), "quiet").await;
 
     submit(&traced, "before the switch").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -242,7 +180,7 @@ async fn an_account_switched_on_in_the_store_gets_its_pdus_logged_and_no_other()
     );
 
     // A session bound while traced shows its bind, password masked.
-    let again = bind(addr(&node), "traced").await;
+    let again = bind(common::smpp_addr(&node), "traced").await;
     let bind_line = wait_for_line(&["system_id=traced", "command=\"bind_transmitter\""]).await;
     let dump = hex_of(&bind_line);
     assert!(dump.contains(&hex("traced\0******\0")), "{bind_line}");
@@ -281,7 +219,7 @@ async fn a_connector_switched_on_gets_its_binds_pdus_logged() {
     ])
     .await;
 
-    let client = bind(addr(&node), "quiet").await;
+    let client = bind(common::smpp_addr(&node), "quiet").await;
     submit(&client, "through the carrier").await;
     let out = wait_for_line(&[
         "connector=carrier",
