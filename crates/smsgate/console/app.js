@@ -149,6 +149,11 @@ function buildShell(user) {
   );
   setBannerHost(banners);
   dashboard.sampler.onSample((overview) => {
+    // `null`: the last poll failed (the node restarts, the network is down).
+    if (!overview) {
+      replace(nodeInfo, h('div', { class: 'status-bad' }, '● not answering'));
+      return;
+    }
     replace(
       nodeInfo,
       h('div', {}, overview.node),

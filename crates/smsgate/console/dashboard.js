@@ -1,7 +1,8 @@
 // The dashboard: traffic, receipts, errors and queue depths over the last
 // five minutes, from GET /admin/api/overview polled every two seconds. The
-// sampler runs for as long as the operator is logged in, so the charts have
-// their history when the dashboard is opened.
+// node keeps the last five minutes itself (GET /admin/api/overview/history),
+// so the charts start full at login; the sampler then runs for as long as
+// the operator is logged in.
 
 import { get } from './api.js';
 import { h, replace, pageHeader, fmtNum, fmtDuration, showError, clearBanners } from './ui.js';
@@ -36,7 +37,35 @@ class Sampler {
   start() {
     if (this.timer) return;
     this.timer = setInterval(() => this.tick(), INTERVAL_MS);
-    this.tick();
+    this.seed().finally(() => this.tick());
+  }
+
+  /**
+   * Fills the window with the node's own samples, placed on this browser's
+   * clock (the node says what its clock reads now). Samples whose queue
+   * depths the node could not read are left out. Failing is harmless: the
+   * charts then fill as the sampler goes.
+   */
+  async seed() {
+    let history;
+    try {
+      history = await get('/overview/history');
+    } catch {
+      return;
+    }
+    if (!this.timer || !Array.isArray(history?.samples)) return;
+    const offset = Date.now() - Date.parse(history.now);
+    if (!Number.isFinite(offset)) return;
+    const firstLive = this.samples.length ? this.samples[0].t : Infinity;
+    const seeded = history.samples
+      .filter((s) => s.queues)
+      .map((s) => ({ t: Date.parse(s.at) + offset, seeded: true, overview: { counters: s.counters, queues: s.queues } }))
+      .filter((s) => Number.isFinite(s.t) && s.t < firstLive);
+    this.samples = seeded.concat(this.samples);
+    // Listeners take a live overview; without one yet, the first poll
+    // (right after this) redraws with the seeded samples too.
+    const latest = this.latest();
+    if (latest) for (const listener of this.listeners) listener(latest);
   }
 
   stop() {
@@ -54,8 +83,12 @@ class Sampler {
     return () => this.listeners.delete(listener);
   }
 
+  /** The newest live overview (the node's history has no tiles' fields). */
   latest() {
-    for (let i = this.samples.length - 1; i >= 0; i -= 1) if (this.samples[i].overview) return this.samples[i].overview;
+    for (let i = this.samples.length - 1; i >= 0; i -= 1) {
+      const sample = this.samples[i];
+      if (sample.overview && !sample.seeded) return sample.overview;
+    }
     return null;
   }
 

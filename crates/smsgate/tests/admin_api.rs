@@ -1095,3 +1095,33 @@ async fn an_accounts_default_callback_url_is_set_at_creation_changed_and_removed
     .await;
     assert_eq!(removed["callback_url"], Value::Null);
 }
+
+#[tokio::test]
+async fn overview_history_keeps_samples_of_the_counters_and_queues_with_the_nodes_clock() {
+    let gateway = start().await;
+    let token = gateway.admin_token().await;
+    let key = gateway.account("acme").await;
+    gateway
+        .send(&key, json!({"to": "+447911123456", "text": "hi"}))
+        .await;
+    // The sampler takes one at start and then every 2 s: wait for one that
+    // has counted the message.
+    let deadline = Instant::now() + PATIENCE;
+    let history = loop {
+        let history = json_of(gateway.get("/overview/history", &token)).await;
+        let counted = history["samples"]
+            .as_array()
+            .and_then(|samples| samples.last())
+            .is_some_and(|last| last["counters"]["accepted"] == 1);
+        if counted {
+            break history;
+        }
+        assert!(Instant::now() < deadline, "never sampled: {history:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(history["every_seconds"], 2);
+    assert!(history["now"].as_str().is_some(), "{history:#}");
+    let last = &history["samples"][history["samples"].as_array().map_or(0, Vec::len) - 1];
+    assert!(last["at"].as_str().is_some(), "{last:#}");
+    assert!(last["queues"]["outbox"].as_u64().is_some(), "{last:#}");
+}

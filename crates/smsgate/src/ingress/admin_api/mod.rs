@@ -4,7 +4,8 @@
 //!
 //! - `POST /admin/api/login`, `POST /admin/api/logout`, `GET /admin/api/me`
 //!   — console sessions ([`auth`]);
-//! - `GET /admin/api/overview` — the dashboard ([`overview`]);
+//! - `GET /admin/api/overview` — the dashboard ([`overview`]), and
+//!   `/overview/history`, its last five minutes ([`history`]);
 //! - `/admin/api/accounts…` — accounts, credits and API keys ([`accounts`]);
 //! - `/admin/api/sessions…` — this node's bound SMPP sessions ([`sessions`]);
 //! - `/admin/api/connectors…` — connector status, pause and resume ([`connectors`]);
@@ -26,6 +27,7 @@ mod body;
 pub mod bootstrap;
 mod connectors;
 mod gate;
+mod history;
 mod messages;
 mod overview;
 mod routes;
@@ -87,6 +89,8 @@ pub struct AdminContext {
 struct Admin {
     ctx: AdminContext,
     logins: LoginSessions,
+    /// The dashboard's last five minutes ([`history`]).
+    history: Arc<history::History>,
 }
 
 /// The shared state of the admin routes.
@@ -95,14 +99,22 @@ type AdminState = Arc<Admin>;
 /// The admin API's routes, to merge into the HTTP listener's router.
 pub fn router(ctx: AdminContext) -> Router {
     let admin_config = ctx.config.clone();
+    let history = Arc::new(history::History::default());
+    history.spawn_sampler(
+        Arc::clone(&ctx.metrics),
+        Arc::clone(&ctx.store),
+        ctx.stopping.clone(),
+    );
     let state = Arc::new(Admin {
         ctx,
         logins: LoginSessions::new(),
+        history,
     });
     let api = Router::new()
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/overview", get(overview::overview))
+        .route("/overview/history", get(history::history))
         .route("/queues", get(overview::queues))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route(
