@@ -38,7 +38,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gateway: SMPP (plain and TLS) for customers, until SIGTERM or Ctrl-C.
+    /// Run the gateway: SMPP (plain and TLS) and the HTTP API for customers, the
+    /// operator console at /console/, until SIGTERM or Ctrl-C.
     Serve(serve::ServeArgs),
     /// Print the version of smsgate and of the protocols it speaks.
     Version,
