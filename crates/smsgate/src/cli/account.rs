@@ -596,24 +596,13 @@ impl AccountChanges {
             group: self.group.map(|Setting(group)| group),
             callback_url: self.callback_url.map(|Setting(url)| url),
         };
-        // Exhaustive on purpose: a new patch field must be considered here.
-        let AccountPatch {
-            enabled: None,
-            max_binds: None,
-            tps: None,
-            window: None,
-            bind_types: None,
-            allowed_ips: None,
-            allowed_senders: None,
-            default_sender: None,
-            address_ranges: None,
-            group: None,
-            callback_url: None,
-        } = patch
-        else {
-            return Ok(patch);
-        };
-        Err("nothing to change: give at least one option (see `smsgate account set --help`)".into())
+        if patch.is_empty() {
+            return Err(
+                "nothing to change: give at least one option (see `smsgate account set --help`)"
+                    .into(),
+            );
+        }
+        Ok(patch)
     }
 }
 

@@ -174,6 +174,28 @@ pub struct AccountPatch {
 }
 
 impl AccountPatch {
+    /// Whether the patch sets nothing. Exhaustive on purpose: a new field
+    /// must be considered here, and every caller that refuses an empty
+    /// change (the CLI, the admin API) follows.
+    pub fn is_empty(&self) -> bool {
+        matches!(
+            self,
+            AccountPatch {
+                enabled: None,
+                max_binds: None,
+                tps: None,
+                window: None,
+                bind_types: None,
+                allowed_ips: None,
+                allowed_senders: None,
+                default_sender: None,
+                address_ranges: None,
+                group: None,
+                callback_url: None,
+            }
+        )
+    }
+
     /// Replaces the fields of `account` that this patch sets. Every store
     /// applies patches this way, so they mean the same everywhere.
     pub fn apply_to(self, account: &mut Account) {

@@ -267,22 +267,7 @@ pub(super) async fn update(
             .transpose()?,
         callback_url: changes.callback_url.map(callback_url).transpose()?,
     };
-    let changes_settings = !matches!(
-        patch,
-        AccountPatch {
-            enabled: None,
-            max_binds: None,
-            tps: None,
-            window: None,
-            bind_types: None,
-            allowed_ips: None,
-            allowed_senders: None,
-            default_sender: None,
-            address_ranges: None,
-            group: None,
-            callback_url: None,
-        }
-    );
+    let changes_settings = !patch.is_empty();
     if !changes_settings && new_hash.is_none() {
         return Err(invalid(
             "nothing to change: give at least one field (enabled, max_binds, tps, window, \

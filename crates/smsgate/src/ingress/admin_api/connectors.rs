@@ -48,13 +48,8 @@ pub(super) async fn pause(
     axum::Extension(operator): axum::Extension<Operator>,
     Path(name): Path<String>,
 ) -> Result<Json<ConnectorView>, Problem> {
-    let status = admin
-        .ctx
-        .dispatch
-        .pause(&name)
-        .ok_or_else(|| no_connector(&name))?;
-    info!(connector = %name, by = %operator.user, "admin api: connector paused");
-    Ok(Json(status.into()))
+    let status = admin.ctx.dispatch.pause(&name);
+    answer(status, &name, &operator, "paused")
 }
 
 /// `POST /admin/api/connectors/{name}/resume`.
@@ -63,15 +58,19 @@ pub(super) async fn resume(
     axum::Extension(operator): axum::Extension<Operator>,
     Path(name): Path<String>,
 ) -> Result<Json<ConnectorView>, Problem> {
-    let status = admin
-        .ctx
-        .dispatch
-        .resume(&name)
-        .ok_or_else(|| no_connector(&name))?;
-    info!(connector = %name, by = %operator.user, "admin api: connector resumed");
-    Ok(Json(status.into()))
+    let status = admin.ctx.dispatch.resume(&name);
+    answer(status, &name, &operator, "resumed")
 }
 
-fn no_connector(name: &str) -> Problem {
-    Problem::not_found(format!("no connector {name} is in force"))
+/// The connector after a pause or resume, logged; 404 when none has that name.
+fn answer(
+    status: Option<ConnectorStatus>,
+    name: &str,
+    operator: &Operator,
+    done: &str,
+) -> Result<Json<ConnectorView>, Problem> {
+    let status =
+        status.ok_or_else(|| Problem::not_found(format!("no connector {name} is in force")))?;
+    info!(connector = %name, by = %operator.user, "admin api: connector {done}");
+    Ok(Json(status.into()))
 }
