@@ -22,7 +22,8 @@
 //! - answers a malformed PDU with the status the codec chose (generic_nack or
 //!   the PDU's own resp), and closes if the stream lost its framing;
 //! - answers ESME_RTHROTTLED when the application already holds
-//!   [`SessionConfig::peer_window`] of the peer's requests unanswered;
+//!   [`SessionConfig::peer_window`] of the peer's requests unanswered, or
+//!   stops reading until it answers one ([`PeerWindowFull`]);
 //! - answers ESME_RSYSERR for an [`InboundRequest`] dropped unanswered;
 //! - closes after [`SessionConfig::inactivity_timeout`] without input.
 //!
@@ -55,6 +56,7 @@ use crate::codec::SmppCodec;
 use crate::pdu::DecodeLimits;
 
 pub use event::{CloseReason, InboundRequest, Responder, SessionEvent};
+
 pub use handle::{PendingResponse, RequestError, SessionHandle};
 pub use tap::{Direction, PduTap};
 
@@ -77,10 +79,13 @@ pub struct SessionConfig {
     /// Close when nothing at all has been received for this long. `None`
     /// never closes for silence. Default 90 s.
     pub inactivity_timeout: Option<Duration>,
-    /// How many of the peer's requests the application may hold unanswered;
-    /// the session answers any request beyond it with ESME_RTHROTTLED itself,
-    /// and the application never sees it. Default 10.
+    /// How many of the peer's requests the application may hold unanswered.
+    /// What happens to one beyond it is [`SessionConfig::peer_window_full`].
+    /// Default 10.
     pub peer_window: usize,
+    /// What the session does while the application holds `peer_window` of
+    /// the peer's requests unanswered. Default [`PeerWindowFull::Throttle`].
+    pub peer_window_full: PeerWindowFull,
     /// How long [`SessionHandle::unbind`] waits for unbind_resp before
     /// closing anyway. Default 5 s.
     pub unbind_timeout: Duration,
@@ -100,11 +105,28 @@ impl Default for SessionConfig {
             enquire_link_interval: Some(Duration::from_secs(30)),
             inactivity_timeout: Some(Duration::from_secs(90)),
             peer_window: 10,
+            peer_window_full: PeerWindowFull::Throttle,
             unbind_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             limits: DecodeLimits::default(),
         }
     }
+}
+
+/// What a session does with the peer's requests while its application
+/// already holds [`SessionConfig::peer_window`] of them unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerWindowFull {
+    /// Read on, and answer each request beyond the window ESME_RTHROTTLED
+    /// itself (the application never sees it): what an SMSC does to a
+    /// customer that sends faster than its window.
+    #[default]
+    Throttle,
+    /// Stop reading the connection until an answer frees a slot, so the
+    /// peer meets TCP back-pressure and nothing is refused: what an ESME
+    /// does when a carrier bursts receipts faster than they can be stored.
+    /// Responses to our own requests wait behind the unread requests.
+    StopReading,
 }
 
 /// Room in the events channel beyond the requests the peer window allows:

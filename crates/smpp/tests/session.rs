@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use smpp::session::{
-    self, CloseReason, InboundRequest, RequestError, SessionConfig, SessionEvent, SessionHandle,
+    self, CloseReason, InboundRequest, PeerWindowFull, RequestError, SessionConfig, SessionEvent,
+    SessionHandle,
 };
 use smpp::{
     Address, AlertNotification, Bind, BindResp, Body, COctetString, CommandId, CommandStatus,
@@ -435,6 +436,36 @@ async fn peer_requests_beyond_the_peer_window_are_throttled() {
     assert_eq!(peer.recv().await, Pdu::new(1, submit_sm_resp("id-1")));
     peer.send(Pdu::new(4, submit_sm("m"))).await;
     assert_eq!(next_request(&mut events).await.pdu.sequence, 4);
+}
+
+#[tokio::test]
+async fn with_stop_reading_requests_beyond_the_peer_window_wait_unread_and_none_is_throttled() {
+    let config = SessionConfig {
+        peer_window: 2,
+        peer_window_full: PeerWindowFull::StopReading,
+        ..config()
+    };
+    let (_handle, mut events, mut peer) = session_with_raw_peer(config).await;
+    for sequence in 1..=4 {
+        peer.send(Pdu::new(sequence, submit_sm("m"))).await;
+    }
+    let first = next_request(&mut events).await;
+    let second = next_request(&mut events).await;
+    peer.expect_silence().await;
+    assert!(
+        events.try_recv().is_err(),
+        "a request beyond the window was read while the window was full"
+    );
+
+    first.respond(submit_sm_resp("id-1"));
+    assert_eq!(peer.recv().await, Pdu::new(1, submit_sm_resp("id-1")));
+    let third = next_request(&mut events).await;
+    assert_eq!(third.pdu.sequence, 3);
+    second.respond(submit_sm_resp("id-2"));
+    assert_eq!(peer.recv().await, Pdu::new(2, submit_sm_resp("id-2")));
+    let fourth = next_request(&mut events).await;
+    assert_eq!(fourth.pdu.sequence, 4);
+    assert_eq!(fourth.pdu.status, CommandStatus::ESME_ROK);
 }
 
 #[tokio::test]

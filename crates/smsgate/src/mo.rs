@@ -1,8 +1,11 @@
 //! Inbound messages (MO): from providers to the customers they belong to.
 //!
-//! Tracking hands every MO segment here. Segments of a long message (UDH
-//! or SAR numbered) wait until all have come, or until
-//! `[mo] reassembly_timeout` (then what came goes on as it is). The whole
+//! Tracking hands every MO segment here, and answers its provider once
+//! [`MoRouter::handle`] says it is durable. Segments of a long message
+//! (UDH or SAR numbered) are stored as they come (`mo_parts`), and wait
+//! until all have come, or until `[mo] reassembly_timeout` (then what came
+//! goes on as it is); the whole message's transaction deletes them. At
+//! start the stored parts are read back and wait on. The whole
 //! message is routed by `[[mo_routes]]`, then by the accounts' address
 //! ranges ([`crate::delivery::mo_routes`]), and stored as a message of
 //! direction `mo` with its trace, in one transaction with what delivers it:
@@ -33,7 +36,9 @@ use crate::connectors::ProviderMo;
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::mo_routes::{MoInput, MoRouteConfig, MoRouteTable, MoTarget};
 use crate::delivery::webhook::MoEvent;
-use crate::store::{MessageState, MoDelivery, MoRecord, Store, StoredAddress};
+use crate::store::{
+    MessageState, MoDelivery, MoRecord, NewMoPart, Store, StoredAddress, StoredMoPart,
+};
 
 /// How often the accounts' address ranges are read again (an account
 /// added or changed by `smsgate account` takes effect within this).
@@ -85,7 +90,13 @@ struct PartsKey {
 struct Parts {
     segments: Vec<Option<ProviderMo>>,
     since: Instant,
+    /// The store's keys of every part taken (a repeated part included), so
+    /// the whole message's transaction deletes them all.
+    stored: Vec<i64>,
 }
+
+/// A long message ready to go on: its parts and their stored keys.
+type Whole = (Vec<ProviderMo>, Vec<i64>);
 
 impl MoRouter {
     /// A router over `routes` and the accounts' ranges (read now), writing
@@ -107,29 +118,76 @@ impl MoRouter {
         })
     }
 
-    /// Takes one received segment: routes and stores the message once it
-    /// is whole.
-    pub async fn handle(&self, mo: ProviderMo) {
-        let Some(concat) = concat_of(&mo).filter(|concat| concat.total() > 1) else {
-            self.deliver(vec![mo], false).await;
-            return;
-        };
-        let (complete, overflow) = self.add_part(mo, concat);
-        if let Some(parts) = overflow {
-            self.deliver(parts, true).await;
+    /// Reads back the parts of long messages stored before the last stop,
+    /// so they wait for the rest as if they had just come (a message whose
+    /// parts were all stored goes on at once).
+    pub async fn resume_stored_parts(&self) -> Result<usize, String> {
+        let stored = self.store.mo_parts().await.map_err(|e| e.to_string())?;
+        let count = stored.len();
+        for StoredMoPart { seq, part } in stored {
+            let Some(mo) = provider_mo_from(&part) else {
+                warn!(seq, connector = %part.connector, "mo: a stored part cannot be read; left in the store");
+                continue;
+            };
+            let Some(concat) = concat_of(&mo).filter(|concat| concat.total() > 1) else {
+                continue;
+            };
+            let age = SystemTime::now()
+                .duration_since(part.received_at)
+                .unwrap_or_default();
+            let (complete, overflow) = self.add_part(mo, concat, seq, age);
+            for (parts, stored) in overflow.into_iter() {
+                let _ = self.deliver(parts, true, stored).await;
+            }
+            for (parts, stored) in complete.into_iter() {
+                let _ = self.deliver(parts, false, stored).await;
+            }
         }
-        if let Some(parts) = complete {
-            self.deliver(parts, false).await;
-        }
+        Ok(count)
     }
 
-    /// Keeps a part; returns its message's parts once all are in, and the
-    /// parts of the oldest waiting message if too many wait.
+    /// Takes one received segment: routes and stores the message once it
+    /// is whole. `Ok` once the segment is durable (alone, or in the whole
+    /// message), so its provider may be answered; `Err` when the store
+    /// failed and the provider should send it again.
+    pub async fn handle(&self, mo: ProviderMo) -> Result<(), String> {
+        let Some(concat) = concat_of(&mo).filter(|concat| concat.total() > 1) else {
+            return self.deliver(vec![mo], false, Vec::new()).await;
+        };
+        let seq = self
+            .store
+            .store_mo_part(NewMoPart {
+                connector: mo.connector.clone(),
+                pdu: deliver_sm_of(&mo).to_vec(),
+                received_at: mo.received_at,
+            })
+            .await
+            .map_err(|error| {
+                warn!(connector = %mo.connector, %error, "mo: a part could not be stored; the provider is asked to send it again");
+                error.to_string()
+            })?;
+        let (complete, overflow) = self.add_part(mo, concat, seq, Duration::ZERO);
+        // The part is durable from here on: if the whole message cannot be
+        // stored now, its parts stay stored and go on at the next start.
+        if let Some((parts, stored)) = overflow {
+            let _ = self.deliver(parts, true, stored).await;
+        }
+        if let Some((parts, stored)) = complete {
+            let _ = self.deliver(parts, false, stored).await;
+        }
+        Ok(())
+    }
+
+    /// Keeps a part (stored as `seq`, received `age` ago); returns its
+    /// message's parts once all are in, and the parts of the oldest waiting
+    /// message if too many wait.
     fn add_part(
         &self,
         mo: ProviderMo,
         concat: Concat,
-    ) -> (Option<Vec<ProviderMo>>, Option<Vec<ProviderMo>>) {
+        seq: i64,
+        age: Duration,
+    ) -> (Option<Whole>, Option<Whole>) {
         let key = PartsKey {
             connector: mo.connector.clone(),
             source: mo.source.addr.to_string_lossy().into_owned(),
@@ -140,8 +198,10 @@ impl MoRouter {
         let mut pending = lock(&self.pending);
         let entry = pending.entry(key.clone()).or_insert_with(|| Parts {
             segments: vec![None; usize::from(concat.total())],
-            since: Instant::now(),
+            since: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            stored: Vec::new(),
         });
+        entry.stored.push(seq);
         if let Some(slot) = usize::from(concat.seq())
             .checked_sub(1)
             .and_then(|index| entry.segments.get_mut(index))
@@ -149,9 +209,7 @@ impl MoRouter {
             *slot = Some(mo);
         }
         if entry.segments.iter().all(Option::is_some) {
-            let complete = pending
-                .remove(&key)
-                .map(|parts| parts.segments.into_iter().flatten().collect());
+            let complete = pending.remove(&key).map(Parts::into_whole);
             return (complete, None);
         }
         let overflow = if pending.len() > MAX_PENDING {
@@ -161,7 +219,7 @@ impl MoRouter {
                 .map(|(key, _)| key.clone());
             oldest
                 .and_then(|oldest| pending.remove(&oldest))
-                .map(|parts| parts.segments.into_iter().flatten().collect())
+                .map(Parts::into_whole)
         } else {
             None
         };
@@ -182,8 +240,8 @@ impl MoRouter {
             keys.iter().filter_map(|key| pending.remove(key)).collect()
         };
         for parts in stale {
-            self.deliver(parts.segments.into_iter().flatten().collect(), true)
-                .await;
+            let (parts, stored) = parts.into_whole();
+            let _ = self.deliver(parts, true, stored).await;
         }
         let due = self
             .table
@@ -206,10 +264,17 @@ impl MoRouter {
         }
     }
 
-    /// Routes and stores one whole message (`incomplete`: some parts never came).
-    async fn deliver(&self, parts: Vec<ProviderMo>, incomplete: bool) {
+    /// Routes and stores one whole message (`incomplete`: some parts never
+    /// came), deleting its `stored` parts in the same transaction. `Err`
+    /// when the store failed.
+    async fn deliver(
+        &self,
+        parts: Vec<ProviderMo>,
+        incomplete: bool,
+        stored: Vec<i64>,
+    ) -> Result<(), String> {
         let Some(first) = parts.first() else {
-            return;
+            return Ok(());
         };
         let id = ulid::Ulid::new().to_string();
         let connector = first.connector.clone();
@@ -327,11 +392,16 @@ impl MoRouter {
             received_at,
             trace,
             delivery,
+            stored_parts: stored,
         };
         match self.store.record_mo(record).await {
-            Ok(()) => info!(mo_id = %id, %connector, state = state.as_str(), "mo: received"),
+            Ok(()) => {
+                info!(mo_id = %id, %connector, state = state.as_str(), "mo: received");
+                Ok(())
+            }
             Err(error) => {
-                warn!(%connector, %error, "mo: a received message could not be stored; it is lost")
+                warn!(%connector, %error, "mo: a received message could not be stored");
+                Err(error.to_string())
             }
         }
     }
@@ -407,6 +477,45 @@ const SHORT_MESSAGE_MAX: usize = 140;
 /// The deliver_sm an SMPP customer gets for a message: its segments as
 /// received; a single text too long for one SMS (from an HTTP provider)
 /// is split with a concatenation UDH.
+/// The deliver_sm a part came in, as stored until the rest comes.
+fn deliver_sm_of(mo: &ProviderMo) -> Bytes {
+    Pdu::new(
+        0,
+        Body::DeliverSm(DeliverSm {
+            source: mo.source.clone(),
+            destination: mo.destination.clone(),
+            esm_class: mo.esm_class,
+            data_coding: mo.data_coding,
+            short_message: mo.short_message.clone(),
+            tlvs: mo.tlvs.clone(),
+            ..DeliverSm::default()
+        }),
+    )
+    .to_bytes()
+}
+
+/// A stored part read back; `None` if its octets are not a deliver_sm.
+fn provider_mo_from(part: &NewMoPart) -> Option<ProviderMo> {
+    let pdu = Pdu::decode(
+        Bytes::copy_from_slice(&part.pdu),
+        &smpp::DecodeLimits::default(),
+    )
+    .ok()?;
+    let Body::DeliverSm(sm) = pdu.body else {
+        return None;
+    };
+    Some(ProviderMo {
+        connector: part.connector.clone(),
+        source: sm.source,
+        destination: sm.destination,
+        data_coding: sm.data_coding,
+        esm_class: sm.esm_class,
+        short_message: sm.short_message,
+        tlvs: sm.tlvs,
+        received_at: part.received_at,
+    })
+}
+
 fn deliver_sm_for(parts: &[ProviderMo], text: Option<&str>) -> Vec<Bytes> {
     let single_too_long = parts.len() == 1
         && parts
@@ -509,6 +618,12 @@ impl StoredMoEvent {
             received_at: stored.received_at.parse().ok()?,
             segments: stored.segments,
         })
+    }
+}
+
+impl Parts {
+    fn into_whole(self) -> Whole {
+        (self.segments.into_iter().flatten().collect(), self.stored)
     }
 }
 

@@ -33,9 +33,9 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 use crate::trace_switch::TraceSwitches;
 
-/// Receipts and MO waiting for tracking; past it, connectors wait (and
-/// refuse with ESME_RX_T_APPN after their handoff timeout, so the provider
-/// sends again later).
+/// Receipts and MO waiting for tracking; past it, connectors wait (their
+/// binds stop reading once their inbound window is full, and a webhook
+/// answers 503 after its handoff timeout, so the provider sends again later).
 const INBOUND_QUEUE: usize = 4096;
 
 /// How long shutdown waits for tracking to apply the receipts already received.
@@ -176,6 +176,14 @@ impl Node {
             config.mo.clone(),
         )
         .await?;
+        match mo.resume_stored_parts().await {
+            Ok(0) => {}
+            Ok(parts) => info!(
+                parts,
+                "mo: parts of long messages stored before the last stop wait on"
+            ),
+            Err(error) => warn!(%error, "mo: the stored parts of long messages could not be read"),
+        }
         let callback_key = crate::outbox::webhooks::callback_key(data_dir).map_err(|e| {
             StoreError::Backend(format!("the callback key in {}: {e}", data_dir.display()))
         })?;

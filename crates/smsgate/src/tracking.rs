@@ -9,66 +9,116 @@
 //!
 //! MO messages go to the [`MoRouter`], which puts long ones together,
 //! routes and stores them.
+//!
+//! Each event's connector is told when it is durable (or that the store
+//! failed), and only then answers the provider: an acknowledged receipt
+//! or MO is never lost, and many are in flight at once.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::connectors::{InboundEvent, ProviderReceipt};
+use crate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt, StoredSignal};
 use crate::metrics::Metrics;
 use crate::mo::MoRouter;
 use crate::store::{Store, receipt_state};
 
-/// Most receipts applied together.
-const BATCH: usize = 256;
+/// Most events taken off the channel at once.
+const BATCH: usize = 512;
+
+/// Batches of receipts being applied at once: while one batch's commit
+/// fsyncs, the next is already queued with the store (pipelined commits).
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Applies what the connectors send until every connector has stopped
 /// (the channel closes). Receipts are counted in `metrics`, if given.
 pub async fn track(
     store: Arc<dyn Store>,
-    mut events: mpsc::Receiver<InboundEvent>,
+    mut events: mpsc::Receiver<Inbound>,
     mo: MoRouter,
     metrics: Option<Arc<Metrics>>,
 ) {
+    let (to_mo, mo_queue) = mpsc::channel(BATCH);
+    let mo_task = tokio::spawn(route_mo(mo, mo_queue, metrics.clone()));
     let mut batch = Vec::with_capacity(BATCH);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut applying = FuturesUnordered::new();
     loop {
         tokio::select! {
-            received = events.recv_many(&mut batch, BATCH) => {
+            received = events.recv_many(&mut batch, BATCH), if applying.len() < BATCHES_IN_FLIGHT => {
                 if received == 0 {
-                    return;
+                    break;
                 }
             }
-            _ = tick.tick() => {
-                mo.tick().await;
-                continue;
-            }
+            Some(()) = applying.next(), if !applying.is_empty() => continue,
         }
         let mut receipts = Vec::new();
-        for event in batch.drain(..) {
+        for Inbound { event, stored } in batch.drain(..) {
             match event {
-                InboundEvent::Receipt(receipt) => receipts.push(receipt),
+                InboundEvent::Receipt(receipt) => receipts.push((receipt, stored)),
                 InboundEvent::Mo(message) => {
-                    if let Some(metrics) = &metrics {
-                        metrics.mo_received(&message.connector);
+                    if to_mo.send((message, stored)).await.is_err() {
+                        warn!("tracking: the MO router stopped; an MO message is refused");
                     }
-                    mo.handle(message).await
                 }
             }
         }
-        join_all(
-            receipts
-                .into_iter()
-                .map(|receipt| apply(store.as_ref(), metrics.as_deref(), receipt)),
-        )
-        .await;
+        if receipts.is_empty() {
+            continue;
+        }
+        let store = Arc::clone(&store);
+        let metrics = metrics.clone();
+        applying.push(async move {
+            join_all(receipts.into_iter().map(|(receipt, stored)| {
+                let store = &store;
+                let metrics = &metrics;
+                async move {
+                    stored.finish(apply(store.as_ref(), metrics.as_deref(), receipt).await);
+                }
+            }))
+            .await;
+        });
+    }
+    while applying.next().await.is_some() {}
+    drop(to_mo);
+    if let Err(error) = mo_task.await {
+        warn!(%error, "tracking: the MO router ended abnormally");
     }
 }
 
-async fn apply(store: &dyn Store, metrics: Option<&Metrics>, receipt: ProviderReceipt) {
+/// Routes MO messages one after another (the parts of a long one meet in
+/// the router), and ticks the router's timers every second.
+async fn route_mo(
+    mo: MoRouter,
+    mut queue: mpsc::Receiver<(ProviderMo, StoredSignal)>,
+    metrics: Option<Arc<Metrics>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            next = queue.recv() => {
+                let Some((message, stored)) = next else { return };
+                if let Some(metrics) = &metrics {
+                    metrics.mo_received(&message.connector);
+                }
+                stored.finish(mo.handle(message).await);
+            }
+            _ = tick.tick() => mo.tick().await,
+        }
+    }
+}
+
+/// Applies one receipt; `Ok` once it is durable (applied, or kept for a
+/// provider id not known yet).
+async fn apply(
+    store: &dyn Store,
+    metrics: Option<&Metrics>,
+    receipt: ProviderReceipt,
+) -> Result<(), String> {
     let ProviderReceipt {
         connector,
         provider_id,
@@ -91,12 +141,15 @@ async fn apply(store: &dyn Store, metrics: Option<&Metrics>, receipt: ProviderRe
             {
                 metrics.receipt_latency(&connector, took);
             }
+            Ok(())
         }
         Ok(None) => {
-            debug!(%connector, %provider_id, "tracking: receipt for an id not known yet; kept")
+            debug!(%connector, %provider_id, "tracking: receipt for an id not known yet; kept");
+            Ok(())
         }
         Err(error) => {
-            warn!(%connector, %provider_id, %error, "tracking: a receipt could not be stored")
+            warn!(%connector, %provider_id, %error, "tracking: a receipt could not be stored; the provider is asked to send it again");
+            Err(error.to_string())
         }
     }
 }

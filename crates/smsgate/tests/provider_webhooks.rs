@@ -14,7 +14,7 @@ use reqwest::RequestBuilder;
 use sha2::Sha256;
 use smpp::receipt::ReceiptStat;
 use smpp::types::{npi, ton};
-use smsgate::connectors::{InboundEvent, ProviderMo, ProviderReceipt};
+use smsgate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt};
 use smsgate::ingress::provider_webhooks::{ProviderWebhookConfig, router};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -22,12 +22,28 @@ use tokio::sync::mpsc;
 /// Long enough for anything that should arrive; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// A running webhook router for the connector `acme`, and the tracking end
-/// of its channel.
+/// A running webhook router for the connector `acme`, and what a stand-in
+/// for tracking took from its channel (each event confirmed stored).
 struct Gateway {
     base: String,
-    events: mpsc::Receiver<InboundEvent>,
+    events: mpsc::UnboundedReceiver<InboundEvent>,
     http: reqwest::Client,
+}
+
+/// Plays tracking: takes each event, passes it to the test, and tells the
+/// router it is stored. Stops (closing the channel) once the test no longer
+/// listens; an event taken then is dropped unstored.
+fn confirm_each(mut inbound: mpsc::Receiver<Inbound>) -> mpsc::UnboundedReceiver<InboundEvent> {
+    let (to_test, events) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Inbound { event, stored }) = inbound.recv().await {
+            if to_test.send(event).is_err() {
+                break;
+            }
+            stored.finish(Ok(()));
+        }
+    });
+    events
 }
 
 fn config(toml_text: &str) -> ProviderWebhookConfig {
@@ -38,11 +54,18 @@ fn config(toml_text: &str) -> ProviderWebhookConfig {
 }
 
 async fn serve(toml_text: &str) -> Gateway {
-    serve_with_capacity(toml_text, 16).await
+    let (sender, inbound) = mpsc::channel(16);
+    let base = serve_router(toml_text, sender).await;
+    Gateway {
+        base,
+        events: confirm_each(inbound),
+        http: common::http_client(),
+    }
 }
 
-async fn serve_with_capacity(toml_text: &str, capacity: usize) -> Gateway {
-    let (sender, events) = mpsc::channel(capacity);
+/// Serves the router for `acme` with `sender` as its channel to tracking;
+/// returns its base URL.
+async fn serve_router(toml_text: &str, sender: mpsc::Sender<Inbound>) -> String {
     let app = router("acme", &config(toml_text), sender).expect("the test config is valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
@@ -53,11 +76,7 @@ async fn serve_with_capacity(toml_text: &str, capacity: usize) -> Gateway {
         )
         .await
     });
-    Gateway {
-        base: format!("http://{addr}"),
-        events,
-        http: common::http_client(),
-    }
+    format!("http://{addr}")
 }
 
 impl Gateway {
@@ -440,15 +459,61 @@ async fn receipt_with_an_unknown_status_word_keeps_it() {
 
 #[tokio::test]
 async fn a_full_channel_answers_503_until_tracking_catches_up() {
-    let mut gateway = serve_with_capacity("event_handoff_timeout = \"50ms\"", 1).await;
-    assert_eq!(send(gateway.mo().form(TWILIO_FORM)).await.0, 200);
-    let (status, body) = send(gateway.mo().form(TWILIO_FORM)).await;
+    let (sender, mut inbound) = mpsc::channel(1);
+    let probe = sender.clone();
+    let base = serve_router("event_handoff_timeout = \"50ms\"", sender).await;
+    let http = common::http_client();
+    let post = || http.post(format!("{base}/hooks/acme/mo")).form(TWILIO_FORM);
+    // The first takes the channel's one place and waits to be stored.
+    let first = tokio::spawn(send(post()));
+    tokio::time::timeout(PATIENCE, async {
+        while probe.capacity() > 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the first event reaches the channel");
+    let (status, body) = send(post()).await;
     assert_eq!(status, 503);
     assert!(body.contains("try again"), "{body}");
-    gateway.next_mo().await;
-    assert_eq!(send(gateway.mo().form(TWILIO_FORM)).await.0, 200);
-    gateway.next_mo().await;
-    gateway.assert_no_event();
+    assert!(!first.is_finished(), "answered before it was stored");
+    let Inbound { event, stored } = inbound.recv().await.expect("the first event");
+    assert!(matches!(event, InboundEvent::Mo(_)));
+    stored.finish(Ok(()));
+    assert_eq!(first.await.expect("the first request").0, 200);
+    assert!(
+        inbound.try_recv().is_err(),
+        "the refused one reached tracking"
+    );
+}
+
+#[tokio::test]
+async fn an_event_is_answered_200_only_once_stored_and_503_when_the_store_fails() {
+    let (sender, mut inbound) = mpsc::channel(4);
+    let base = serve_router("", sender).await;
+    let http = common::http_client();
+    let receipt = [("id", "1"), ("status", "delivered")];
+    let post = || {
+        http.post(format!("{base}/hooks/acme/receipt"))
+            .form(&receipt)
+    };
+
+    let waiting = tokio::spawn(send(post()));
+    let Inbound { stored, .. } = inbound.recv().await.expect("an event");
+    // Tracking has the event but has not stored it: no answer yet. The
+    // next request gets past the channel too, so the first had every chance.
+    let second = tokio::spawn(send(post()));
+    let Inbound {
+        stored: second_stored,
+        ..
+    } = inbound.recv().await.expect("an event");
+    assert!(!waiting.is_finished(), "answered before it was stored");
+    stored.finish(Err("disk I/O error".to_string()));
+    let (status, body) = waiting.await.expect("the request");
+    assert_eq!(status, 503, "a store failure is a temporary refusal");
+    assert!(body.contains("try again"), "{body}");
+    second_stored.finish(Ok(()));
+    assert_eq!(second.await.expect("the request").0, 200);
 }
 
 #[tokio::test]
@@ -513,7 +578,8 @@ async fn configured_paths_are_served_instead_of_the_defaults() {
 
 #[tokio::test]
 async fn routers_of_two_connectors_merge_into_one_listener() {
-    let (sender, mut events) = mpsc::channel(4);
+    let (sender, inbound) = mpsc::channel(4);
+    let mut events = confirm_each(inbound);
     let acme = router("acme", &config(""), sender.clone()).expect("valid");
     let other = router("other", &config(""), sender).expect("valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -18,7 +18,8 @@ use smpp::{Address, COctetString, CommandStatus};
 use smsgate::connectors::sim::{Delay, RejectStatus, SimConfig, SimServer, SimStats};
 use smsgate::connectors::smpp_client::{BindType, HostConfig, SmppClient, SmppClientConfig};
 use smsgate::connectors::{
-    ConnectorHealth, InboundEvent, OutboundSegment, ProviderReceipt, SubmitFailure, SubmitOutcome,
+    ConnectorHealth, Inbound, InboundEvent, OutboundSegment, ProviderReceipt, SubmitFailure,
+    SubmitOutcome,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -61,7 +62,7 @@ fn client_config(addrs: &[SocketAddr]) -> SmppClientConfig {
     config
 }
 
-fn start_client(config: SmppClientConfig) -> (SmppClient, mpsc::Receiver<InboundEvent>) {
+fn start_client(config: SmppClientConfig) -> (SmppClient, mpsc::Receiver<Inbound>) {
     let (events, received) = mpsc::channel(100);
     let client = SmppClient::start("carrier".into(), config, events).expect("valid config");
     (client, received)
@@ -123,14 +124,22 @@ async fn until_stats(server: &SimServer, done: impl Fn(&SimStats) -> bool) -> Si
     }
 }
 
-async fn next_event(events: &mut mpsc::Receiver<InboundEvent>) -> InboundEvent {
+/// The next event, confirmed stored at once (as tracking would after its commit).
+async fn next_event(events: &mut mpsc::Receiver<Inbound>) -> InboundEvent {
+    let Inbound { event, stored } = next_unconfirmed(events).await;
+    stored.finish(Ok(()));
+    event
+}
+
+/// The next event, not yet confirmed: its deliver_sm waits unanswered.
+async fn next_unconfirmed(events: &mut mpsc::Receiver<Inbound>) -> Inbound {
     tokio::time::timeout(PATIENCE, events.recv())
         .await
         .expect("an event in time")
         .expect("events channel open")
 }
 
-async fn next_receipt(events: &mut mpsc::Receiver<InboundEvent>) -> ProviderReceipt {
+async fn next_receipt(events: &mut mpsc::Receiver<Inbound>) -> ProviderReceipt {
     match next_event(events).await {
         InboundEvent::Receipt(receipt) => receipt,
         other => panic!("expected a receipt, got {other:?}"),
@@ -305,6 +314,83 @@ async fn full_events_channel_refuses_receipts_with_rx_t_appn_and_they_come_back_
     }
     assert_eq!(receipted, ids);
     let stats = until_stats(&sim, |s| s.receipts_acknowledged == 3).await;
+    assert_eq!(stats.receipts_dropped, 0);
+    Arc::into_inner(client).expect("one owner").shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_receipt_is_answered_only_once_stored_and_a_store_failure_makes_the_carrier_resend_it() {
+    let sim = start_sim(
+        1,
+        SimConfig {
+            receipt_retries: 5,
+            ..fast_sim()
+        },
+    );
+    let (client, mut events) = start_client(client_config(sim.local_addrs()));
+    let id = accepted_id(client.submit(&segment(1, 1)).await);
+    let first = next_unconfirmed(&mut events).await;
+    assert!(matches!(&first.event, InboundEvent::Receipt(r) if r.provider_id == id));
+    // Held by tracking, not stored yet: the carrier has no answer.
+    let stats = until_stats(&sim, |s| s.receipts_sent == 1).await;
+    assert_eq!(stats.receipts_acknowledged, 0);
+    first.stored.finish(Err("database is locked".to_string()));
+    // Refused with a temporary error: the carrier sends it again.
+    let again = next_unconfirmed(&mut events).await;
+    assert!(matches!(&again.event, InboundEvent::Receipt(r) if r.provider_id == id));
+    assert_eq!(sim.stats().receipts_acknowledged, 0);
+    again.stored.finish(Ok(()));
+    let stats = until_stats(&sim, |s| s.receipts_acknowledged == 1).await;
+    assert_eq!(stats.receipts_sent, 2);
+    client.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_carrier_bursting_receipts_without_a_window_gets_esme_rok_for_every_one() {
+    const COUNT: usize = 2_000;
+    let sim = start_sim(
+        1,
+        SimConfig {
+            receipt_delay: Delay::fixed(Duration::from_millis(200)),
+            max_window: COUNT,
+            ..fast_sim()
+        },
+    );
+    let mut config = client_config(sim.local_addrs());
+    config.window = 200;
+    config.inbound_window = 50;
+    let (events, mut received) = mpsc::channel(64);
+    let client =
+        Arc::new(SmppClient::start("carrier".into(), config, events).expect("valid config"));
+    let ids: HashSet<String> = submit_all(&client, COUNT)
+        .await
+        .into_iter()
+        .map(accepted_id)
+        .collect();
+    // A slow tracking: stores in batches of 20, well behind the burst.
+    let mut receipted = HashSet::new();
+    while receipted.len() < COUNT {
+        let mut batch = Vec::new();
+        let taken = tokio::time::timeout(PATIENCE, received.recv_many(&mut batch, 20))
+            .await
+            .expect("receipts keep coming");
+        assert!(taken > 0, "the events channel closed");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        for Inbound { event, stored } in batch {
+            if let InboundEvent::Receipt(receipt) = event {
+                receipted.insert(receipt.provider_id);
+            }
+            stored.finish(Ok(()));
+        }
+    }
+    assert_eq!(receipted, ids);
+    let stats = until_stats(&sim, |s| s.receipts_acknowledged == COUNT as u64).await;
+    assert_eq!(
+        stats.receipts_sent, COUNT as u64,
+        "a receipt was refused and sent again"
+    );
     assert_eq!(stats.receipts_dropped, 0);
     Arc::into_inner(client).expect("one owner").shutdown().await;
     sim.shutdown().await;

@@ -22,11 +22,11 @@ use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-use super::SessionConfig;
 use super::event::{CloseReason, InboundRequest, Responder, SessionEvent};
 use super::handle::{Command, RequestError};
 use super::outstanding::{Outstanding, Waiter};
 use super::tap::{Direction, PduTap, TappedCodec};
+use super::{PeerWindowFull, SessionConfig};
 use crate::command::CommandId;
 use crate::error::DecodeError;
 use crate::pdu::{Body, Pdu};
@@ -133,7 +133,9 @@ where
         let writable = self.framed.write_buffer().len() < WRITE_HIGH_WATER;
         let events = &self.channels.events;
         let events_full = !events.is_closed() && events.capacity() < EVENT_ROOM_TO_READ;
-        let readable = writable && !events_full;
+        let window_full = self.config.peer_window_full == PeerWindowFull::StopReading
+            && self.unanswered >= self.config.peer_window;
+        let readable = writable && !events_full && !window_full;
         let deadline = self.next_deadline();
         if let Some(deadline) = deadline
             && self.timer.deadline() != deadline

@@ -302,6 +302,14 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn store_mo_part(&self, _part: crate::store::NewMoPart) -> StoreResult<i64> {
+        Ok(0)
+    }
+
+    async fn mo_parts(&self) -> StoreResult<Vec<crate::store::StoredMoPart>> {
+        Ok(Vec::new())
+    }
+
     async fn set_trace_switch(
         &self,
         kind: crate::store::TraceKind,

@@ -97,6 +97,53 @@ pub enum SubmitFailure {
     Malformed,
 }
 
+/// What a provider sent on its own, on its way to tracking, with the word
+/// its connector waits for before it answers the provider: an
+/// acknowledged receipt or MO is one the provider never sends again, so
+/// the answer waits until tracking has it durably in the store.
+#[derive(Debug)]
+pub struct Inbound {
+    /// What came.
+    pub event: InboundEvent,
+    /// Told once the event is stored (or could not be).
+    pub stored: StoredSignal,
+}
+
+impl Inbound {
+    /// An event and the receiver its connector awaits before answering.
+    pub fn new(event: InboundEvent) -> (Inbound, StoredReceiver) {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        (
+            Inbound {
+                event,
+                stored: StoredSignal(Some(sender)),
+            },
+            receiver,
+        )
+    }
+}
+
+/// What a connector awaits for an [`Inbound`] event: `Ok` once it is
+/// durable, `Err` (why) when the store failed; a closed channel (tracking
+/// stopped without storing it) counts as a failure.
+pub type StoredReceiver = tokio::sync::oneshot::Receiver<Result<(), String>>;
+
+/// The sending half of a [`StoredReceiver`]. Dropped without
+/// [`StoredSignal::finish`], the connector hears a failure.
+#[derive(Debug)]
+pub struct StoredSignal(Option<tokio::sync::oneshot::Sender<Result<(), String>>>);
+
+impl StoredSignal {
+    /// Tells the connector how storing the event ended.
+    pub fn finish(mut self, result: Result<(), String>) {
+        if let Some(sender) = self.0.take() {
+            // A connector that stopped waiting (its session closed) needs
+            // no answer: the provider sends the event again.
+            let _ = sender.send(result);
+        }
+    }
+}
+
 /// What a provider sends on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundEvent {

@@ -23,7 +23,7 @@ use crate::config::{ConfigError, ConnectorConfig, ConnectorKind};
 use crate::connectors::http::HttpConnector;
 use crate::connectors::sim::SimServer;
 use crate::connectors::smpp_client::{HostConfig, SmppClient, SmppClientConfig};
-use crate::connectors::{ConnectorHealth, InboundEvent, OutboundSegment, SubmitOutcome};
+use crate::connectors::{ConnectorHealth, Inbound, OutboundSegment, SubmitOutcome};
 use crate::trace_switch::TraceSwitches;
 
 /// The system_id our smpp connector binds to a `sim` connector's simulator
@@ -40,7 +40,7 @@ pub struct Connectors {
     links: BTreeMap<String, Arc<Link>>,
     /// Where every connector's receipts and MO go, kept for connectors
     /// started by a reload.
-    events: mpsc::Sender<InboundEvent>,
+    events: mpsc::Sender<Inbound>,
     /// The node's trace switches, given to every connector started.
     trace: TraceSwitches,
 }
@@ -67,7 +67,7 @@ impl Link {
     fn start(
         name: &str,
         config: &ConnectorConfig,
-        events: &mpsc::Sender<InboundEvent>,
+        events: &mpsc::Sender<Inbound>,
         trace: &TraceSwitches,
     ) -> Result<Link, ConfigError> {
         let outcomes = Outcomes::from_config(name, &config.outcomes)?;
@@ -184,7 +184,7 @@ impl Connectors {
     /// its switch in `trace` is on. Must run within a Tokio runtime.
     pub fn start(
         configs: &BTreeMap<String, ConnectorConfig>,
-        events: &mpsc::Sender<InboundEvent>,
+        events: &mpsc::Sender<Inbound>,
         trace: &TraceSwitches,
     ) -> Result<Connectors, ConfigError> {
         let mut links = BTreeMap::new();

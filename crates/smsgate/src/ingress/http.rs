@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::{ConfigError, ConnectorConfig};
-use crate::connectors::InboundEvent;
+use crate::connectors::Inbound;
 use crate::ingress::provider_webhooks;
 use crate::store::Store;
 
@@ -61,7 +61,7 @@ pub struct HttpServer {
 /// The routes of every connector's webhooks, checked not to clash.
 pub fn webhook_routes(
     connectors: &BTreeMap<String, ConnectorConfig>,
-    events: &mpsc::Sender<InboundEvent>,
+    events: &mpsc::Sender<Inbound>,
 ) -> Result<Option<Router>, ConfigError> {
     let mut router: Option<Router> = None;
     let mut paths: BTreeMap<String, String> = BTreeMap::new();

@@ -728,6 +728,30 @@ pub struct MoRecord {
     pub trace: Vec<String>,
     /// What delivers it.
     pub delivery: MoDelivery,
+    /// The stored parts it was put together from ([`Store::store_mo_part`]),
+    /// deleted in the same transaction.
+    pub stored_parts: Vec<i64>,
+}
+
+/// One part of a long MO message, stored as it arrives so that its
+/// provider can be answered before the other parts come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMoPart {
+    /// The connector it came through.
+    pub connector: String,
+    /// The deliver_sm it came in, encoded (sequence 0).
+    pub pdu: Vec<u8>,
+    /// When it came.
+    pub received_at: SystemTime,
+}
+
+/// A stored MO part, as read back at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMoPart {
+    /// Its key in the store, named in [`MoRecord::stored_parts`].
+    pub seq: i64,
+    /// The part.
+    pub part: NewMoPart,
 }
 
 /// How a stored MO message reaches its customer.
@@ -1005,6 +1029,11 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an inbound message, its trace and its outbox entries in one
     /// transaction.
     async fn record_mo(&self, record: MoRecord) -> StoreResult<()>;
+    /// Stores one part of a long MO message until the rest comes; returns
+    /// its key. Durable when it returns.
+    async fn store_mo_part(&self, part: NewMoPart) -> StoreResult<i64>;
+    /// Every stored MO part, oldest first (at start).
+    async fn mo_parts(&self) -> StoreResult<Vec<StoredMoPart>>;
     /// Releases the outbox claims `node` holds (at its start).
     async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64>;
     /// Drops the receipts kept for a provider id no submit answer named,

@@ -36,9 +36,9 @@ use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 use super::{
     AcceptOutcome, Account, AccountPatch, AdminToken, AdminUser, ApiKey, AttemptResult, BindType,
     CLAIM_LEASE, ClaimedMessage, Direction, DispatchProgress, MessageFilter, MessageRecord,
-    MessageState, MoDelivery, MoRecord, NewAccount, NewAdminToken, NewApiKey, NewMessage, Origin,
-    OutboxGroup, PartInfo, ProviderIdLink, QueueDepths, Store, StoreError, StoreResult,
-    StoredAddress, TraceEvent, provider_id_forms, receipt_state,
+    MessageState, MoDelivery, MoRecord, NewAccount, NewAdminToken, NewApiKey, NewMessage,
+    NewMoPart, Origin, OutboxGroup, PartInfo, ProviderIdLink, QueueDepths, Store, StoreError,
+    StoreResult, StoredAddress, StoredMoPart, TraceEvent, provider_id_forms, receipt_state,
 };
 use super::{TraceKind, TraceSwitch};
 
@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_trace.sql"),
     include_str!("migrations/0008_tags.sql"),
     include_str!("migrations/0009_account_callback.sql"),
+    include_str!("migrations/0010_mo_parts.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
@@ -602,6 +603,50 @@ impl Store for SqliteStore {
 
     async fn record_mo(&self, record: MoRecord) -> StoreResult<()> {
         self.write(move |writer| writer.record_mo(record)).await
+    }
+
+    async fn store_mo_part(&self, part: NewMoPart) -> StoreResult<i64> {
+        self.write(move |writer| {
+            writer
+                .conn
+                .prepare_cached(
+                    "INSERT INTO mo_parts (connector, pdu, received_at) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        part.connector,
+                        part.pdu,
+                        to_millis(part.received_at)
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(writer.conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn mo_parts(&self) -> StoreResult<Vec<StoredMoPart>> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT seq, connector, pdu, received_at FROM mo_parts ORDER BY seq",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(StoredMoPart {
+                        seq: row.get(0)?,
+                        part: NewMoPart {
+                            connector: row.get(1)?,
+                            pdu: row.get(2)?,
+                            received_at: from_millis(row.get(3)?),
+                        },
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
     }
 
     async fn release_outbox_claims(&self, node: &str) -> StoreResult<u64> {
@@ -1859,6 +1904,12 @@ impl Writer {
         let now = record.received_at;
         for line in &record.trace {
             self.trace(&record.id, now, "mo", line)?;
+        }
+        for seq in &record.stored_parts {
+            self.conn
+                .prepare_cached("DELETE FROM mo_parts WHERE seq = ?1")
+                .and_then(|mut statement| statement.execute([seq]))
+                .map_err(backend)?;
         }
         let entries: Vec<(String, &str, bytes::Bytes)> = match record.delivery {
             MoDelivery::None => Vec::new(),

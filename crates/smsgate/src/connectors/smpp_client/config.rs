@@ -33,6 +33,7 @@ const PASSWORD_MAX: usize = 9;
 /// reconnect_max = "60s"
 /// session_lifetime = "23h"
 /// event_handoff_timeout = "2s"
+/// inbound_window = 100          # the carrier's unanswered deliver_sm per bind
 /// source_ton = 5                # absent: as the message says
 /// source_npi = 0
 /// address_range = ""
@@ -101,6 +102,13 @@ pub struct SmppClientConfig {
         with = "crate::config::duration"
     )]
     pub event_handoff_timeout: Duration,
+    /// How many of the carrier's deliver_sm / data_sm (receipts, MO) a bind
+    /// holds unanswered while they are being stored; each is answered
+    /// ESME_ROK when its store batch commits. At the window the bind stops
+    /// reading from the carrier (TCP back-pressure) until an answer frees a
+    /// slot: nothing is refused for being fast. Default 100.
+    #[serde(default = "default_inbound_window")]
+    pub inbound_window: usize,
     /// Replaces the source TON of every message, for carriers that insist on one.
     #[serde(default)]
     pub source_ton: Option<u8>,
@@ -195,6 +203,14 @@ fn default_session_lifetime() -> Duration {
     Duration::from_secs(23 * 3600)
 }
 
+/// The largest `inbound_window`: each unanswered PDU is held in memory
+/// (a few hundred octets), so this bounds a bind's inbound memory.
+const MAX_INBOUND_WINDOW: usize = 10_000;
+
+fn default_inbound_window() -> usize {
+    100
+}
+
 fn default_event_handoff_timeout() -> Duration {
     Duration::from_secs(2)
 }
@@ -218,6 +234,7 @@ impl SmppClientConfig {
             reconnect_max: default_reconnect_max(),
             session_lifetime: default_session_lifetime(),
             event_handoff_timeout: default_event_handoff_timeout(),
+            inbound_window: default_inbound_window(),
             source_ton: None,
             source_npi: None,
             address_range: String::new(),
@@ -245,6 +262,11 @@ impl SmppClientConfig {
         }
         if self.window == 0 {
             return invalid("window must be at least 1".into());
+        }
+        if !(1..=MAX_INBOUND_WINDOW).contains(&self.inbound_window) {
+            return invalid(format!(
+                "inbound_window must be between 1 and {MAX_INBOUND_WINDOW}"
+            ));
         }
         if self.tps_per_host == Some(0) {
             return invalid("tps_per_host must be at least 1 (leave it out for unlimited)".into());

@@ -7,7 +7,7 @@ use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use smpp::session::{self, SessionConfig, SessionEvent, SessionHandle};
+use smpp::session::{self, PeerWindowFull, SessionConfig, SessionEvent, SessionHandle};
 use smpp::{Address, Bind, Body, COctetString, CommandStatus};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -17,11 +17,6 @@ use super::config::{BindType, HostConfig, SmppClientConfig, host_part};
 use crate::config::ConfigError;
 use crate::pdu_trace::PduLogger;
 use crate::tls_roots::system_roots;
-
-/// How many of the carrier's deliver_sm / data_sm a bind holds unanswered
-/// (while their events wait for room); the session answers any beyond it
-/// ESME_RTHROTTLED. Carriers commonly keep 10 outstanding.
-pub(super) const PEER_WINDOW: usize = 10;
 
 /// How to reach one host: its address and, for TLS, the connector and the
 /// name to check its certificate against. Built once at start, so a bad CA
@@ -237,7 +232,10 @@ fn session_config(config: &SmppClientConfig) -> SessionConfig {
         // Our own enquire_link finds a dead link (its answer counts as
         // input), so silence alone says nothing more.
         inactivity_timeout: None,
-        peer_window: PEER_WINDOW,
+        // Receipts beyond the window wait unread in the socket: the carrier
+        // slows down instead of hearing ESME_RTHROTTLED.
+        peer_window: config.inbound_window,
+        peer_window_full: PeerWindowFull::StopReading,
         ..SessionConfig::default()
     }
 }

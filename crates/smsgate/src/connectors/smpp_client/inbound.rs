@@ -3,33 +3,39 @@
 //!
 //! Each session gets a reader task (the session layer requires its events
 //! to be read apart from the tasks awaiting our submits) and an answering
-//! task that takes the carrier's requests one by one, in order. The two are
-//! split so that a full events channel slows down only the answering: the
-//! reader keeps going, so the answers to our submits keep flowing while
-//! receipts wait for room.
+//! task that takes the carrier's requests in order, hands each event to
+//! tracking, and answers it once tracking says it is stored. Many are in
+//! flight at once, up to the connector's `inbound_window`: tracking
+//! commits them in batches, and each deliver_sm is answered when its
+//! batch commits, so durability costs latency, not throughput. At the
+//! window the session stops reading from the carrier (TCP back-pressure).
 //!
-//! A deliver_sm is answered ESME_ROK only after its event is in the events
-//! channel: an acknowledged receipt is one the carrier will never send
-//! again, so it must already be in our hands. If the channel stays full for
-//! `event_handoff_timeout` (or is closed), the answer is ESME_RX_T_APPN, a
+//! A deliver_sm is answered ESME_ROK only once its event is durable in the
+//! store: an acknowledged receipt is one the carrier will never send
+//! again. If tracking's channel stays full for `event_handoff_timeout` (or
+//! is closed), or the store fails, the answer is ESME_RX_T_APPN, a
 //! temporary error after which carriers send the PDU again later.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use smpp::receipt::{MissingReceiptId, Receipt, ReceiptStat};
-use smpp::session::{CloseReason, InboundRequest, SessionEvent};
+use smpp::session::{CloseReason, InboundRequest, Responder, SessionEvent};
 use smpp::tlv::TlvList;
 use smpp::types::esm_class;
 use smpp::{Body, CommandStatus, DataSm, MessageIdResp, Tlv};
 use tokio::sync::mpsc;
+use tokio::sync::oneshot::error::RecvError;
 use tracing::{debug, warn};
 
 use super::Shared;
-use super::connect::PEER_WINDOW;
-use crate::connectors::{InboundEvent, ProviderMo, ProviderReceipt};
+use crate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt};
 
 /// Reads one session's events until it closes, passing the carrier's
 /// requests to an answering task; returns why the session closed.
@@ -39,8 +45,8 @@ pub(super) async fn read_session(
     mut events: mpsc::Receiver<SessionEvent>,
 ) -> CloseReason {
     // One place per request the session lets the carrier have unanswered
-    // (it throttles the rest itself), so `try_send` below never finds it full.
-    let (requests, queue) = mpsc::channel(PEER_WINDOW);
+    // (it stops reading beyond that), so `try_send` below never finds it full.
+    let (requests, queue) = mpsc::channel(shared.config.inbound_window.max(1));
     let answering = shared
         .tasks
         .spawn(answer_requests(Arc::clone(&shared), queue));
@@ -67,72 +73,135 @@ pub(super) async fn read_session(
     reason
 }
 
-/// Answers the carrier's requests in the order they came.
+/// A request answered once tracking has stored its event: its responder,
+/// the answer to give, and what tracking said.
+type Answered = (Responder, Body, Result<Result<(), String>, RecvError>);
+
+/// The requests whose events are with tracking, in whatever order their
+/// batches commit.
+type Awaiting = FuturesUnordered<Pin<Box<dyn Future<Output = Answered> + Send>>>;
+
+/// Answers the carrier's requests: each is handed to tracking in the order
+/// it came, and answered when tracking has stored it.
 async fn answer_requests(shared: Arc<Shared>, mut queue: mpsc::Receiver<InboundRequest>) {
-    while let Some(InboundRequest { pdu, responder }) = queue.recv().await {
-        let received_at = SystemTime::now();
-        let (event, resp) = match pdu.body {
-            Body::DeliverSm(sm) => {
-                let resp = Body::DeliverSmResp(MessageIdResp::default());
-                let event = if sm.is_receipt() {
-                    // Some carriers put long receipt text in message_payload.
-                    let text = match sm.tlvs[..].message_payload() {
-                        Some(payload) if sm.short_message.is_empty() => payload.clone(),
-                        _ => sm.short_message.clone(),
-                    };
-                    receipt(&shared, &text, &sm.tlvs, received_at)
-                } else {
-                    Some(InboundEvent::Mo(ProviderMo {
-                        connector: shared.name.clone(),
-                        source: sm.source,
-                        destination: sm.destination,
-                        data_coding: sm.data_coding,
-                        esm_class: sm.esm_class,
-                        short_message: sm.short_message,
-                        tlvs: sm.tlvs,
-                        received_at,
-                    }))
+    let mut awaiting = Awaiting::new();
+    loop {
+        tokio::select! {
+            Some((responder, resp, stored)) = awaiting.next(), if !awaiting.is_empty() => {
+                answer(&shared, responder, resp, stored);
+            }
+            request = queue.recv() => {
+                let Some(request) = request else { break };
+                hand_over(&shared, request, &mut awaiting).await;
+            }
+        }
+    }
+    while let Some((responder, resp, stored)) = awaiting.next().await {
+        answer(&shared, responder, resp, stored);
+    }
+}
+
+/// Answers a request whose event tracking has stored, or failed to.
+fn answer(
+    shared: &Shared,
+    responder: Responder,
+    resp: Body,
+    stored: Result<Result<(), String>, RecvError>,
+) {
+    match stored {
+        Ok(Ok(())) => responder.respond(resp),
+        Ok(Err(why)) => {
+            warn!(connector = %shared.name, %why, "an inbound event could not be stored; asking the carrier to redeliver");
+            responder.respond_status(CommandStatus::ESME_RX_T_APPN);
+        }
+        Err(_) => {
+            debug!(connector = %shared.name, "tracking stopped before storing an inbound event; asking the carrier to redeliver");
+            responder.respond_status(CommandStatus::ESME_RX_T_APPN);
+        }
+    }
+}
+
+/// Reads one request and hands its event to tracking (into `awaiting`),
+/// answering the requests already stored while it waits for room in
+/// tracking's channel. A request with nothing to store, or that finds no
+/// room in time, is answered at once.
+async fn hand_over(
+    shared: &Shared,
+    InboundRequest { pdu, responder }: InboundRequest,
+    awaiting: &mut Awaiting,
+) {
+    let received_at = SystemTime::now();
+    let (event, resp) = match pdu.body {
+        Body::DeliverSm(sm) => {
+            let resp = Body::DeliverSmResp(MessageIdResp::default());
+            let event = if sm.is_receipt() {
+                // Some carriers put long receipt text in message_payload.
+                let text = match sm.tlvs[..].message_payload() {
+                    Some(payload) if sm.short_message.is_empty() => payload.clone(),
+                    _ => sm.short_message.clone(),
                 };
-                (event, resp)
+                receipt(shared, &text, &sm.tlvs, received_at)
+            } else {
+                Some(InboundEvent::Mo(ProviderMo {
+                    connector: shared.name.clone(),
+                    source: sm.source,
+                    destination: sm.destination,
+                    data_coding: sm.data_coding,
+                    esm_class: sm.esm_class,
+                    short_message: sm.short_message,
+                    tlvs: sm.tlvs,
+                    received_at,
+                }))
+            };
+            (event, resp)
+        }
+        Body::DataSm(sm) => {
+            let resp = Body::DataSmResp(MessageIdResp::default());
+            let event = if sm.esm_class & esm_class::TYPE_MASK != 0 {
+                let payload = sm.tlvs[..].message_payload().cloned().unwrap_or_default();
+                receipt(shared, &payload, &sm.tlvs, received_at)
+            } else {
+                Some(data_sm_mo(&shared.name, sm, received_at))
+            };
+            (event, resp)
+        }
+        other => {
+            debug!(
+                connector = %shared.name,
+                command = %other.command_id(),
+                "refusing a request a carrier does not send to an ESME"
+            );
+            responder.respond_status(CommandStatus::ESME_RINVCMDID);
+            return;
+        }
+    };
+    let Some(event) = event else {
+        responder.respond(resp);
+        return;
+    };
+    let (inbound, stored) = Inbound::new(event);
+    let room = tokio::time::timeout(shared.config.event_handoff_timeout, async {
+        loop {
+            tokio::select! {
+                permit = shared.events.reserve() => break permit,
+                Some((responder, resp, stored)) = awaiting.next(), if !awaiting.is_empty() => {
+                    answer(shared, responder, resp, stored);
+                }
             }
-            Body::DataSm(sm) => {
-                let resp = Body::DataSmResp(MessageIdResp::default());
-                let event = if sm.esm_class & esm_class::TYPE_MASK != 0 {
-                    let payload = sm.tlvs[..].message_payload().cloned().unwrap_or_default();
-                    receipt(&shared, &payload, &sm.tlvs, received_at)
-                } else {
-                    Some(data_sm_mo(&shared.name, sm, received_at))
-                };
-                (event, resp)
-            }
-            other => {
-                debug!(
-                    connector = %shared.name,
-                    command = %other.command_id(),
-                    "refusing a request a carrier does not send to an ESME"
-                );
-                responder.respond_status(CommandStatus::ESME_RINVCMDID);
-                continue;
-            }
-        };
-        let Some(event) = event else {
-            responder.respond(resp);
-            continue;
-        };
-        let handoff = tokio::time::timeout(
-            shared.config.event_handoff_timeout,
-            shared.events.send(event),
-        )
-        .await;
-        match handoff {
-            Ok(Ok(())) => responder.respond(resp),
-            Ok(Err(_)) | Err(_) => {
-                debug!(
-                    connector = %shared.name,
-                    "events channel full or closed; asking the carrier to redeliver"
-                );
-                responder.respond_status(CommandStatus::ESME_RX_T_APPN);
-            }
+        }
+    })
+    .await;
+    match room {
+        Ok(Ok(permit)) => {
+            permit.send(inbound);
+            awaiting.push(Box::pin(async move { (responder, resp, stored.await) }));
+        }
+        Ok(Err(_)) | Err(_) => {
+            debug!(
+                connector = %shared.name,
+                "events channel full or closed; asking the carrier to redeliver"
+            );
+            responder.respond_status(CommandStatus::ESME_RX_T_APPN);
         }
     }
 }

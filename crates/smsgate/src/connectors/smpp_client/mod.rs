@@ -31,7 +31,7 @@ use tracing::warn;
 pub use config::{BindType, HostConfig, SmppClientConfig};
 
 use super::rate::RateMeter;
-use super::{ConnectorHealth, InboundEvent, OutboundSegment, SubmitFailure, SubmitOutcome};
+use super::{ConnectorHealth, Inbound, OutboundSegment, SubmitFailure, SubmitOutcome};
 use crate::config::ConfigError;
 use crate::trace_switch::TraceSwitches;
 use connect::HostTarget;
@@ -61,7 +61,7 @@ pub struct SmppClient {
 pub(crate) struct Shared {
     name: String,
     config: SmppClientConfig,
-    events: mpsc::Sender<InboundEvent>,
+    events: mpsc::Sender<Inbound>,
     /// One slot per configured bind, in host order.
     binds: Vec<BindSlot>,
     /// One limiter per host (`None`: unlimited), shared by that host's
@@ -209,7 +209,7 @@ impl SmppClient {
     pub fn start(
         name: String,
         config: SmppClientConfig,
-        events: mpsc::Sender<InboundEvent>,
+        events: mpsc::Sender<Inbound>,
     ) -> Result<SmppClient, ConfigError> {
         SmppClient::start_traced(name, config, events, TraceSwitches::new())
     }
@@ -219,7 +219,7 @@ impl SmppClient {
     pub fn start_traced(
         name: String,
         config: SmppClientConfig,
-        events: mpsc::Sender<InboundEvent>,
+        events: mpsc::Sender<Inbound>,
         trace: TraceSwitches,
     ) -> Result<SmppClient, ConfigError> {
         config.validate(&name)?;

@@ -25,12 +25,10 @@
 //! 6. The event goes into the channel to tracking, waiting at most
 //!    `event_handoff_timeout` for room: 503 if there is none, or tracking has
 //!    stopped, so the provider retries later.
-//! 7. 200 with `report_success`, only now that the event is in tracking's
-//!    channel. It is not yet in the store: a crash before tracking stores
-//!    it loses an event the provider will not resend, as for a receipt
-//!    the SMPP client connector has answered (the same hand-off, the same
-//!    `event_handoff_timeout`). Answering only once it is stored would
-//!    need tracking to acknowledge each event.
+//! 7. The request waits until tracking has stored the event (its batch
+//!    committed): 200 with `report_success` only then, so a provider's
+//!    acknowledged receipt or MO survives a crash. A store that failed
+//!    answers 503, and the provider sends it again later.
 //!
 //! This module reads requests and hands over events; it must not touch the
 //! store, accounts or message state, which are tracking's.
@@ -58,7 +56,7 @@ use tokio::sync::mpsc::error::SendTimeoutError;
 use tracing::{debug, error, info, warn};
 
 use crate::config::ConfigError;
-use crate::connectors::InboundEvent;
+use crate::connectors::{Inbound, InboundEvent};
 pub use config::{
     AddressRange, HmacAlgorithm, ProviderWebhookConfig, Secret, SignatureEncoding, StatusWord,
     WebhookAuth, WebhookPaths,
@@ -77,7 +75,7 @@ use receipt::StatusWords;
 pub fn router(
     connector: &str,
     config: &ProviderWebhookConfig,
-    events: mpsc::Sender<InboundEvent>,
+    events: mpsc::Sender<Inbound>,
 ) -> Result<Router, ConfigError> {
     config.validate(connector)?;
     let proxy_header = HeaderName::from_str(&config.proxy_header).map_err(|_| {
@@ -112,7 +110,7 @@ struct Webhook {
     words: StatusWords,
     success_type: HeaderValue,
     success_body: Bytes,
-    events: mpsc::Sender<InboundEvent>,
+    events: mpsc::Sender<Inbound>,
 }
 
 /// The caller's address, as [`admit`] found it.
@@ -246,11 +244,23 @@ impl Webhook {
             }
         };
         let timeout = self.config.event_handoff_timeout;
-        let reason = match self.events.send_timeout(event, timeout).await {
-            Ok(()) => {
-                debug!(connector, %client, kind = kind_name, "webhook event taken");
-                return self.success();
-            }
+        let (inbound, stored) = Inbound::new(event);
+        let reason = match self.events.send_timeout(inbound, timeout).await {
+            Ok(()) => match stored.await {
+                Ok(Ok(())) => {
+                    debug!(connector, %client, kind = kind_name, "webhook event stored");
+                    return self.success();
+                }
+                Ok(Err(why)) => {
+                    warn!(connector, %client, kind = kind_name, %why, "webhook event not stored; answered 503");
+                    return Refusal::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not stored; try again later",
+                    )
+                    .into_response();
+                }
+                Err(_) => "shutting down; try again later",
+            },
             Err(SendTimeoutError::Timeout(_)) => "busy; try again later",
             Err(SendTimeoutError::Closed(_)) => "shutting down; try again later",
         };

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use smpp::session::{self, InboundRequest, SessionConfig, SessionEvent, SessionHandle};
+use smpp::session::{
+    self, InboundRequest, PeerWindowFull, SessionConfig, SessionEvent, SessionHandle,
+};
 use smpp::{
     Bind, BindResp, Body, COctetString, CommandStatus, DecodeLimits, MessageIdResp, Pdu,
     QuerySmResp, SubmitMultiResp, Tlv, UnsuccessSme,
@@ -74,6 +76,7 @@ pub(super) async fn serve_connection<T>(
         enquire_link_interval: Some(config.enquire_link_interval),
         inactivity_timeout: Some(config.inactivity_timeout),
         peer_window: MAX_PEER_WINDOW,
+        peer_window_full: PeerWindowFull::Throttle,
         unbind_timeout: Duration::from_secs(5),
         close_timeout: Duration::from_secs(5),
         limits: DecodeLimits {
@@ -356,6 +359,10 @@ impl Connection {
         let stats = Arc::clone(&bound.stats);
         stats.count_in();
         stats.in_flight.fetch_add(1, Ordering::AcqRel);
+        let responder = SlotResponder {
+            responder,
+            stats: Arc::clone(&stats),
+        };
         let acceptor = self.ctx.acceptor.clone();
         let origin = Origin {
             protocol: "smpp".into(),
@@ -430,7 +437,6 @@ impl Connection {
                 }
                 _ => responder.respond_status(CommandStatus::ESME_RINVBNDSTS),
             }
-            stats.in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }
 
@@ -499,5 +505,30 @@ fn message_state_number(state: MessageState) -> u8 {
         MessageState::Undeliverable | MessageState::Failed => 5,
         MessageState::Unknown => 7,
         MessageState::Rejected => 8,
+    }
+}
+
+/// The responder of a submit holding a slot of the account's window: the
+/// slot is freed before the answer is queued, so a customer that sends its
+/// next request the moment it reads this answer always finds the slot free
+/// (a customer keeping exactly its window outstanding is never throttled).
+struct SlotResponder {
+    responder: session::Responder,
+    stats: Arc<SessionStats>,
+}
+
+impl SlotResponder {
+    fn free_slot(&self) {
+        self.stats.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn respond(self, body: Body) {
+        self.free_slot();
+        self.responder.respond(body);
+    }
+
+    fn respond_status(self, status: CommandStatus) {
+        self.free_slot();
+        self.responder.respond_status(status);
     }
 }
