@@ -15,6 +15,7 @@ use smpp::receipt::{Receipt, ReceiptStat};
 use smpp::session::{self, InboundRequest, SessionConfig, SessionHandle};
 use smpp::types::esm_class;
 use smpp::{Bind, Body, CommandStatus};
+use smsgate::connectors::sim::{Delay, SimConfig, SimServer};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -369,6 +370,115 @@ fn submitted_through(data_dir: &Path, id: &str) -> Option<String> {
                 .to_string()
         })
     })
+}
+
+/// Messages of the store in `state`, read from its file as an operator's
+/// sqlite3 shell would while the server runs.
+fn count_in_state(data_dir: &Path, state: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        data_dir.join("smsgate.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the store opens read-only");
+    conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+    conn.query_row(
+        "SELECT count(*) FROM messages WHERE state = ?1 AND direction = 'mt'",
+        [state],
+        |row| row.get(0),
+    )
+    .expect("counted")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_ends_delivered_after_kill_9_of_the_gateway_while_a_carrier_sends_receipts() {
+    const COUNT: usize = 600;
+    // The carrier runs outside the gateway's process, so it outlives the kill.
+    let carrier = SimServer::start(
+        &["127.0.0.1:0".parse().expect("addr")],
+        SimConfig {
+            latency: Delay::fixed(Duration::ZERO),
+            receipt_delay: "0ms..800ms".parse().expect("a delay range"),
+            receipt_retries: 20,
+            receipt_retry_delay: Duration::from_millis(100),
+            max_window: 100,
+            system_id: "gw".into(),
+            password: "pw".into(),
+            ..SimConfig::default()
+        },
+    )
+    .expect("carrier starts");
+    let carrier_addr = carrier.local_addrs()[0];
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_account(dir.path(), "acme", "pw");
+    let port = common::free_port();
+    let config = format!(
+        "[smpp]\nlisten = [\"127.0.0.1:{port}\"]\ntls = false\n\
+         [http]\nlisten = [\"127.0.0.1:0\"]\n\
+         [connectors.carrier]\nkind = \"smpp\"\nsystem_id = \"gw\"\npassword = \"pw\"\n\
+         window = 50\nreconnect_min = \"50ms\"\nreconnect_max = \"200ms\"\n\
+         hosts = [{{ address = \"{carrier_addr}\" }}]\n\
+         [[routes]]\nname = \"all\"\nconnectors = \"carrier\"\n"
+    );
+    let server = Server {
+        process: common::serve(dir.path(), &config, port),
+        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
+    };
+    let (transmitter, _) = bind(server.addr, "acme", "pw", Body::BindTransmitter).await;
+    let submits: Vec<_> = (0..COUNT)
+        .map(|n| {
+            let transmitter = transmitter.clone();
+            tokio::spawn(async move {
+                transmitter
+                    .request(submit_sm(&format!("message {n}"), 0))
+                    .await
+                    .map(|resp| resp.status)
+            })
+        })
+        .collect();
+    for submit in submits {
+        let status = submit.await.expect("task").expect("submit answered");
+        assert_eq!(status, CommandStatus::ESME_ROK);
+    }
+    // Kill the gateway while the carrier is still sending receipts.
+    let deadline = Instant::now() + PATIENCE;
+    while carrier.stats().receipts_acknowledged < (COUNT / 3) as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "receipts never flowed: {:?}",
+            carrier.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill_9();
+    let acknowledged_before = carrier.stats().receipts_acknowledged;
+    assert!(
+        acknowledged_before < COUNT as u64,
+        "every receipt came before the kill; nothing was in flight"
+    );
+
+    let _server = Server {
+        process: common::serve(dir.path(), &config, port),
+        addr: format!("127.0.0.1:{port}").parse().expect("addr"),
+    };
+    // Every receipt answered ESME_ROK before the kill was stored; those
+    // not answered come again on the new bind. So every message ends
+    // delivered: none waits for a receipt the carrier will never resend.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let delivered = tokio::task::block_in_place(|| count_in_state(dir.path(), "delivered"));
+        if delivered == COUNT as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{delivered} of {COUNT} delivered; {} still submitted ({} receipts answered before the kill, carrier now {:?})",
+            tokio::task::block_in_place(|| count_in_state(dir.path(), "submitted")),
+            acknowledged_before,
+            carrier.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    carrier.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
