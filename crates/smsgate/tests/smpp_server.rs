@@ -424,6 +424,41 @@ async fn requests_beyond_the_window_are_throttled() {
 }
 
 #[tokio::test]
+async fn a_customer_keeping_exactly_its_window_outstanding_is_never_throttled() {
+    let node = TestNode::start().await;
+    node.add_account("acme", "pw", |a| {
+        a.window = 10;
+        a.credits = 100_000;
+    })
+    .await;
+    // The client's own window is 10 as well: it sends the next submit the
+    // moment an answer frees one of its slots.
+    let (client, _) = bind_trx(node.addr(), "acme", "pw").await;
+    let mut submits = tokio::task::JoinSet::new();
+    for _ in 0..2000 {
+        let client = client.clone();
+        submits.spawn(async move {
+            client
+                .request(submit(VALID_NUMBER, "at the window"))
+                .await
+                .expect("answered")
+                .status
+        });
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    while let Some(status) = submits.join_next().await {
+        *statuses
+            .entry(status.expect("task").to_string())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(
+        statuses.keys().collect::<Vec<_>>(),
+        ["ESME_ROK"],
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
 async fn five_failed_binds_block_the_address_until_the_block_expires() {
     let node = TestNode::start().await;
     node.add_account("acme", "pw", |_| {}).await;
