@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod account;
 pub mod admin;
+pub mod bench;
 pub mod message;
 pub mod route;
 pub mod send;
@@ -60,6 +61,10 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
     Sim(sim::SimArgs),
+    /// Load-test a running gateway: `bench smpp` binds as a customer,
+    /// submits through pipelined windows, awaits the receipts and reports
+    /// rates and latencies.
+    Bench(bench::BenchArgs),
 }
 
 /// Errors a command reports to the operator.
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Route(args) => route::run(args),
         Command::Send(args) => return send::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Trace(args) => trace::run(&cli.data_dir, args),
     };
     done.map(|()| ExitCode::SUCCESS)

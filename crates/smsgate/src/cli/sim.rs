@@ -21,7 +21,8 @@ pub struct SimArgs {
     pub listen: Vec<SocketAddr>,
     /// A TOML file with the simulator's settings, in a [sim] table or at
     /// its top level (latency, accept_ratio, reject_status, receipt_delay,
-    /// receipt_mix, mo_interval, system_id, password, ...).
+    /// receipt_mix, max_window, receipt_window, mo_interval, system_id,
+    /// password, ...).
     #[arg(long, short, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Delay before each submit_sm_resp: fixed ("5ms") or a range
@@ -36,6 +37,16 @@ pub struct SimArgs {
     /// a range ("200ms..3s"). Default 1s.
     #[arg(long, value_name = "DELAY")]
     pub receipt_delay: Option<Delay>,
+    /// Unanswered submit_sm each bind may have; more are answered
+    /// ESME_RTHROTTLED, as a carrier does. Default 10.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_window: Option<u64>,
+    /// Unanswered deliver_sm (receipts, MO) the simulator keeps on each
+    /// bind; the next waits for an answer. 0: no limit, every receipt due
+    /// goes out at once (to see whether the ESME keeps up with a burst).
+    /// Default: the same as --max-window.
+    #[arg(long, value_name = "N")]
+    pub receipt_window: Option<u64>,
     /// Seed the random outcomes, so the same requests get the same answers.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -44,23 +55,7 @@ pub struct SimArgs {
 /// Runs the simulator until SIGTERM or Ctrl-C, then prints its counters.
 pub fn run(args: SimArgs) -> Result<(), CliError> {
     super::serve::init_logging(super::serve::LogFormat::Text);
-    let mut config = match &args.config {
-        Some(path) => load(path)?,
-        None => SimConfig::default(),
-    };
-    if let Some(latency) = args.latency {
-        config.latency = latency;
-    }
-    if let Some(ratio) = args.accept_ratio {
-        config.accept_ratio = ratio;
-    }
-    if let Some(delay) = args.receipt_delay {
-        config.receipt_delay = delay;
-    }
-    if args.seed.is_some() {
-        config.seed = args.seed;
-    }
-    config.validate()?;
+    let config = settings(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -74,6 +69,39 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         println!("smsgate sim: stopped; {stats}");
         Ok(())
     })
+}
+
+/// The settings: the file's (or the defaults), then the flags given.
+fn settings(args: &SimArgs) -> Result<SimConfig, CliError> {
+    let mut config = match &args.config {
+        Some(path) => load(path)?,
+        None => SimConfig::default(),
+    };
+    if let Some(latency) = args.latency {
+        config.latency = latency;
+    }
+    if let Some(ratio) = args.accept_ratio {
+        config.accept_ratio = ratio;
+    }
+    if let Some(delay) = args.receipt_delay {
+        config.receipt_delay = delay;
+    }
+    if let Some(window) = args.max_window {
+        config.max_window = window_size(window)?;
+    }
+    if let Some(window) = args.receipt_window {
+        config.receipt_window = Some(window_size(window)?);
+    }
+    if args.seed.is_some() {
+        config.seed = args.seed;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// A window given on the command line, as the configuration holds it.
+fn window_size(window: u64) -> Result<usize, CliError> {
+    Ok(usize::try_from(window).map_err(|_| format!("window {window} is too large"))?)
 }
 
 /// A file holding the settings in a `[sim]` table (beside other tables,
@@ -118,6 +146,53 @@ mod tests {
         let from_table = load(&table).expect("valid");
         assert_eq!(from_table.latency, Delay::fixed(Duration::from_millis(7)));
         assert_eq!(load(&top).expect("valid").accept_ratio, 0.5);
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parsed(line: &[&str]) -> SimArgs {
+        let mut full = vec!["sim"];
+        full.extend_from_slice(line);
+        <Cli as clap::Parser>::try_parse_from(full)
+            .expect("valid flags")
+            .args
+    }
+
+    #[test]
+    fn window_flags_override_the_file_and_receipt_window_zero_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sim.toml");
+        std::fs::write(&path, "max_window = 5\nreceipt_window = 7\n").expect("written");
+        let config_path = path.to_str().expect("UTF-8 path");
+
+        let from_file = settings(&parsed(&["--config", config_path])).expect("valid");
+        assert_eq!(
+            (from_file.max_window, from_file.receipt_window),
+            (5, Some(7))
+        );
+
+        let flags = parsed(&[
+            "--config",
+            config_path,
+            "--max-window",
+            "200",
+            "--receipt-window",
+            "0",
+            "--receipt-delay",
+            "0s",
+        ]);
+        let overridden = settings(&flags).expect("valid");
+        assert_eq!(overridden.max_window, 200);
+        assert_eq!(overridden.receipt_window, Some(0));
+        assert_eq!(overridden.receipt_delay, Delay::fixed(Duration::ZERO));
+
+        let defaults = settings(&parsed(&[])).expect("valid");
+        assert_eq!(defaults.receipt_window, None, "absent: follows max_window");
+        assert!(<Cli as clap::Parser>::try_parse_from(["sim", "--max-window", "0"]).is_err());
     }
 
     #[test]

@@ -32,7 +32,8 @@ use serde::Deserialize;
 /// system_id = ""                  # empty: any system_id may bind
 /// password = ""                   # empty: any password
 /// seed = 42                       # absent: different outcomes every run
-/// max_window = 10
+/// max_window = 10               # the ESME's unanswered submits per bind
+/// receipt_window = 10           # our unanswered deliver_sm per bind; absent: max_window; 0: no limit
 /// message_id_format = "hex"       # or "decimal", "uuid"
 /// receipt_ids_in_decimal = false  # true: hex ids appear in decimal in receipts
 /// ```
@@ -91,11 +92,19 @@ pub struct SimConfig {
     /// get the same answers: tests can assert on them. MO timing is not
     /// seeded. Absent: different every run. Default absent.
     pub seed: Option<u64>,
-    /// Requests each session may have outstanding, both ways: the ESME's
-    /// unanswered submits (more are answered ESME_RTHROTTLED, as a carrier
-    /// does) and our unanswered deliver_sm. Default 10, a common carrier
-    /// window.
+    /// The ESME's unanswered submits each session accepts; more are
+    /// answered ESME_RTHROTTLED, as a carrier does. Unless
+    /// [`SimConfig::receipt_window`] says otherwise, also how many of our
+    /// deliver_sm (receipts, MO) each session leaves unanswered at once.
+    /// Default 10, a common carrier window.
     pub max_window: usize,
+    /// How many deliver_sm (receipts and MO) each session has unanswered
+    /// at once; the next one waits for an answer. 0 means no limit: every
+    /// receipt that is due goes out at once, as a carrier bursting a
+    /// backlog does, to see whether the ESME keeps up. Absent: the same as
+    /// [`SimConfig::max_window`], as the simulator always did. Default
+    /// absent.
+    pub receipt_window: Option<usize>,
     /// How message ids are written; carriers differ, and matching receipts
     /// to submits must cope with each. Default hex.
     pub message_id_format: MessageIdFormat,
@@ -125,6 +134,7 @@ impl Default for SimConfig {
             password: String::new(),
             seed: None,
             max_window: 10,
+            receipt_window: None,
             message_id_format: MessageIdFormat::Hex,
             receipt_ids_in_decimal: false,
         }
@@ -308,6 +318,24 @@ pub enum MessageIdFormat {
     Uuid,
 }
 
+/// The most deliver_sm a session has unanswered with `receipt_window = 0`:
+/// no limit in practice (far more than the receipts a simulator holds,
+/// [`SimConfig::max_held_receipts`]), yet small enough for the session's
+/// semaphore and channels, which cannot count to `usize::MAX`.
+const UNLIMITED_RECEIPT_WINDOW: usize = 1 << 24;
+
+impl SimConfig {
+    /// How many deliver_sm each session may have unanswered, with
+    /// [`SimConfig::receipt_window`]'s absent and 0 resolved.
+    pub(super) fn receipt_window_limit(&self) -> usize {
+        match self.receipt_window {
+            None => self.max_window,
+            Some(0) => UNLIMITED_RECEIPT_WINDOW,
+            Some(window) => window,
+        }
+    }
+}
+
 /// Settings that cannot work together or at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid simulator settings: {0}")]
@@ -354,6 +382,7 @@ mod tests {
             password = "secret"
             seed = 42
             max_window = 50
+            receipt_window = 0
             message_id_format = "uuid"
             "#,
         )
@@ -382,8 +411,27 @@ mod tests {
             Some(Delay::fixed(Duration::from_secs(10)))
         );
         assert_eq!(config.seed, Some(42));
+        assert_eq!(config.receipt_window, Some(0));
         assert_eq!(config.message_id_format, MessageIdFormat::Uuid);
         config.validate().expect("valid");
+    }
+
+    #[test]
+    fn receipt_window_follows_max_window_unless_set_and_zero_is_no_limit() {
+        let mut config = SimConfig {
+            max_window: 25,
+            ..SimConfig::default()
+        };
+        assert_eq!(config.receipt_window_limit(), 25, "absent: max_window");
+        config.receipt_window = Some(3);
+        assert_eq!(config.receipt_window_limit(), 3);
+        config.receipt_window = Some(0);
+        assert!(config.receipt_window_limit() >= 1_000_000, "0: no limit");
+        assert_eq!(
+            SimConfig::default().receipt_window_limit(),
+            10,
+            "the default is the window the simulator always had"
+        );
     }
 
     #[test]

@@ -284,7 +284,7 @@ fn backoff(first: Duration, refusals: u32) -> Duration {
 }
 
 /// Sends the receipts held for `system_id` now that `session` is bound,
-/// up to a window's worth at a time. Stops early if that session closes or
+/// up to a receipt window's worth at a time. Stops early if that session closes or
 /// a receipt finds no session at all (it went back to the queue, and the
 /// next bind drains it).
 pub(super) async fn drain_held(
@@ -294,9 +294,10 @@ pub(super) async fn drain_held(
 ) {
     let mut sending = JoinSet::new();
     let mut stalled = false;
+    let window = shared.config.receipt_window_limit();
     loop {
         while !stalled
-            && sending.len() < shared.config.max_window
+            && sending.len() < window
             && !session.is_closed()
             && !shared.shutdown.is_cancelled()
         {

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# benches/pipeline.sh: the whole message pipeline under load, on one machine.
+#
+#   customer (smsgate bench smpp) -> smsgate serve -> smpp connector
+#     -> smsgate sim (answers and sends each receipt at once)
+#     -> receipts back through the gateway to the customer
+#
+# It builds the release binary once, starts `smsgate sim` and
+# `smsgate serve` on free ports of 127.0.0.1 with their data in a temporary
+# directory, creates a customer account, runs `smsgate bench smpp --json`
+# once per configuration and prints one result line for each. Everything it
+# started is stopped on exit, however it exits.
+#
+# Usage: benches/pipeline.sh [CONFIG ...]
+#
+# A CONFIG is BINDSxWINDOW, optionally followed by a colon and more
+# `smsgate bench smpp` options, e.g.
+#
+#   benches/pipeline.sh 4x100 8x50 "4x100:--no-receipts" "2x100:--text long"
+#
+# With no CONFIG it runs one: ${BINDS}x${WINDOW}, registered delivery,
+# ${COUNT} messages. Settings from the environment (defaults in brackets):
+#
+#   COUNT            messages per configuration [100000]
+#   BINDS, WINDOW    the default configuration's binds and window [4, 100]
+#   RECEIPT_WINDOW   the simulator's unanswered deliver_sm per bind; 0 is no
+#                    limit [the connector's window]
+#   CONNECTOR_BINDS  binds of the gateway's smpp connector to the sim [4]
+#   CONNECTOR_WINDOW the connector's window per bind [100]
+#   INBOUND_WINDOW   the connector's inbound_window (receipts held unanswered
+#                    while stored) [the gateway's default]
+#   SMPP_PORT        the gateway's SMPP port [a free one]
+#   SIM_PORT         the simulator's port [a free one]
+#   RECEIPT_WAIT     how long bench waits for receipts after the last submit [60s]
+#   EXTRA_CONFIG     TOML appended to the gateway's configuration, e.g.
+#                    $'[dispatch]\nconcurrency = 1024'
+#   RESULTS          also append each run's JSON report to this file
+#   KEEP=1           keep the temporary directory (configs, logs, store)
+#   NO_BUILD=1       use target/release/smsgate as it is
+set -euo pipefail
+
+COUNT=${COUNT:-100000}
+BINDS=${BINDS:-4}
+WINDOW=${WINDOW:-100}
+CONNECTOR_BINDS=${CONNECTOR_BINDS:-4}
+CONNECTOR_WINDOW=${CONNECTOR_WINDOW:-100}
+RECEIPT_WINDOW=${RECEIPT_WINDOW:-}
+INBOUND_WINDOW=${INBOUND_WINDOW:-}
+RECEIPT_WAIT=${RECEIPT_WAIT:-60s}
+EXTRA_CONFIG=${EXTRA_CONFIG:-}
+RESULTS=${RESULTS:-}
+HOST=127.0.0.1
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin="$root/target/release/smsgate"
+
+# --- clean-up: stop what we started, by pid, and remove the temp dir -------
+pids=()
+work=""
+cleanup() {
+    local status=$?
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        # Give each 10 s to stop cleanly, then kill it.
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n "$work" ]]; then
+        if [[ "${KEEP:-}" == 1 ]]; then
+            echo "pipeline: kept $work" >&2
+        else
+            rm -rf "$work"
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { echo "pipeline: $*" >&2; }
+
+# Whether something accepts connections on 127.0.0.1:$1.
+listening() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# A port of 127.0.0.1 nothing listens on, from the high range.
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! listening "$port"; then
+            echo "$port"
+            return
+        fi
+    done
+    log "no free port found"
+    exit 1
+}
+
+# Waits until 127.0.0.1:$1 accepts connections, while process $2 lives.
+wait_for_port() {
+    local port=$1 pid=$2 name=$3
+    for _ in $(seq 600); do
+        if listening "$port"; then
+            return
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "$name exited before listening on $port; its log:"
+            cat "$work/$name.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    log "$name is not listening on $port after 60 s"
+    exit 1
+}
+
+# --- build ----------------------------------------------------------------
+if [[ "${NO_BUILD:-}" != 1 ]]; then
+    log "building the release binary"
+    (cd "$root" && cargo build --release -p smsgate)
+fi
+[[ -x "$bin" ]] || { log "$bin not found (build it, or unset NO_BUILD)"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smsgate-pipeline.XXXXXX")
+data="$work/data"
+mkdir -p "$data"
+SMPP_PORT=${SMPP_PORT:-$(free_port)}
+SIM_PORT=${SIM_PORT:-$(free_port)}
+while [[ "$SIM_PORT" == "$SMPP_PORT" ]]; do SIM_PORT=$(free_port); done
+
+# --- the simulator: answers at once, receipts at once -----------------------
+sim_args=(sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s
+    --max-window "$CONNECTOR_WINDOW")
+if [[ -n "$RECEIPT_WINDOW" ]]; then
+    sim_args+=(--receipt-window "$RECEIPT_WINDOW")
+fi
+"$bin" "${sim_args[@]}" >"$work/sim.log" 2>&1 &
+pids+=($!)
+wait_for_port "$SIM_PORT" "${pids[-1]}" sim
+
+# --- the gateway ------------------------------------------------------------
+inbound=""
+if [[ -n "$INBOUND_WINDOW" ]]; then
+    inbound="inbound_window = $INBOUND_WINDOW"
+fi
+cat >"$work/smsgate.toml" <<EOF
+[smpp]
+listen = ["$HOST:$SMPP_PORT"]
+tls = false
+
+[http]
+listen = ["$HOST:0"]
+
+[connectors.sim]
+kind = "smpp"
+system_id = "pipeline"
+password = "pipeline"
+hosts = [{ address = "$HOST:$SIM_PORT", binds = $CONNECTOR_BINDS }]
+window = $CONNECTOR_WINDOW
+$inbound
+
+[[routes]]
+name = "all"
+connectors = ["sim"]
+
+$EXTRA_CONFIG
+EOF
+
+# The customer: credits for every run, a window and binds above any
+# configuration's, no TPS limit.
+password="bench-$RANDOM$RANDOM"
+runs=$(( $# > 0 ? $# : 1 ))
+credits=$(( COUNT * 3 * runs + 1000 ))
+echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin \
+    --credits "$credits" --window 1000 --max-binds 64 >/dev/null
+
+"$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
+    >"$work/serve.log" 2>&1 &
+pids+=($!)
+wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
+log "gateway on $HOST:$SMPP_PORT, simulator on $HOST:$SIM_PORT, data in $work"
+
+# --- the runs ---------------------------------------------------------------
+# One line from a JSON report (python3 if there is one, else the JSON).
+summary() {
+    local label=$1 json=$2
+    if command -v python3 >/dev/null; then
+        python3 - "$label" "$json" <<'PY'
+import json, sys
+label, r = sys.argv[1], json.loads(sys.argv[2])
+def ms(key):
+    p = r[key]
+    if p["p50"] is None:
+        return "-"
+    return f'{p["p50"]:.1f}/{p["p99"]:.1f}/{p["max"]:.1f}'
+def rate(key):
+    return "-" if r[key] is None else f"{r[key]:.0f}"
+statuses = ",".join(f"{k}={v}" for k, v in sorted(r["acked_by_status"].items()))
+print(f'{label}: submitted {r["submitted"]} [{statuses}] '
+      f'submit {rate("submit_rate")}/s, receipts {r["receipts"]}/{r["receipts_expected"]} '
+      f'at {rate("receipt_rate")}/s, end-to-end {rate("end_to_end_rate")}/s; '
+      f'resp p50/p99/max {ms("submit_resp_ms")} ms, receipt {ms("receipt_ms")} ms; '
+      f'{r["elapsed_s"]:.1f} s')
+PY
+    else
+        echo "$label: $json"
+    fi
+}
+
+configs=("$@")
+if [[ ${#configs[@]} -eq 0 ]]; then
+    configs=("${BINDS}x${WINDOW}")
+fi
+export SMSGATE_BENCH_PASSWORD=$password
+for config in "${configs[@]}"; do
+    shape=${config%%:*}
+    extra=""
+    [[ "$config" == *:* ]] && extra=${config#*:}
+    if [[ ! "$shape" =~ ^([0-9]+)x([0-9]+)$ ]]; then
+        log "configuration $config is not BINDSxWINDOW[:OPTIONS]"
+        exit 2
+    fi
+    binds=${BASH_REMATCH[1]}
+    window=${BASH_REMATCH[2]}
+    # shellcheck disable=SC2086 # the extra options are split on purpose
+    json=$("$bin" bench smpp --host "$HOST:$SMPP_PORT" --system-id bench \
+        --binds "$binds" --window "$window" --count "$COUNT" \
+        --receipt-wait "$RECEIPT_WAIT" --json $extra)
+    [[ -n "$RESULTS" ]] && echo "$json" >>"$RESULTS"
+    summary "$binds x $window ${extra:-registered delivery}, $COUNT messages" "$json"
+done
