@@ -36,7 +36,8 @@
 #                    $'[dispatch]\nconcurrency = 1024'
 #   RESULTS          also append each run's JSON report to this file
 #   KEEP=1           keep the temporary directory (configs, logs, store)
-#   NO_BUILD=1       use target/release/smsgate as it is
+#   NO_BUILD=1       use the binary as it is, without building
+#   SMSGATE_BIN      the binary to use [target/release/smsgate]
 set -euo pipefail
 
 COUNT=${COUNT:-100000}
@@ -52,17 +53,18 @@ RESULTS=${RESULTS:-}
 HOST=127.0.0.1
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin="$root/target/release/smsgate"
+bin=${SMSGATE_BIN:-$root/target/release/smsgate}
 
 # --- clean-up: stop what we started, by pid, and remove the temp dir -------
 pids=()
 work=""
 cleanup() {
-    local status=$?
-    for pid in "${pids[@]}"; do
+    local status=$? pid i
+    # The gateway first, then the simulator it is bound to, so that
+    # neither logs the other's going as a failure.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        pid=${pids[i]}
         kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
         # Give each 10 s to stop cleanly, then kill it.
         for _ in $(seq 100); do
             kill -0 "$pid" 2>/dev/null || break
