@@ -504,16 +504,11 @@ fn provider_mo_from(part: &NewMoPart) -> Option<ProviderMo> {
     let Body::DeliverSm(sm) = pdu.body else {
         return None;
     };
-    Some(ProviderMo {
-        connector: part.connector.clone(),
-        source: sm.source,
-        destination: sm.destination,
-        data_coding: sm.data_coding,
-        esm_class: sm.esm_class,
-        short_message: sm.short_message,
-        tlvs: sm.tlvs,
-        received_at: part.received_at,
-    })
+    Some(ProviderMo::from_deliver_sm(
+        part.connector.clone(),
+        sm,
+        part.received_at,
+    ))
 }
 
 fn deliver_sm_for(parts: &[ProviderMo], text: Option<&str>) -> Vec<Bytes> {

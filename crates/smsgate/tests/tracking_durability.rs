@@ -28,18 +28,23 @@ struct Tracking {
     _dir: tempfile::TempDir,
 }
 
-async fn start_tracking() -> Tracking {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("smsgate.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store opens"));
-    let mo = MoRouter::new(
-        Arc::clone(&store),
+/// An MO router with no routes or spools over `store`.
+async fn mo_router(store: &Arc<dyn Store>) -> MoRouter {
+    MoRouter::new(
+        Arc::clone(store),
         Vec::new(),
         BTreeMap::new(),
         MoConfig::default(),
     )
     .await
-    .expect("router");
+    .expect("router")
+}
+
+async fn start_tracking() -> Tracking {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("smsgate.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store opens"));
+    let mo = mo_router(&store).await;
     let (events, inbound) = mpsc::channel(16);
     tokio::spawn(smsgate::tracking::track(
         Arc::clone(&store),
@@ -180,14 +185,7 @@ async fn parts_stored_before_a_restart_are_put_together_with_the_rest_after_it()
     let path = dir.path().join("smsgate.db");
     {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store opens"));
-        let mo = MoRouter::new(
-            Arc::clone(&store),
-            Vec::new(),
-            BTreeMap::new(),
-            MoConfig::default(),
-        )
-        .await
-        .expect("router");
+        let mo = mo_router(&store).await;
         let InboundEvent::Mo(first) = mo_part(1, b"Hello ") else {
             unreachable!("an MO part")
         };
@@ -195,14 +193,7 @@ async fn parts_stored_before_a_restart_are_put_together_with_the_rest_after_it()
         store.close().await.expect("closes");
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store opens again"));
-    let mo = MoRouter::new(
-        Arc::clone(&store),
-        Vec::new(),
-        BTreeMap::new(),
-        MoConfig::default(),
-    )
-    .await
-    .expect("router");
+    let mo = mo_router(&store).await;
     assert_eq!(mo.resume_stored_parts().await, Ok(1));
     let InboundEvent::Mo(second) = mo_part(2, b"world") else {
         unreachable!("an MO part")

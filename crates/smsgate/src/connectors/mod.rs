@@ -196,6 +196,26 @@ pub struct ProviderMo {
     pub received_at: SystemTime,
 }
 
+impl ProviderMo {
+    /// The MO a deliver_sm carries, as received through `connector`.
+    pub fn from_deliver_sm(
+        connector: String,
+        sm: smpp::DeliverSm,
+        received_at: SystemTime,
+    ) -> ProviderMo {
+        ProviderMo {
+            connector,
+            source: sm.source,
+            destination: sm.destination,
+            data_coding: sm.data_coding,
+            esm_class: sm.esm_class,
+            short_message: sm.short_message,
+            tlvs: sm.tlvs,
+            received_at,
+        }
+    }
+}
+
 /// How a connector is doing, for the router and the console.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConnectorHealth {

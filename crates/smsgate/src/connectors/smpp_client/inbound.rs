@@ -142,16 +142,11 @@ async fn hand_over(
                 };
                 receipt(shared, &text, &sm.tlvs, received_at)
             } else {
-                Some(InboundEvent::Mo(ProviderMo {
-                    connector: shared.name.clone(),
-                    source: sm.source,
-                    destination: sm.destination,
-                    data_coding: sm.data_coding,
-                    esm_class: sm.esm_class,
-                    short_message: sm.short_message,
-                    tlvs: sm.tlvs,
+                Some(InboundEvent::Mo(ProviderMo::from_deliver_sm(
+                    shared.name.clone(),
+                    sm,
                     received_at,
-                }))
+                )))
             };
             (event, resp)
         }
