@@ -52,6 +52,7 @@ fn message(id: u64) -> NewMessage {
         },
         accepted_at: SystemTime::now(),
         trace_detail: "bench".to_string(),
+        claimed_by: None,
     }
 }
 

@@ -181,8 +181,13 @@ pub enum ConnectorKind {
 #[serde(default, deny_unknown_fields)]
 pub struct DispatchConfig {
     /// Messages being submitted at once, over all connectors: bounds the
-    /// tasks and memory a backlog can take. Default 256.
+    /// tasks and memory a backlog can take. Default 1024.
     pub concurrency: usize,
+    /// Accepted messages waiting in memory for a submit slot. Accept hands
+    /// each message to this queue right after its commit; when it is full,
+    /// messages wait in the store instead and are read back as slots free
+    /// (oldest first), so a backlog never grows memory. Default 20,000.
+    pub queue: usize,
     /// How often the store is asked for due messages when nothing woke the
     /// dispatcher sooner (a retry coming due, a scheduled message). Default 100 ms.
     #[serde(with = "duration")]
@@ -200,7 +205,8 @@ pub struct DispatchConfig {
 impl Default for DispatchConfig {
     fn default() -> Self {
         DispatchConfig {
-            concurrency: 256,
+            concurrency: 1024,
+            queue: 20_000,
             poll_interval: Duration::from_millis(100),
             retry_delays: vec![
                 Duration::from_secs(1),
@@ -415,6 +421,11 @@ impl Config {
         if self.dispatch.concurrency == 0 || self.dispatch.poll_interval.is_zero() {
             return Err(ConfigError::Invalid(
                 "dispatch.concurrency and dispatch.poll_interval must be above zero".into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.dispatch.queue) {
+            return Err(ConfigError::Invalid(
+                "dispatch.queue must be between 1 and 1,000,000".into(),
             ));
         }
         Ok(())

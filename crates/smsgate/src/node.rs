@@ -129,7 +129,13 @@ impl Node {
                 .map_err(|e| StoreError::Backend(format!("acceptor start task failed: {e}")))??
         };
         let metrics = Arc::new(Metrics::new());
-        let acceptor = Arc::new(acceptor.with_metrics(Arc::clone(&metrics)));
+        let (dispatch_queue, queue_receiver) =
+            crate::dispatch::queue::queue(&node_name, config.dispatch.queue);
+        let acceptor = Arc::new(
+            acceptor
+                .with_metrics(Arc::clone(&metrics))
+                .with_dispatch(dispatch_queue),
+        );
         let stored = acceptor.stored_signal();
         let security = &config.security;
         let verifier = Arc::new(PasswordVerifier::new(
@@ -206,6 +212,7 @@ impl Node {
             connectors,
             config.dispatch.clone(),
             node_name.clone(),
+            queue_receiver,
             stored,
             Some(Arc::clone(&metrics)),
         )

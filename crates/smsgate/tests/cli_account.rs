@@ -506,6 +506,7 @@ async fn message_show_and_list_print_a_stored_message_and_its_trace() {
             },
             accepted_at: std::time::SystemTime::now(),
             trace_detail: "validated, charged 1".to_string(),
+            claimed_by: None,
         })
         .await
         .unwrap();

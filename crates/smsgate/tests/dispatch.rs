@@ -18,7 +18,7 @@ use smsgate::config::Config;
 use smsgate::node::{Node, database_path};
 use smsgate::store::sqlite::SqliteStore;
 use smsgate::store::{
-    AcceptOutcome, AttemptResult, MessageRecord, MessageState, NewMessage, Origin, Store,
+    AcceptOutcome, Attempt, AttemptResult, MessageRecord, MessageState, NewMessage, Origin, Store,
     StoredAddress,
 };
 
@@ -91,6 +91,7 @@ fn message(id: &str) -> NewMessage {
         },
         accepted_at: SystemTime::now(),
         trace_detail: "accepted by the test".into(),
+        claimed_by: None,
     }
 }
 
@@ -135,6 +136,23 @@ fn count(lines: &[String], prefix: &str) -> usize {
     lines.iter().filter(|line| line.starts_with(prefix)).count()
 }
 
+/// How many submits were sent to `connector`: each attempt's outcome line
+/// names it and ends with its number, 0 for one that sent nothing (a
+/// connector passed over or paused).
+fn sent_to(lines: &[String], connector: &str) -> usize {
+    let named = format!(": connector {connector}");
+    lines
+        .iter()
+        .filter(|line| line.contains(&named))
+        .filter(|line| {
+            line.rsplit_once(", attempt ")
+                .and_then(|(_, number)| number.strip_suffix(')'))
+                .and_then(|number| number.parse::<u32>().ok())
+                .is_some_and(|number| number > 0)
+        })
+        .count()
+}
+
 #[tokio::test]
 async fn message_submitted_over_smpp_is_delivered_through_the_demo_simulator() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -160,14 +178,15 @@ async fn message_submitted_over_smpp_is_delivered_through_the_demo_simulator() {
     let kinds: Vec<&str> = delivered.trace.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["accepted", "queued", "submitting", "submitted", "receipt"],
-        "{lines:#?}"
+        ["accepted", "submitted", "receipt"],
+        "handed from accept to dispatch in memory: no claim, one write per attempt: {lines:#?}"
     );
     assert!(
-        lines[2].contains("route default, connector sim"),
+        lines[1].starts_with("submitted: connector sim took it")
+            && lines[1].ends_with("(route default, attempt 1)"),
         "{lines:#?}"
     );
-    assert!(lines[4].contains("stat DELIVRD"), "{lines:#?}");
+    assert!(lines[2].contains("stat DELIVRD"), "{lines:#?}");
     node.shutdown().await;
 }
 
@@ -182,11 +201,7 @@ async fn submit_failed_fails_over_to_the_next_connector_at_once() {
 
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&delivered);
-    assert_eq!(
-        count(&lines, "submitting: route r, connector a"),
-        1,
-        "{lines:#?}"
-    );
+    assert_eq!(sent_to(&lines, "a"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "failover: connector a"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "submitted: connector b"), 1, "{lines:#?}");
     node.shutdown().await;
@@ -203,7 +218,7 @@ async fn invalid_destination_is_rejected_without_failover() {
 
     let rejected = until_state(node.store.as_ref(), "m1", MessageState::Rejected).await;
     let lines = trace(&rejected);
-    assert_eq!(count(&lines, "submitting"), 1, "{lines:#?}");
+    assert_eq!(sent_to(&lines, "a") + sent_to(&lines, "b"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "rejected: connector a"), 1, "{lines:#?}");
     assert_eq!(
         lines.last().map(String::as_str),
@@ -227,11 +242,7 @@ async fn throttled_submits_are_retried_then_fail_over() {
     let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&delivered);
     // The first try and the two configured retries, then the next connector.
-    assert_eq!(
-        count(&lines, "submitting: route r, connector a"),
-        3,
-        "{lines:#?}"
-    );
+    assert_eq!(sent_to(&lines, "a"), 3, "{lines:#?}");
     assert_eq!(count(&lines, "retry: connector a"), 2, "{lines:#?}");
     assert_eq!(count(&lines, "failover: connector a"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "submitted: connector b"), 1, "{lines:#?}");
@@ -270,7 +281,7 @@ async fn message_no_route_matches_fails_with_no_route() {
     let lines = trace(&failed);
     assert_eq!(count(&lines, "failed: no route"), 1, "{lines:#?}");
     assert_eq!(count(&lines, "refunded"), 1, "{lines:#?}");
-    assert_eq!(count(&lines, "submitting"), 0, "{lines:#?}");
+    assert_eq!(sent_to(&lines, "a"), 0, "{lines:#?}");
     node.shutdown().await;
 }
 
@@ -346,7 +357,7 @@ async fn message_whose_validity_ends_before_it_is_due_expires_unsent() {
 
     let expired = until_state(node.store.as_ref(), "m1", MessageState::Expired).await;
     let lines = trace(&expired);
-    assert_eq!(count(&lines, "submitting"), 0, "{lines:#?}");
+    assert_eq!(sent_to(&lines, "a"), 0, "{lines:#?}");
     assert_eq!(count(&lines, "expired"), 1, "{lines:#?}");
     node.shutdown().await;
 }
@@ -379,11 +390,14 @@ mod store {
             .await
             .expect("claimed");
         assert!(claimed.iter().any(|claim| claim.message.id == id));
-        store
-            .record_attempt(id, "a", "r", SystemTime::now())
-            .await
-            .expect("attempt recorded");
     }
+
+    /// The first attempt on connector `a` by route `r`.
+    const FIRST: Attempt<'static> = Attempt {
+        connector: "a",
+        route: "r",
+        number: 1,
+    };
 
     fn open(dir: &Path) -> SqliteStore {
         SqliteStore::open_with_node(&database_path(dir), "test").expect("store opens")
@@ -404,7 +418,7 @@ mod store {
         store
             .record_submit_result(
                 "m1",
-                "a",
+                FIRST,
                 AttemptResult::Submitted {
                     provider_id: "p-1".into(),
                 },
@@ -428,7 +442,7 @@ mod store {
             provider_id: "p-1".into(),
         };
         store
-            .record_submit_result("m1", "a", submitted, "accepted", now)
+            .record_submit_result("m1", FIRST, submitted, "accepted", now)
             .await
             .expect("recorded");
         let enroute = store
@@ -458,7 +472,7 @@ mod store {
             provider_id: "p-1".into(),
         };
         store
-            .record_submit_result("m1", "a", submitted, "accepted", now)
+            .record_submit_result("m1", FIRST, submitted, "accepted", now)
             .await
             .expect("recorded");
         let other = store
@@ -491,6 +505,49 @@ mod store {
     }
 
     #[tokio::test]
+    async fn a_message_stored_claimed_for_memory_is_never_claimed_again_by_its_node_but_by_another_after_the_lease()
+     {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let mut handed = message("m1");
+        handed.claimed_by = Some("test".into());
+        accept_all(&store, vec![handed]).await;
+        let now = SystemTime::now();
+        let stored = store.message("m1").await.expect("read").expect("stored");
+        assert_eq!(stored.state, MessageState::Queued);
+        let own = store
+            .claim_due("test", 10, now + Duration::from_secs(3600))
+            .await
+            .expect("claim ran");
+        assert!(own.is_empty(), "its own node's queue has it: {own:?}");
+        let soon = store
+            .claim_due("other", 10, now + Duration::from_secs(60))
+            .await
+            .expect("claim ran");
+        assert!(soon.is_empty(), "a live claim was taken: {soon:?}");
+        let later = store
+            .claim_due("other", 10, now + Duration::from_secs(6 * 60))
+            .await
+            .expect("claim ran");
+        assert_eq!(later.len(), 1, "a crashed node's claim lapses for others");
+    }
+
+    #[tokio::test]
+    async fn a_restart_releases_the_messages_its_last_run_held_in_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let mut handed = message("m1");
+        handed.claimed_by = Some("test".into());
+        accept_all(&store, vec![handed]).await;
+        assert_eq!(store.release_claims("test").await.expect("released"), 1);
+        let due = store
+            .claim_due("test", 10, SystemTime::now())
+            .await
+            .expect("claim ran");
+        assert_eq!(due.len(), 1);
+    }
+
+    #[tokio::test]
     async fn retry_is_not_due_before_its_time_and_keeps_the_connector() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(dir.path());
@@ -501,7 +558,7 @@ mod store {
         store
             .record_submit_result(
                 "m1",
-                "a",
+                FIRST,
                 AttemptResult::RetryLater { at },
                 "throttled",
                 now,
@@ -774,11 +831,7 @@ async fn paused_connector_gets_nothing_and_the_next_one_takes_the_message_until_
     let first = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
     let lines = trace(&first);
     assert_eq!(submitted_through(&first), "b", "{lines:#?}");
-    assert_eq!(
-        count(&lines, "submitting: route r, connector a"),
-        0,
-        "{lines:#?}"
-    );
+    assert_eq!(sent_to(&lines, "a"), 0, "{lines:#?}");
     assert_eq!(
         control.connector("a").expect("a runs").health.submitted,
         0,
@@ -828,6 +881,6 @@ async fn message_whose_only_connector_is_paused_waits_instead_of_failing() {
             .any(|line| line.starts_with("retry: connector a: paused by an operator")),
         "{lines:#?}"
     );
-    assert_eq!(count(&lines, "submitting:"), 0, "{lines:#?}");
+    assert_eq!(sent_to(&lines, "a"), 0, "{lines:#?}");
     node.shutdown().await;
 }

@@ -82,6 +82,7 @@ fn message(id: &str, account: &str, accepted_at: SystemTime) -> NewMessage {
         },
         accepted_at,
         trace_detail: "dest valid, sender allowed, 1 segment, charged 1".to_string(),
+        claimed_by: None,
     }
 }
 

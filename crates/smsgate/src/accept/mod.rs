@@ -49,6 +49,7 @@ use self::rate::AccountRates;
 pub use self::rejection::Rejection;
 pub use self::submission::Submission;
 use self::validity::Times;
+use crate::dispatch::DispatchQueue;
 use crate::metrics::Metrics;
 use crate::store::{AcceptOutcome, Account, NewMessage, Origin, Store, StoredAddress};
 
@@ -106,9 +107,14 @@ pub struct Acceptor {
     numbers: Arc<NumberTable>,
     rates: AccountRates,
     ids: MessageIds,
-    /// Signalled after each message stored, so dispatch need not wait for
-    /// its next poll.
+    /// Signalled after a message is stored for dispatch to read back from
+    /// the store (its queue was full, or the message is scheduled), so
+    /// dispatch need not wait for its next poll.
     stored: Arc<tokio::sync::Notify>,
+    /// Dispatch's queue in memory: a message with a place in it is handed
+    /// over right after its commit. `None`: every message goes through the
+    /// store (a node without dispatch, tests).
+    dispatch: Option<DispatchQueue>,
     /// Where accepted and rejected submissions are counted; `None`: not counted.
     metrics: Option<Arc<Metrics>>,
 }
@@ -125,8 +131,16 @@ impl Acceptor {
             rates: AccountRates::new(),
             ids: MessageIds::new(),
             stored: Arc::new(tokio::sync::Notify::new()),
+            dispatch: None,
             metrics: None,
         })
+    }
+
+    /// Hands each stored message to dispatch through `queue` while it has
+    /// room (see [`crate::dispatch::queue`]).
+    pub fn with_dispatch(mut self, queue: DispatchQueue) -> Self {
+        self.dispatch = Some(queue);
+        self
     }
 
     /// Counts every submission in `metrics`: accepted or rejected (by
@@ -136,8 +150,8 @@ impl Acceptor {
         self
     }
 
-    /// Notified each time a message has been stored (dispatch waits on it
-    /// between polls of the store).
+    /// Notified each time a message has been stored for dispatch to read
+    /// from the store (dispatch waits on it between polls of the store).
     pub fn stored_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.stored)
     }
@@ -202,6 +216,16 @@ impl Acceptor {
             )
         })?;
         let cost = i64::from(checked.content.segments);
+        let due_now = checked.times.schedule_at.is_none_or(|at| at <= now);
+        let place = self
+            .dispatch
+            .as_ref()
+            .filter(|_| due_now)
+            .and_then(|queue| Some((queue.reserve()?, queue.node().to_string())));
+        let (place, claimed_by) = match place {
+            Some((place, node)) => (Some(place), Some(node)),
+            None => (None, None),
+        };
         let message = NewMessage {
             callback_url: submission.callback_url.clone(),
             client_ref: submission.client_ref.clone(),
@@ -224,11 +248,19 @@ impl Acceptor {
             segments: checked.content.segments,
             origin,
             accepted_at: now,
+            claimed_by,
         };
+        let claim = place.map(|place| (place, message.to_claimed(String::new())));
         match self.store.accept(message).await {
             Ok(AcceptOutcome::Accepted { group_id }) => {
                 tracing::info!(message_id = %id, account = %account.system_id, cost, "message accepted");
-                self.stored.notify_one();
+                match claim {
+                    Some((place, mut claim)) => {
+                        claim.message.group_id = group_id.clone();
+                        place.send(claim);
+                    }
+                    None => self.stored.notify_one(),
+                }
                 Ok(Accepted {
                     id,
                     group_id,

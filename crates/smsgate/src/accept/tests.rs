@@ -15,8 +15,8 @@ use super::*;
 use smpp::receipt::ReceiptStat;
 
 use crate::store::{
-    AccountPatch, ApiKey, AttemptResult, BindType, ClaimedMessage, MessageFilter, MessageRecord,
-    NewAccount, NewApiKey, QueueDepths, StoreError, StoreResult, TraceEvent,
+    AccountPatch, ApiKey, Attempt, AttemptResult, BindType, ClaimedMessage, MessageFilter,
+    MessageRecord, NewAccount, NewApiKey, QueueDepths, StoreError, StoreResult, TraceEvent,
 };
 
 /// A store that keeps accounts and accepted messages in memory, charging
@@ -209,20 +209,10 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
-    async fn record_attempt(
-        &self,
-        id: &str,
-        _connector: &str,
-        _route: &str,
-        _now: SystemTime,
-    ) -> StoreResult<()> {
-        Err(StoreError::NotFound(format!("message {id}")))
-    }
-
     async fn record_submit_result(
         &self,
         id: &str,
-        _connector: &str,
+        _attempt: Attempt<'_>,
         _result: AttemptResult,
         _detail: &str,
         _now: SystemTime,
@@ -461,6 +451,7 @@ fn acceptor_with(store: Arc<MemoryStore>, config: AcceptConfig) -> Acceptor {
         rates: AccountRates::new(),
         ids: MessageIds::new(),
         stored: Arc::new(tokio::sync::Notify::new()),
+        dispatch: None,
         metrics: None,
     }
 }
@@ -492,6 +483,56 @@ async fn accepted(account: &Account, submission: Submission) -> (Accepted, NewMe
         .expect("accepted");
     let stored = store.stored().pop().expect("stored");
     (accepted, stored)
+}
+
+#[tokio::test]
+async fn a_message_due_now_is_stored_claimed_and_handed_to_dispatch_while_its_queue_has_room() {
+    let account = account();
+    let store = MemoryStore::with_account(&account);
+    let (queue, mut receiver) = crate::dispatch::queue::queue("node-1", 1);
+    let acceptor = acceptor(store.clone()).with_dispatch(queue);
+    let stored_signal = acceptor.stored_signal();
+
+    let first = acceptor
+        .accept(&account, origin(), submission())
+        .await
+        .expect("accepted");
+    let second = acceptor
+        .accept(&account, origin(), submission())
+        .await
+        .expect("accepted");
+    let mut later = submission();
+    later.schedule_delivery_time = text("000000010000000R");
+    let scheduled = acceptor
+        .accept(&account, origin(), later)
+        .await
+        .expect("accepted");
+
+    let stored = store.stored();
+    let claimed: Vec<(&str, Option<&str>)> = stored
+        .iter()
+        .map(|message| (message.id.as_str(), message.claimed_by.as_deref()))
+        .collect();
+    assert_eq!(
+        claimed,
+        [
+            (first.id.as_str(), Some("node-1")),
+            (second.id.as_str(), None),
+            (scheduled.id.as_str(), None),
+        ],
+        "the first takes the queue's one place; the second finds it full; \
+         a scheduled message always waits in the store"
+    );
+    let handed = receiver
+        .receiver
+        .try_recv()
+        .expect("the first was handed over");
+    assert_eq!(handed.message.id, first.id);
+    assert_eq!(handed.message.group_id, first.group_id);
+    assert!(receiver.receiver.try_recv().is_err(), "only the first");
+    tokio::time::timeout(std::time::Duration::from_secs(1), stored_signal.notified())
+        .await
+        .expect("dispatch is told to look in the store for the others");
 }
 
 #[tokio::test]

@@ -2,11 +2,13 @@
 //! in order until one takes it, one refuses it for good, a transient
 //! failure asks for a retry later, or none is left.
 //!
-//! Every step is written to the store before the next one starts: the
-//! attempt before the submit is sent (a crash after that may leave the
-//! provider with a copy: the at-least-once window), the outcome as soon as
-//! it is known. A retry is not waited for here: the message goes back to
-//! the store, due again after the delay, and the pass ends.
+//! Each attempt's outcome is written to the store as soon as it is known,
+//! with the route, the connector and the attempt's number, in one write.
+//! Nothing is written before the submit: a crash between the submit and
+//! that write leaves the message `queued`, and it is sent again after the
+//! restart (the at-least-once window: at most the messages in flight). A
+//! retry is not waited for here: the message goes back to the store, due
+//! again after the delay, and the pass ends.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,7 +22,7 @@ use super::outcomes::Verdict;
 use super::{Context, shape};
 use crate::connectors::{OutboundSegment, SubmitOutcome};
 use crate::routing::{RouteActions, RouteInput};
-use crate::store::{AttemptResult, ClaimedMessage, Store, StoreResult};
+use crate::store::{Attempt, AttemptResult, ClaimedMessage, Store, StoreResult};
 
 /// registered_delivery sent to providers: a final receipt, whatever the
 /// customer asked for, because tracking needs it to end the message.
@@ -70,6 +72,20 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
     let message = &claim.message;
     let refund = context.config.refund_on_failure;
     let id = message.id.as_str();
+    if message
+        .expires_at
+        .is_some_and(|expires| expires <= SystemTime::now())
+    {
+        info!(message_id = %id, "dispatch: message expired before sending");
+        let attempt = Attempt {
+            connector: "",
+            route: "",
+            number: 0,
+        };
+        return store
+            .record_submit_result(id, attempt, AttemptResult::Expired, "", SystemTime::now())
+            .await;
+    }
     let setup = context.setup();
     let group = if setup.routes.uses_group() {
         context.group_of(&message.account).await
@@ -131,11 +147,16 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             paused.get_or_insert(name);
             continue;
         }
+        let passed_over = Attempt {
+            connector: name,
+            route: &decision.route,
+            number: 0,
+        };
         let Some(link) = setup.connectors.get(name) else {
             store
                 .record_submit_result(
                     id,
-                    name,
+                    passed_over,
                     AttemptResult::FailOver,
                     "the connector is not running",
                     SystemTime::now(),
@@ -147,9 +168,10 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
             Some(current) if current == name => progress.attempts,
             _ => 0,
         };
-        store
-            .record_attempt(id, name, &decision.route, SystemTime::now())
-            .await?;
+        let attempt = Attempt {
+            number: earlier + 1,
+            ..passed_over
+        };
         let parts = shape::shape(message, link.long_messages());
         let mut provider_ids = Vec::with_capacity(parts.len());
         let mut refusal = None;
@@ -192,7 +214,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
                     return submitted_synchronously(
                         context,
                         id,
-                        name,
+                        attempt,
                         provider_id,
                         &more_ids,
                         &detail,
@@ -215,7 +237,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         let pass_over = result == AttemptResult::FailOver;
         let submitted = matches!(result, AttemptResult::Submitted { .. });
         store
-            .record_submit_result(id, name, result, &detail, now)
+            .record_submit_result(id, attempt, result, &detail, now)
             .await?;
         if submitted && !more_ids.is_empty() {
             // The first segment's id went with the result; receipts for the
@@ -228,10 +250,18 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
     }
     if let Some(name) = paused {
         let now = SystemTime::now();
+        let waiting = Attempt {
+            connector: name,
+            route: &decision.route,
+            number: match &progress.connector {
+                Some(current) if current == name => progress.attempts,
+                _ => 0,
+            },
+        };
         return store
             .record_submit_result(
                 id,
-                name,
+                waiting,
                 AttemptResult::RetryLater {
                     at: now + PAUSED_RECHECK,
                 },
@@ -272,7 +302,7 @@ async fn record_failure(
 async fn submitted_synchronously(
     context: &Context,
     id: &str,
-    connector: &str,
+    attempt: Attempt<'_>,
     provider_id: String,
     more_ids: &[String],
     detail: &str,
@@ -282,12 +312,13 @@ async fn submitted_synchronously(
     } else {
         provider_id
     };
+    let connector = attempt.connector;
     let now = SystemTime::now();
     context
         .store
         .record_submit_result(
             id,
-            connector,
+            attempt,
             AttemptResult::Submitted {
                 provider_id: provider_id.clone(),
             },

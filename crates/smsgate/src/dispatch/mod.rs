@@ -1,12 +1,17 @@
 //! Dispatch: gets accepted messages to providers.
 //!
-//! The queue is the store: a [`Dispatcher`] per node claims due messages
-//! from it ([`Store::claim_due`]: durable, so a restart or a crash loses
-//! nothing, and a crashed node's claims lapse and are taken up again), and
-//! runs one pass per message (`attempt.rs`): route it, try the route's
-//! connectors in order, and record every attempt and outcome. Retries are
-//! not slept on: a message to retry goes back to the store, due again after
-//! its delay, and is claimed again then.
+//! Work reaches it two ways. Most messages come from accept in memory
+//! ([`queue`]): stored `queued` and claimed by this node in the commit that
+//! accepted them, then handed over, so no store read or claim write stands
+//! between accept and the submit. The rest wait in the store and are
+//! claimed from it ([`Store::claim_due`]): retries and scheduled messages
+//! when they come due, messages that found the queue full, the claims of
+//! this node's last run (released at start) and those of a crashed node.
+//!
+//! Each message gets one pass (`attempt.rs`): route it, try the route's
+//! connectors in order, and record each attempt's outcome with one write
+//! after its answer. Retries are not slept on: a message to retry goes
+//! back to the store, due again after its delay, and is claimed again then.
 //!
 //! It owns the node's connectors (`connectors.rs`) and stops them after
 //! its own work. It does not read receipts: that is tracking's job.
@@ -19,6 +24,7 @@
 mod attempt;
 mod connectors;
 mod outcomes;
+pub mod queue;
 mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -35,6 +41,7 @@ use tracing::{info, warn};
 pub(crate) use self::attempt::routing_text as message_text;
 pub use self::connectors::{Connectors, Link};
 pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
+pub use self::queue::{DispatchQueue, QueueReceiver};
 pub use self::shape::LongMessages;
 use crate::accept::NumberTable;
 use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
@@ -79,7 +86,8 @@ struct Context {
     /// keeps the pair it started with.
     current: RwLock<Arc<Setup>>,
     config: DispatchConfig,
-    /// Signalled when a message is stored: the claim loop polls at once.
+    /// Signalled when a message is stored for dispatch to claim from the
+    /// store: the claim loop polls at once.
     wake: Arc<Notify>,
     /// Account groups, for routes that filter on them.
     groups: Mutex<HashMap<String, (Option<String>, Instant)>>,
@@ -108,16 +116,19 @@ struct Setup {
 
 impl Dispatcher {
     /// Releases the claims this node left at its last run (they need not
-    /// wait for the lease), then starts claiming and sending. `wake` is
-    /// signalled when a message is stored (see
+    /// wait for the lease), then starts sending what arrives on `queue` and
+    /// claiming what is due in the store. `wake` is signalled when a
+    /// message is stored for the store path (see
     /// [`crate::accept::Acceptor::stored_signal`]). Submits are counted in
     /// `metrics`, if given.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         store: Arc<dyn Store>,
         routes: RouteTable,
         connectors: Connectors,
         config: DispatchConfig,
         node: String,
+        queue: QueueReceiver,
         wake: Arc<Notify>,
         metrics: Option<Arc<Metrics>>,
     ) -> StoreResult<Dispatcher> {
@@ -142,7 +153,7 @@ impl Dispatcher {
             paused: Mutex::new(BTreeSet::new()),
         });
         let stop = CancellationToken::new();
-        let main = tokio::spawn(claim_loop(Arc::clone(&context), stop.clone()));
+        let main = tokio::spawn(claim_loop(Arc::clone(&context), queue, stop.clone()));
         Ok(Dispatcher {
             context,
             stop,
@@ -359,67 +370,112 @@ impl DispatchControl {
     }
 }
 
-/// Claims due messages and starts their passes, until stopped; expires
-/// messages past their validity on the way.
-async fn claim_loop(context: Arc<Context>, stop: CancellationToken) {
+/// Starts a pass for each message from the queue and each due one
+/// claimed from the store, as submit slots (permits) free up, until
+/// stopped; expires messages past their validity on the way.
+///
+/// The queue is served first while it has messages; the store is claimed
+/// from when it was woken or its poll interval passed, and at least once
+/// per poll interval even under a steady queue, so retries and the
+/// messages that found the queue full are not starved.
+async fn claim_loop(context: Arc<Context>, mut queue: QueueReceiver, stop: CancellationToken) {
     let mut next_expiry = Instant::now();
     let mut next_purge = Instant::now();
-    while !stop.is_cancelled() {
-        let now = SystemTime::now();
+    // The store may hold due work at start (released claims, retries).
+    let mut next_claim = Instant::now();
+    let mut queue_open = true;
+    loop {
         if Instant::now() >= next_purge {
             next_purge = Instant::now() + PURGE_INTERVAL;
-            let before = now.checked_sub(PENDING_RECEIPT_MAX_AGE).unwrap_or(now);
-            match context.store.purge_pending_receipts(before).await {
-                Ok(0) => {}
-                Ok(purged) => info!(
-                    purged,
-                    "dispatch: receipts that matched no message for {} dropped",
-                    humantime::format_duration(PENDING_RECEIPT_MAX_AGE)
-                ),
-                Err(error) => warn!(%error, "dispatch: purging unmatched receipts failed"),
-            }
+            purge(&context).await;
         }
         if Instant::now() >= next_expiry {
             next_expiry = Instant::now() + EXPIRY_INTERVAL;
-            match context.store.expire_due(now).await {
+            match context.store.expire_due(SystemTime::now()).await {
                 Ok(0) => {}
                 Ok(expired) => info!(expired, "dispatch: messages expired before sending"),
                 Err(error) => warn!(%error, "dispatch: expiring messages failed"),
             }
         }
-        let room = context.permits.available_permits().min(CLAIM_BATCH);
-        let mut more_due = false;
-        if room > 0 {
-            let limit = u32::try_from(room).unwrap_or(u32::MAX);
-            match context.store.claim_due(&context.node, limit, now).await {
-                Ok(claims) => {
-                    more_due = claims.len() == room;
-                    for claim in claims {
-                        start_pass(&context, claim);
-                    }
-                }
-                Err(error) => warn!(%error, "dispatch: claiming messages failed"),
-            }
-        }
-        if more_due {
+        let permit = tokio::select! {
+            () = stop.cancelled() => return,
+            permit = Arc::clone(&context.permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        if Instant::now() >= next_claim {
+            let more_due = claim_from_store(&context, permit).await;
+            next_claim = if more_due {
+                Instant::now()
+            } else {
+                Instant::now() + context.config.poll_interval
+            };
             continue;
         }
+        let wait_for = next_claim.min(next_expiry);
         tokio::select! {
             () = stop.cancelled() => return,
-            () = context.wake.notified() => {}
-            () = tokio::time::sleep(context.config.poll_interval) => {}
+            next = queue.receiver.recv(), if queue_open => match next {
+                Some(claim) => start_pass(&context, claim, permit),
+                None => queue_open = false,
+            },
+            () = context.wake.notified() => next_claim = Instant::now(),
+            () = tokio::time::sleep_until(wait_for) => {}
         }
     }
 }
 
-/// Starts a pass for a claimed message, unless it already has one.
-fn start_pass(context: &Arc<Context>, claim: ClaimedMessage) {
-    // The claim loop is the only taker of permits and checked the room
-    // before claiming, so one is free.
-    let Ok(permit) = Arc::clone(&context.permits).try_acquire_owned() else {
-        warn!(message_id = %claim.message.id, "dispatch: no room for a claimed message; it waits for its claim to lapse");
-        return;
-    };
+/// Claims due messages from the store, as many as there are free slots
+/// (`permit` and those free besides), and starts their passes. Whether
+/// more may be due (the claim filled every slot).
+async fn claim_from_store(context: &Arc<Context>, permit: OwnedSemaphorePermit) -> bool {
+    let mut permits = vec![permit];
+    let room = CLAIM_BATCH.min(1 + context.permits.available_permits());
+    while permits.len() < room {
+        match Arc::clone(&context.permits).try_acquire_owned() {
+            Ok(permit) => permits.push(permit),
+            Err(_) => break,
+        }
+    }
+    let limit = u32::try_from(permits.len()).unwrap_or(u32::MAX);
+    match context
+        .store
+        .claim_due(&context.node, limit, SystemTime::now())
+        .await
+    {
+        Ok(claims) => {
+            let full = claims.len() == permits.len();
+            for (claim, permit) in claims.into_iter().zip(permits) {
+                start_pass(context, claim, permit);
+            }
+            full
+        }
+        Err(error) => {
+            warn!(%error, "dispatch: claiming messages failed");
+            false
+        }
+    }
+}
+
+/// Drops receipts that never found their message.
+async fn purge(context: &Context) {
+    let now = SystemTime::now();
+    let before = now.checked_sub(PENDING_RECEIPT_MAX_AGE).unwrap_or(now);
+    match context.store.purge_pending_receipts(before).await {
+        Ok(0) => {}
+        Ok(purged) => info!(
+            purged,
+            "dispatch: receipts that matched no message for {} dropped",
+            humantime::format_duration(PENDING_RECEIPT_MAX_AGE)
+        ),
+        Err(error) => warn!(%error, "dispatch: purging unmatched receipts failed"),
+    }
+}
+
+/// Starts a pass for a message, holding `permit` until it ends, unless the
+/// message already has one.
+fn start_pass(context: &Arc<Context>, claim: ClaimedMessage, permit: OwnedSemaphorePermit) {
     let id = claim.message.id.clone();
     if !lock(&context.in_flight).insert(id.clone()) {
         return;

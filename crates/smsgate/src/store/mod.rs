@@ -535,6 +535,47 @@ pub struct NewMessage {
     pub accepted_at: SystemTime,
     /// The first trace event's detail: what was validated and charged.
     pub trace_detail: String,
+    /// The node whose dispatch takes the message from memory right after
+    /// the commit: stored `queued`, claimed by it, so no claim write is
+    /// needed. `None`: stored `accepted`, for [`Store::claim_due`] to find
+    /// (a scheduled message, or dispatch's queue was full).
+    pub claimed_by: Option<String>,
+}
+
+impl NewMessage {
+    /// The message as dispatch takes it from memory once it is stored
+    /// `queued` in group `group_id` (see [`NewMessage::claimed_by`]).
+    pub fn to_claimed(&self, group_id: String) -> ClaimedMessage {
+        ClaimedMessage {
+            message: MessageRecord {
+                id: self.id.clone(),
+                group_id,
+                account: self.account.clone(),
+                state: MessageState::Queued,
+                source: self.source.clone(),
+                destination: self.destination.clone(),
+                esm_class: self.esm_class,
+                data_coding: self.data_coding,
+                registered_delivery: self.registered_delivery,
+                schedule_at: self.schedule_at,
+                expires_at: self.expires_at,
+                payload: self.payload.clone(),
+                part: self.part,
+                segments: self.segments,
+                cost: self.cost,
+                origin: self.origin.clone(),
+                accepted_at: self.accepted_at,
+                direction: Direction::Mt,
+                connector: None,
+                tags: self.tags.clone(),
+                client_ref: self.client_ref.clone(),
+                trace: Vec::new(),
+            },
+            protocol_id: self.protocol_id,
+            priority: self.priority,
+            progress: DispatchProgress::default(),
+        }
+    }
 }
 
 /// The store's verdict on a message offered to [`Store::accept`].
@@ -644,11 +685,13 @@ pub struct MessageFilter {
     pub limit: Option<u32>,
 }
 
-/// How long a claim on a `queued` message holds. A node that crashed while
-/// dispatching leaves its messages `queued`; once their claim is this old,
-/// another node (or the same one, restarted) may claim them again. Longer
-/// than any one dispatch pass can take (a few submits, each bounded by a
-/// connector's response timeout), so a live node's claims never lapse.
+/// How long another node's claim on a `queued` message holds. A node that
+/// crashed while dispatching leaves its messages `queued`; once their claim
+/// is this old, another node may claim them again (the node itself releases
+/// its own at its next start). A node's own claims never lapse for it:
+/// they wait in its dispatch queue, however long that takes. (A cluster
+/// needs the node's liveness, not the claim's age, to tell a crashed node
+/// from a busy one: the PostgreSQL backend's job.)
 pub const CLAIM_LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// How far dispatch has got with a message. Kept with the message, so a
@@ -676,6 +719,18 @@ pub struct ClaimedMessage {
     pub progress: DispatchProgress,
 }
 
+/// Which attempt a [`Store::record_submit_result`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    /// The connector tried.
+    pub connector: &'a str,
+    /// The route that chose it.
+    pub route: &'a str,
+    /// Attempts in a row on this connector, this one included (0 when
+    /// nothing was sent: a connector passed over or paused).
+    pub number: u32,
+}
+
 /// What dispatch made of one submit to a connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptResult {
@@ -698,6 +753,8 @@ pub enum AttemptResult {
         /// Whether to give the credits back.
         refund: bool,
     },
+    /// Its validity ended before a provider took it: state `expired`.
+    Expired,
 }
 
 /// An inbound message to store, with what delivers it
@@ -932,9 +989,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims up to `limit` messages that are due, for `node` to dispatch:
     /// `accepted` ones whose schedule and retry time have come, and
-    /// `queued` ones whose claim is older than [`CLAIM_LEASE`] (a crashed
-    /// node's); never expired ones. They become `queued`, claimed by `node`
-    /// at `now`, durably, before they are returned: oldest first.
+    /// `queued` ones of another node whose claim is older than
+    /// [`CLAIM_LEASE`] (a crashed node's); never expired ones, and never
+    /// `node`'s own claims (those are in its memory, and released at its
+    /// start by [`Store::release_claims`]). They become `queued`, claimed by
+    /// `node` at `now`, durably, before they are returned: oldest first.
     async fn claim_due(
         &self,
         node: &str,
@@ -945,23 +1004,16 @@ pub trait Store: Send + Sync + 'static {
     /// again): at start, for the claims of this node's previous run, so they
     /// need not wait for the lease.
     async fn release_claims(&self, node: &str) -> StoreResult<u64>;
-    /// Records, before the submit is sent, that `connector` is about to be
-    /// tried for a `queued` message: a crash from here on may leave the
-    /// provider with a copy (the at-least-once window), and the trace says so.
-    async fn record_attempt(
-        &self,
-        id: &str,
-        connector: &str,
-        route: &str,
-        now: SystemTime,
-    ) -> StoreResult<()>;
-    /// Records what became of a submit to `connector` (see
-    /// [`AttemptResult`]), with `detail` (the provider's status) in the
-    /// trace. Storing a provider id applies any receipt that came for it first.
+    /// Records what became of attempt `attempt` of a `queued` message
+    /// (see [`AttemptResult`]), with `detail` (the provider's status) in
+    /// the trace. One write per attempt, after its answer: a crash before
+    /// it leaves the message `queued`, sent again after the restart (the
+    /// at-least-once window). Storing a provider id applies any receipt
+    /// that came for it first.
     async fn record_submit_result(
         &self,
         id: &str,
-        connector: &str,
+        attempt: Attempt<'_>,
         result: AttemptResult,
         detail: &str,
         now: SystemTime,

@@ -34,11 +34,12 @@ use smpp::receipt::ReceiptStat;
 use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 
 use super::{
-    AcceptOutcome, Account, AccountPatch, AdminToken, AdminUser, ApiKey, AttemptResult, BindType,
-    CLAIM_LEASE, ClaimedMessage, Direction, DispatchProgress, MessageFilter, MessageRecord,
-    MessageState, MoDelivery, MoRecord, NewAccount, NewAdminToken, NewApiKey, NewMessage,
-    NewMoPart, Origin, OutboxGroup, PartInfo, ProviderIdLink, QueueDepths, Store, StoreError,
-    StoreResult, StoredAddress, StoredMoPart, TraceEvent, provider_id_forms, receipt_state,
+    AcceptOutcome, Account, AccountPatch, AdminToken, AdminUser, ApiKey, Attempt, AttemptResult,
+    BindType, CLAIM_LEASE, ClaimedMessage, Direction, DispatchProgress, MessageFilter,
+    MessageRecord, MessageState, MoDelivery, MoRecord, NewAccount, NewAdminToken, NewApiKey,
+    NewMessage, NewMoPart, Origin, OutboxGroup, PartInfo, ProviderIdLink, QueueDepths, Store,
+    StoreError, StoreResult, StoredAddress, StoredMoPart, TraceEvent, provider_id_forms,
+    receipt_state,
 };
 use super::{TraceKind, TraceSwitch};
 
@@ -487,29 +488,30 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_attempt(
-        &self,
-        id: &str,
-        connector: &str,
-        route: &str,
-        now: SystemTime,
-    ) -> StoreResult<()> {
-        let (id, connector, route) = (id.to_string(), connector.to_string(), route.to_string());
-        self.write(move |writer| writer.record_attempt(&id, &connector, &route, now))
-            .await
-    }
-
     async fn record_submit_result(
         &self,
         id: &str,
-        connector: &str,
+        attempt: Attempt<'_>,
         result: AttemptResult,
         detail: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
-        let (id, connector, detail) = (id.to_string(), connector.to_string(), detail.to_string());
-        self.write(move |writer| writer.record_submit_result(&id, &connector, result, &detail, now))
-            .await
+        let (id, connector, route, detail) = (
+            id.to_string(),
+            attempt.connector.to_string(),
+            attempt.route.to_string(),
+            detail.to_string(),
+        );
+        let number = attempt.number;
+        self.write(move |writer| {
+            let attempt = Attempt {
+                connector: &connector,
+                route: &route,
+                number,
+            };
+            writer.record_submit_result(&id, attempt, result, &detail, now)
+        })
+        .await
     }
 
     async fn record_failure(
@@ -1245,16 +1247,22 @@ impl Writer {
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS}, protocol_id, priority, callback_url, \
-                 tags, client_ref) \
+                 tags, client_ref, claimed_by, claimed_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, \
+                 ?32, CASE WHEN ?32 IS NULL THEN NULL ELSE ?26 END)"
             ))
             .and_then(|mut statement| {
                 statement.execute(params![
                     message.id,
                     group_id,
                     message.account,
-                    MessageState::Accepted.as_str(),
+                    if message.claimed_by.is_some() {
+                        MessageState::Queued
+                    } else {
+                        MessageState::Accepted
+                    }
+                    .as_str(),
                     message.source.ton,
                     message.source.npi,
                     message.source.addr,
@@ -1284,6 +1292,7 @@ impl Writer {
                         rusqlite::Error::ToSqlConversionFailure(Box::new(error))
                     })?,
                     message.client_ref,
+                    message.claimed_by,
                 ])
             })
             .map_err(backend)?;
@@ -1328,7 +1337,8 @@ impl Writer {
                        AND (expires_at IS NULL OR expires_at > ?2) \
                      UNION ALL \
                      SELECT id, accepted_at FROM messages WHERE state = 'queued' \
-                       AND direction = 'mt' AND claimed_at <= ?3 AND (expires_at IS NULL OR expires_at > ?2)) \
+                       AND direction = 'mt' AND claimed_at <= ?3 AND claimed_by IS NOT ?1 \
+                       AND (expires_at IS NULL OR expires_at > ?2)) \
                    ORDER BY accepted_at LIMIT ?4) \
                  RETURNING {MESSAGE_COLUMNS}, {MESSAGE_READ_COLUMNS}, protocol_id, priority, \
                  attempts, abandoned_connectors"
@@ -1362,59 +1372,35 @@ impl Writer {
         Ok(claimed)
     }
 
-    fn record_attempt(
-        &self,
-        id: &str,
-        connector: &str,
-        route: &str,
-        now: SystemTime,
-    ) -> StoreResult<()> {
-        let attempts: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "UPDATE messages SET \
-                 attempts = CASE WHEN connector IS ?2 THEN attempts + 1 ELSE 1 END, \
-                 connector = ?2 WHERE id = ?1 AND state = 'queued' RETURNING attempts",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![id, connector], |row| row.get(0))
-                    .optional()
-            })
-            .map_err(backend)?;
-        let Some(attempts) = attempts else {
-            return Err(not_queued(id));
-        };
-        self.trace(
-            id,
-            now,
-            "submitting",
-            &format!("route {route}, connector {connector}, attempt {attempts}"),
-        )
-    }
-
     fn record_submit_result(
         &self,
         id: &str,
-        connector: &str,
+        attempt: Attempt<'_>,
         result: AttemptResult,
         detail: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
+        let Attempt {
+            connector,
+            route,
+            number,
+        } = attempt;
+        let tried = format!("(route {route}, attempt {number})");
         match result {
             AttemptResult::Submitted { provider_id } => {
-                self.set_state_from(id, MessageState::Queued, MessageState::Submitted)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE messages SET claimed_by = NULL, claimed_at = NULL WHERE id = ?1",
-                    )
-                    .and_then(|mut statement| statement.execute([id]))
-                    .map_err(backend)?;
+                self.leave_queued(
+                    id,
+                    "UPDATE messages SET state = 'submitted', claimed_by = NULL, \
+                     claimed_at = NULL, connector = ?2, attempts = ?3 \
+                     WHERE id = ?1 AND state = 'queued'",
+                    connector,
+                    number,
+                )?;
                 self.trace(
                     id,
                     now,
                     "submitted",
-                    &format!("connector {connector} took it as {provider_id:?}: {detail}"),
+                    &format!("connector {connector} took it as {provider_id:?}: {detail} {tried}"),
                 )?;
                 self.queue_callback(id, MessageState::Submitted, MessageState::Accepted, "", now)?;
                 if !provider_id.is_empty() {
@@ -1426,10 +1412,13 @@ impl Writer {
                 let changed = self
                     .conn
                     .prepare_cached(
-                        "UPDATE messages SET state = 'accepted', next_attempt_at = ?2, \
-                         claimed_by = NULL, claimed_at = NULL WHERE id = ?1 AND state = 'queued'",
+                        "UPDATE messages SET state = 'accepted', claimed_by = NULL, \
+                         claimed_at = NULL, connector = ?2, attempts = ?3, next_attempt_at = ?4 \
+                         WHERE id = ?1 AND state = 'queued'",
                     )
-                    .and_then(|mut statement| statement.execute(params![id, to_millis(at)]))
+                    .and_then(|mut statement| {
+                        statement.execute(params![id, connector, number, to_millis(at)])
+                    })
                     .map_err(backend)?;
                 if changed == 0 {
                     return Err(not_queued(id));
@@ -1440,7 +1429,7 @@ impl Writer {
                     now,
                     "retry",
                     &format!(
-                        "connector {connector}: {detail}; trying it again in {}",
+                        "connector {connector}: {detail}; trying it again in {} {tried}",
                         humantime::format_duration(Duration::from_millis(
                             u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
                         ))
@@ -1464,16 +1453,22 @@ impl Writer {
                     id,
                     now,
                     "failover",
-                    &format!("connector {connector}: {detail}; not trying it again"),
+                    &format!("connector {connector}: {detail}; not trying it again {tried}"),
                 )
             }
             AttemptResult::Rejected { refund } => {
-                self.set_state_from(id, MessageState::Queued, MessageState::Rejected)?;
+                self.leave_queued(
+                    id,
+                    "UPDATE messages SET state = 'rejected', connector = ?2, attempts = ?3 \
+                     WHERE id = ?1 AND state = 'queued'",
+                    connector,
+                    number,
+                )?;
                 self.trace(
                     id,
                     now,
                     "rejected",
-                    &format!("connector {connector}: {detail}"),
+                    &format!("connector {connector}: {detail} {tried}"),
                 )?;
                 self.queue_receipt(id, &ReceiptStat::Rejected, "", now)?;
                 self.queue_callback(id, MessageState::Rejected, MessageState::Accepted, "", now)?;
@@ -1482,7 +1477,38 @@ impl Writer {
                 }
                 Ok(())
             }
+            AttemptResult::Expired => {
+                self.set_state_from(id, MessageState::Queued, MessageState::Expired)?;
+                self.trace(
+                    id,
+                    now,
+                    "expired",
+                    "its validity ended before a provider took it",
+                )?;
+                self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
+                self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)
+            }
         }
+    }
+
+    /// Runs `update` (parameters: id, connector, attempts) on a message
+    /// that must be `queued`; an error if it is not.
+    fn leave_queued(
+        &self,
+        id: &str,
+        update: &str,
+        connector: &str,
+        number: u32,
+    ) -> StoreResult<()> {
+        let changed = self
+            .conn
+            .prepare_cached(update)
+            .and_then(|mut statement| statement.execute(params![id, connector, number]))
+            .map_err(backend)?;
+        if changed == 0 {
+            return Err(not_queued(id));
+        }
+        Ok(())
     }
 
     /// Links a provider id to a message, then applies the receipts that
@@ -2006,12 +2032,12 @@ impl Writer {
                    SELECT id FROM messages WHERE state = 'accepted' AND expires_at <= ?1 \
                    UNION ALL \
                    SELECT id FROM messages WHERE state = 'queued' AND claimed_at <= ?2 \
-                     AND expires_at <= ?1) \
+                     AND claimed_by IS NOT ?3 AND expires_at <= ?1) \
                  RETURNING id",
             )
             .map_err(backend)?;
         let ids = statement
-            .query_map(params![to_millis(now), lapsed], |row| {
+            .query_map(params![to_millis(now), lapsed, self.node], |row| {
                 row.get::<_, String>(0)
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
