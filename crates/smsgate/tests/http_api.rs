@@ -526,6 +526,73 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
 }
 
 #[tokio::test]
+async fn a_hanging_callback_url_does_not_hold_back_another_accounts_callbacks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+
+    let gateway = start().await;
+    let slow = gateway.account("slow", |_| {}).await;
+    let fast = gateway.account("fast", |_| {}).await;
+    // Takes every request and never answers; counts connections the
+    // gateway gave up on (its callback timeout is 10 s).
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hanging_addr = hanging.local_addr().expect("addr");
+    let given_up = Arc::new(AtomicUsize::new(0));
+    let opened = Arc::new(AtomicUsize::new(0));
+    {
+        let (given_up, opened) = (Arc::clone(&given_up), Arc::clone(&opened));
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = hanging.accept().await {
+                opened.fetch_add(1, Ordering::SeqCst);
+                let given_up = Arc::clone(&given_up);
+                tokio::spawn(async move {
+                    let mut sink = [0u8; 4096];
+                    while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+                    given_up.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    let (fast_addr, seen) = common::recording_webhook("/cb").await;
+
+    let (status, body) = answer(gateway.post("/messages", &slow).json(&json!({
+        "to": UK, "text": "slow", "callback_url": format!("http://{hanging_addr}/cb")
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // Fast's messages are accepted after slow's, so its events are queued
+    // behind slow's first event.
+    while opened.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for n in 0..3 {
+        let (status, body) = answer(gateway.post("/messages", &fast).json(&json!({
+            "to": UK, "text": format!("fast {n}"), "callback_url": format!("http://{fast_addr}/cb")
+        })))
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.lock().expect("lock").len() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fast's callbacks never all came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        given_up.load(Ordering::SeqCst),
+        0,
+        "fast's six events (submitted, delivered x 3) came only after the gateway gave up \
+         on the hanging URL: they waited behind it"
+    );
+}
+
+#[tokio::test]
 async fn a_message_without_callback_url_reports_to_the_accounts_default_one() {
     let gateway = start().await;
     let key = gateway.account("acme", |_| {}).await;

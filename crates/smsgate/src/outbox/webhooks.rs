@@ -1,5 +1,7 @@
 //! The webhook courier: posts the outbox's webhook events, signed, oldest
-//! first, retrying with backoff ([`crate::delivery::webhook::retry_delay`])
+//! first: many at once (at most 256, and 16 per target), each message's
+//! events one after another in order, so one slow or hanging URL holds up
+//! only its own events; retrying with backoff ([`crate::delivery::webhook::retry_delay`])
 //! until the webhook's `max_age` (24 h by default), then dropping them with
 //! a trace event. Two kinds:
 //!
@@ -20,6 +22,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -192,6 +195,47 @@ impl WebhookCourier {
 
 type Targets = (BTreeMap<String, Webhook>, Callbacks);
 
+/// Posts in flight at once, over every target.
+const MAX_POSTS: usize = 256;
+
+/// Posts in flight at once to one target: a callback URL's scheme, host
+/// and port, or one configured webhook.
+const PER_TARGET: usize = 16;
+
+/// Events held in memory (claimed, waiting or being posted), over every
+/// target: what a backlog may take.
+const MAX_HELD: usize = 4096;
+
+/// Events held for one target: past it, the target's next events are put
+/// off (back in the outbox, due again after [`PUT_OFF`]), so one slow or
+/// hanging target cannot fill [`MAX_HELD`] and hold back everyone else's.
+const TARGET_BACKLOG: usize = 256;
+
+/// How long an event put off for a busy target waits in the outbox.
+const PUT_OFF: Duration = Duration::from_secs(1);
+
+/// What the claim loop and the posts share.
+struct Lanes {
+    store: Arc<dyn Store>,
+    targets: Arc<Targets>,
+    /// Per message with a post running: its later events, in order. A
+    /// message's events are posted one after another, so its webhook sees
+    /// them in the order they happened; different messages go at once.
+    chains: Mutex<HashMap<String, std::collections::VecDeque<Held>>>,
+    /// Per target: its posts' permits and how many events it holds.
+    per_target: Mutex<HashMap<String, (Arc<Semaphore>, usize)>>,
+    posts: Arc<Semaphore>,
+    held: Arc<Semaphore>,
+    tasks: TaskTracker,
+}
+
+/// An event in memory, with its room among [`MAX_HELD`] and its target.
+struct Held {
+    item: OutboxItem,
+    target: String,
+    _room: OwnedSemaphorePermit,
+}
+
 async fn run(
     store: Arc<dyn Store>,
     webhooks: Arc<Targets>,
@@ -206,47 +250,188 @@ async fn run(
         .map(|name| format!("webhook:{name}"))
         .collect();
     accounts.push(CALLBACKS.to_string());
+    let lanes = Arc::new(Lanes {
+        store,
+        targets: webhooks,
+        chains: Mutex::new(HashMap::new()),
+        per_target: Mutex::new(HashMap::new()),
+        posts: Arc::new(Semaphore::new(MAX_POSTS)),
+        held: Arc::new(Semaphore::new(MAX_HELD)),
+        tasks: posts,
+    });
     while !stop.is_cancelled() {
-        match store
-            .claim_outbox(&node, &accounts, BATCH, SystemTime::now())
+        // Wait for room for at least one event.
+        let first = tokio::select! {
+            () = stop.cancelled() => return,
+            room = Arc::clone(&lanes.held).acquire_owned() => match room {
+                Ok(room) => room,
+                Err(_) => return,
+            },
+        };
+        let mut rooms = vec![first];
+        while rooms.len() < BATCH as usize {
+            match Arc::clone(&lanes.held).try_acquire_owned() {
+                Ok(room) => rooms.push(room),
+                Err(_) => break,
+            }
+        }
+        let limit = u32::try_from(rooms.len()).unwrap_or(BATCH);
+        let more = match lanes
+            .store
+            .claim_outbox(&node, &accounts, limit, SystemTime::now())
             .await
         {
-            // One at a time per batch, in order: a webhook sees a message's
-            // events in the order they happened.
-            Ok(items) if !items.is_empty() => {
-                let store = Arc::clone(&store);
-                let webhooks = Arc::clone(&webhooks);
-                let batch = posts.spawn(async move {
-                    for item in items {
-                        let result = post(&webhooks, &item).await;
-                        if let Err(error) = store
-                            .finish_outbox(
-                                item.seq,
-                                &item.message_id,
-                                item.kind,
-                                result,
-                                SystemTime::now(),
-                            )
-                            .await
-                        {
-                            warn!(seq = item.seq, %error, "webhooks: recording a post failed");
-                        }
-                    }
-                });
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    _ = batch => {}
+            Ok(items) => {
+                let full = items.len() == rooms.len();
+                for (item, room) in items.into_iter().zip(rooms) {
+                    hand_over(&lanes, item, room);
                 }
-                continue;
+                full
             }
-            Ok(_) => {}
-            Err(error) => warn!(%error, "webhooks: claiming events failed"),
+            Err(error) => {
+                warn!(%error, "webhooks: claiming events failed");
+                false
+            }
+        };
+        if more {
+            continue;
         }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(poll_interval) => {}
         }
     }
+}
+
+/// Where an event goes, for the per-target bound: a callback URL's origin
+/// (scheme, host, port), or the configured webhook's name.
+fn target_of(item: &OutboxItem) -> String {
+    if item.account == CALLBACKS {
+        let url = serde_json::from_slice::<StoredCallback>(&item.pdu)
+            .ok()
+            .and_then(|stored| reqwest::Url::parse(&stored.url).ok());
+        return match url {
+            Some(url) => url.origin().ascii_serialization(),
+            None => String::new(),
+        };
+    }
+    item.account.clone()
+}
+
+/// Queues a claimed event behind its message's earlier ones, or starts
+/// its chain; puts it off when its target already holds its share.
+fn hand_over(lanes: &Arc<Lanes>, item: OutboxItem, room: OwnedSemaphorePermit) {
+    let target = target_of(&item);
+    // Behind its message's earlier events whatever the target's load: a
+    // message's events stay in order.
+    let mut chains = lock(&lanes.chains);
+    if let Some(chain) = chains.get_mut(&item.message_id) {
+        count_in(lanes, &target);
+        chain.push_back(Held {
+            item,
+            target,
+            _room: room,
+        });
+        return;
+    }
+    drop(chains);
+    let busy = {
+        let mut per_target = lock(&lanes.per_target);
+        let entry = per_target
+            .entry(target.clone())
+            .or_insert_with(|| (Arc::new(Semaphore::new(PER_TARGET)), 0));
+        if entry.1 >= TARGET_BACKLOG {
+            true
+        } else {
+            entry.1 += 1;
+            false
+        }
+    };
+    if busy {
+        let store = Arc::clone(&lanes.store);
+        lanes.tasks.spawn(async move {
+            let result = OutboxResult::Retry {
+                at: SystemTime::now() + PUT_OFF,
+                detail: format!("{TARGET_BACKLOG} events already wait for {target}; put off"),
+            };
+            finish(store.as_ref(), &item, result).await;
+            drop(room);
+        });
+        return;
+    }
+    let held = Held {
+        item,
+        target,
+        _room: room,
+    };
+    lock(&lanes.chains).insert(held.item.message_id.clone(), Default::default());
+    let lanes_for_chain = Arc::clone(lanes);
+    lanes.tasks.spawn(chain(lanes_for_chain, held));
+}
+
+/// Counts one more event held for `target`.
+fn count_in(lanes: &Lanes, target: &str) {
+    lock(&lanes.per_target)
+        .entry(target.to_string())
+        .or_insert_with(|| (Arc::new(Semaphore::new(PER_TARGET)), 0))
+        .1 += 1;
+}
+
+/// Posts one message's events in order, until none is left.
+async fn chain(lanes: Arc<Lanes>, first: Held) {
+    let message_id = first.item.message_id.clone();
+    let mut next = Some(first);
+    while let Some(held) = next {
+        let target_permits = lock(&lanes.per_target)
+            .get(&held.target)
+            .map(|(permits, _)| Arc::clone(permits));
+        let result = {
+            let _for_target = match &target_permits {
+                Some(permits) => Arc::clone(permits).acquire_owned().await.ok(),
+                None => None,
+            };
+            let _post = Arc::clone(&lanes.posts).acquire_owned().await.ok();
+            post(&lanes.targets, &held.item).await
+        };
+        finish(lanes.store.as_ref(), &held.item, result).await;
+        {
+            let mut per_target = lock(&lanes.per_target);
+            if let Some(entry) = per_target.get_mut(&held.target) {
+                entry.1 = entry.1.saturating_sub(1);
+                if entry.1 == 0 {
+                    per_target.remove(&held.target);
+                }
+            }
+        }
+        drop(held);
+        let mut chains = lock(&lanes.chains);
+        next = chains
+            .get_mut(&message_id)
+            .and_then(|chain| chain.pop_front());
+        if next.is_none() {
+            chains.remove(&message_id);
+        }
+    }
+}
+
+/// Records how a post ended.
+async fn finish(store: &dyn Store, item: &OutboxItem, result: OutboxResult) {
+    if let Err(error) = store
+        .finish_outbox(
+            item.seq,
+            &item.message_id,
+            item.kind,
+            result,
+            SystemTime::now(),
+        )
+        .await
+    {
+        warn!(seq = item.seq, %error, "webhooks: recording a post failed");
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
