@@ -200,11 +200,13 @@ impl Node {
             node_name.clone(),
             config.delivery.poll_interval,
         );
+        let registry = Arc::new(SessionRegistry::new());
         let tracking = tokio::spawn(crate::tracking::track(
             store.clone(),
             inbound,
             mo,
             Some(Arc::clone(&metrics)),
+            registry.bound_signal(),
         ));
         let dispatcher = Dispatcher::start(
             store.clone(),
@@ -217,7 +219,6 @@ impl Node {
             Some(Arc::clone(&metrics)),
         )
         .await?;
-        let registry = Arc::new(SessionRegistry::new());
         let courier = Courier::start(
             store.clone(),
             Arc::clone(&registry),

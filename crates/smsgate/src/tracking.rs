@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use futures::future::join_all;
 use futures::stream::FuturesUnordered;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 
 use crate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt, StoredSignal};
@@ -37,14 +37,17 @@ const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Applies what the connectors send until every connector has stopped
 /// (the channel closes). Receipts are counted in `metrics`, if given.
+/// `outbox` is signalled after each batch is stored, so the courier sends
+/// the receipts and MO it queued at once instead of at its next poll.
 pub async fn track(
     store: Arc<dyn Store>,
     mut events: mpsc::Receiver<Inbound>,
     mo: MoRouter,
     metrics: Option<Arc<Metrics>>,
+    outbox: Arc<Notify>,
 ) {
     let (to_mo, mo_queue) = mpsc::channel(BATCH);
-    let mo_task = tokio::spawn(route_mo(mo, mo_queue, metrics.clone()));
+    let mo_task = tokio::spawn(route_mo(mo, mo_queue, metrics.clone(), Arc::clone(&outbox)));
     let mut batch = Vec::with_capacity(BATCH);
     let mut applying = FuturesUnordered::new();
     loop {
@@ -72,6 +75,7 @@ pub async fn track(
         }
         let store = Arc::clone(&store);
         let metrics = metrics.clone();
+        let outbox = Arc::clone(&outbox);
         applying.push(async move {
             join_all(receipts.into_iter().map(|(receipt, stored)| {
                 let store = &store;
@@ -81,6 +85,7 @@ pub async fn track(
                 }
             }))
             .await;
+            outbox.notify_one();
         });
     }
     while applying.next().await.is_some() {}
@@ -96,6 +101,7 @@ async fn route_mo(
     mo: MoRouter,
     mut queue: mpsc::Receiver<(ProviderMo, StoredSignal)>,
     metrics: Option<Arc<Metrics>>,
+    outbox: Arc<Notify>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -106,6 +112,7 @@ async fn route_mo(
                     metrics.mo_received(&message.connector);
                 }
                 stored.finish(mo.handle(message).await);
+                outbox.notify_one();
             }
             _ = tick.tick() => mo.tick().await,
         }

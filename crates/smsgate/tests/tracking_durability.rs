@@ -51,6 +51,7 @@ async fn start_tracking() -> Tracking {
         inbound,
         mo,
         None,
+        Arc::new(tokio::sync::Notify::new()),
     ));
     Tracking {
         events,

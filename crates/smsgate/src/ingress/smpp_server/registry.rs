@@ -107,7 +107,9 @@ impl SessionRegistry {
         true
     }
 
-    /// Notified each time a session binds.
+    /// Notified each time a session binds; others (tracking, once it has
+    /// stored receipts or MO for the outbox) notify it too: the courier
+    /// waits on it.
     pub fn bound_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.bound)
     }
