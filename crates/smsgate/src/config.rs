@@ -55,6 +55,8 @@ pub struct Config {
     pub mo: crate::mo::MoConfig,
     /// Who may reach the operator console and the admin API.
     pub admin: crate::ingress::admin_api::AdminConfig,
+    /// What the store keeps: retention.
+    pub store: crate::store::retention::StoreConfig,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             asterisk: BTreeMap::new(),
             mo: crate::mo::MoConfig::default(),
             admin: crate::ingress::admin_api::AdminConfig::default(),
+            store: crate::store::retention::StoreConfig::default(),
         }
     }
 }
@@ -550,6 +553,7 @@ mod tests {
         assert_eq!(config.delivery, defaults.delivery);
         assert_eq!(config.http, defaults.http);
         assert_eq!(config.mo, defaults.mo);
+        assert_eq!(config.store, defaults.store);
         assert!(config.mo_routes.is_empty(), "mo_routes are examples only");
         assert!(config.webhooks.is_empty(), "webhooks are examples only");
         assert!(

@@ -113,6 +113,8 @@ pub struct Metrics {
     connector_in_flight: Family<ConnectorLabels, Gauge>,
     messages_waiting: Family<StateLabels, Gauge>,
     outbox_waiting: Gauge,
+    store_bytes: Gauge,
+    messages_purged: Counter,
     /// Held while a scrape sets the gauges and encodes them, so two scrapes
     /// at once cannot clear each other's values.
     scrape: Mutex<()>,
@@ -251,6 +253,18 @@ impl Metrics {
             "Receipts and MO messages waiting to be delivered to accounts",
             outbox_waiting.clone(),
         );
+        let store_bytes = Gauge::default();
+        registry.register(
+            "smsgate_store_bytes",
+            "The store's database size on disk in bytes",
+            store_bytes.clone(),
+        );
+        let messages_purged = Counter::default();
+        registry.register(
+            "smsgate_messages_purged",
+            "Messages deleted with their traces because they were older than [store] retention",
+            messages_purged.clone(),
+        );
         Metrics {
             registry,
             accepted,
@@ -266,6 +280,8 @@ impl Metrics {
             connector_in_flight,
             messages_waiting,
             outbox_waiting,
+            store_bytes,
+            messages_purged,
             scrape: Mutex::new(()),
             totals: TotalCounters::default(),
         }
@@ -342,6 +358,11 @@ impl Metrics {
         self.totals.receipts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Retention deleted `count` messages.
+    pub fn purged(&self, count: u64) {
+        self.messages_purged.inc_by(count);
+    }
+
     /// An MO segment came from `connector`.
     pub fn mo_received(&self, connector: &str) {
         self.mo_received
@@ -395,6 +416,9 @@ impl Metrics {
                     .set(gauge_value(count));
             }
             self.outbox_waiting.set(gauge_value(depths.outbox));
+            if let Some(bytes) = depths.store_bytes {
+                self.store_bytes.set(gauge_value(bytes));
+            }
         }
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -567,8 +591,10 @@ mod tests {
                 accepted: 3,
                 queued: 4,
                 outbox: 7,
+                store_bytes: Some(8192),
             }),
         };
+        metrics.purged(12);
         let text = metrics.render(&busy);
         let value = |series: &str| line_value(&text, series);
         assert_eq!(
@@ -592,6 +618,11 @@ mod tests {
             Some("4")
         );
         assert_eq!(value("smsgate_outbox_waiting").as_deref(), Some("7"));
+        assert_eq!(value("smsgate_store_bytes").as_deref(), Some("8192"));
+        assert_eq!(
+            value("smsgate_messages_purged_total").as_deref(),
+            Some("12")
+        );
 
         let quiet = metrics.render(&Snapshot::default());
         assert!(

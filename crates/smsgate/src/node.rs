@@ -82,6 +82,8 @@ pub struct Node {
     /// from the store by `trace_refresher` until shutdown begins.
     pub trace: TraceSwitches,
     trace_refresher: JoinHandle<()>,
+    /// Deletes messages older than `[store] retention` until shutdown begins.
+    retention: JoinHandle<()>,
 }
 
 /// The store file inside a data directory.
@@ -228,6 +230,12 @@ impl Node {
         )
         .await;
         let stopping = CancellationToken::new();
+        let retention = tokio::spawn(crate::store::retention::run(
+            store.clone(),
+            config.store.retention,
+            Some(Arc::clone(&metrics)),
+            stopping.clone(),
+        ));
         let http = if config.http.listen.is_empty() {
             None
         } else {
@@ -286,6 +294,7 @@ impl Node {
             http,
             config: config.clone(),
             trace_refresher,
+            retention,
             trace,
             stopping,
         })
@@ -333,6 +342,9 @@ impl Node {
         }
         if old.admin != config.admin {
             at_restart.push("admin");
+        }
+        if old.store != config.store {
+            at_restart.push("store");
         }
         let webhooks = |c: &Config| {
             c.connectors
@@ -405,6 +417,7 @@ impl Node {
         self.stopping.cancel();
         // Cancelling `stopping` ended the refresher's loop.
         let _ = self.trace_refresher.await;
+        let _ = self.retention.await;
         self.dispatcher.shutdown().await;
         if let Some(http) = self.http {
             http.shutdown().await;

@@ -755,3 +755,67 @@ async fn api_key_finds_its_account_until_revoked_or_the_account_is_deleted() {
     );
     assert!(store.api_keys("acme").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn retention_deletes_old_finished_messages_with_their_traces_and_keeps_open_and_recent_ones()
+{
+    const DAY: u64 = 24 * 3600 * 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = open(&path);
+    store
+        .create_account(new_account("acme", 100))
+        .await
+        .unwrap();
+    for (id, accepted) in [
+        ("old-done-1", T0),
+        ("old-done-2", T0 + 1),
+        ("old-open", T0 + 2),
+        ("new-done", T0 + 10 * DAY),
+    ] {
+        let unending = NewMessage {
+            expires_at: None,
+            ..message(id, "acme", at(accepted))
+        };
+        store.accept(unending).await.unwrap();
+    }
+    let claimed = store.claim_due("n", 10, at(T0 + 11 * DAY)).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    for id in ["old-done-1", "old-done-2", "new-done"] {
+        store
+            .record_failure(id, "no route", false, at(T0 + 11 * DAY))
+            .await
+            .unwrap();
+    }
+    store.release_claims("n").await.unwrap();
+
+    let cutoff = at(T0 + DAY);
+    assert_eq!(
+        store.purge_messages(cutoff, 1).await.unwrap(),
+        1,
+        "one batch takes at most its limit"
+    );
+    assert_eq!(store.purge_messages(cutoff, 500).await.unwrap(), 1);
+    assert_eq!(store.purge_messages(cutoff, 500).await.unwrap(), 0);
+
+    for gone in ["old-done-1", "old-done-2"] {
+        assert_eq!(store.message(gone).await.unwrap(), None, "{gone}");
+    }
+    let open_one = store.message("old-open").await.unwrap().expect("kept");
+    assert_eq!(
+        open_one.state,
+        MessageState::Accepted,
+        "dispatch is not done with it"
+    );
+    assert!(store.message("new-done").await.unwrap().is_some());
+    store.close().await.unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let orphans: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM trace_events WHERE message_id LIKE 'old-done-%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "the traces went with their messages");
+}

@@ -249,6 +249,10 @@ impl Store for MemoryStore {
         Ok(0)
     }
 
+    async fn purge_messages(&self, _before: SystemTime, _limit: u32) -> StoreResult<u64> {
+        Ok(0)
+    }
+
     async fn claim_outbox(
         &self,
         _node: &str,

@@ -8,6 +8,7 @@
 //! are strings, and every operation that must be atomic (charging credits
 //! together with storing a message) is one trait method.
 
+pub mod retention;
 pub mod sqlite;
 
 use std::net::SocketAddr;
@@ -388,6 +389,9 @@ pub struct QueueDepths {
     pub queued: u64,
     /// Receipts and MO messages waiting in the outbox for an account.
     pub outbox: u64,
+    /// The store's size on disk in bytes (the database file, without the
+    /// write-ahead log); `None` where a backend cannot tell.
+    pub store_bytes: Option<u64>,
 }
 
 /// Where a message is in its life. See DESIGN.md, "Message states".
@@ -1091,6 +1095,12 @@ pub trait Store: Send + Sync + 'static {
     /// Drops the receipts kept for a provider id no submit answer named,
     /// received before `before`; returns how many.
     async fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64>;
+    /// Deletes up to `limit` messages (MT and MO) accepted before `before`
+    /// that dispatch is done with (any state but `accepted` and `queued`),
+    /// oldest first, with their traces, provider ids and outbox items, in
+    /// one transaction; returns how many. Retention calls it in small
+    /// batches, so no one write holds the store for long.
+    async fn purge_messages(&self, before: SystemTime, limit: u32) -> StoreResult<u64>;
 
     // Admin users and tokens
 

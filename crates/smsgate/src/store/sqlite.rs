@@ -429,6 +429,10 @@ impl Store for SqliteStore {
                 accepted: count(messages, Some(MessageState::Accepted))?,
                 queued: count(messages, Some(MessageState::Queued))?,
                 outbox: count("SELECT COUNT(*) FROM outbox", None)?,
+                store_bytes: Some(count(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                    None,
+                )?),
             })
         })
         .await
@@ -661,6 +665,25 @@ impl Store for SqliteStore {
                 )
                 .and_then(|mut statement| statement.execute([&node]))
                 .map(|released| released as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_messages(&self, before: SystemTime, limit: u32) -> StoreResult<u64> {
+        self.write(move |writer| {
+            // Through the accepted_at index, oldest first; the foreign keys
+            // take the traces, provider ids and outbox items along.
+            writer
+                .conn
+                .prepare_cached(
+                    "DELETE FROM messages WHERE id IN ( \
+                       SELECT id FROM messages WHERE accepted_at < ?1 \
+                         AND state NOT IN ('accepted', 'queued') \
+                       ORDER BY accepted_at LIMIT ?2)",
+                )
+                .and_then(|mut statement| statement.execute(params![to_millis(before), limit]))
+                .map(|purged| purged as u64)
                 .map_err(backend)
         })
         .await
