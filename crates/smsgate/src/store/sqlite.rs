@@ -1502,14 +1502,7 @@ impl Writer {
             }
             AttemptResult::Expired => {
                 self.set_state_from(id, MessageState::Queued, MessageState::Expired)?;
-                self.trace(
-                    id,
-                    now,
-                    "expired",
-                    "its validity ended before a provider took it",
-                )?;
-                self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
-                self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)
+                self.expired(id, now)
             }
         }
     }
@@ -2066,16 +2059,22 @@ impl Writer {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(backend)?;
         for id in &ids {
-            self.trace(
-                id,
-                now,
-                "expired",
-                "its validity ended before a provider took it",
-            )?;
-            self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
-            self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)?;
+            self.expired(id, now)?;
         }
         Ok(ids.len() as u64)
+    }
+
+    /// What follows a message's expiry: its trace line, and the receipt and
+    /// callback the customer asked for.
+    fn expired(&self, id: &str, now: SystemTime) -> StoreResult<()> {
+        self.trace(
+            id,
+            now,
+            "expired",
+            "its validity ended before a provider took it",
+        )?;
+        self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
+        self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)
     }
 
     /// Moves message `id` from state `from` to `to`; an error if it is not in `from`.
