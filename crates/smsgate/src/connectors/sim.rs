@@ -179,6 +179,7 @@ impl SimServer {
             receipts_dropped: read(&counters.receipts_dropped),
             receipts_held: self.shared.receivers().held() as u64,
             mo_sent: read(&counters.mo_sent),
+            mo_acknowledged: read(&counters.mo_acknowledged),
         }
     }
 
@@ -249,6 +250,7 @@ struct Counters {
     receipts_acknowledged: AtomicU64,
     receipts_dropped: AtomicU64,
     mo_sent: AtomicU64,
+    mo_acknowledged: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -279,8 +281,10 @@ pub struct SimStats {
     pub receipts_dropped: u64,
     /// Receipts waiting now for a receiver or transceiver to bind.
     pub receipts_held: u64,
-    /// MO deliver_sm sent.
+    /// MO messages sent (a long one counts once).
     pub mo_sent: u64,
+    /// MO messages the ESME answered ESME_ROK for, every segment.
+    pub mo_acknowledged: u64,
 }
 
 impl fmt::Display for SimStats {
@@ -288,7 +292,7 @@ impl fmt::Display for SimStats {
         write!(
             f,
             "binds {} (refused {}); submits {}: accepted {}, rejected {}; \
-             receipts: sent {}, acknowledged {}, dropped {}, held {}; MO sent {}",
+             receipts: sent {}, acknowledged {}, dropped {}, held {}; MO sent {}, acknowledged {}",
             self.binds,
             self.failed_binds,
             self.submits,
@@ -298,7 +302,8 @@ impl fmt::Display for SimStats {
             self.receipts_acknowledged,
             self.receipts_dropped,
             self.receipts_held,
-            self.mo_sent
+            self.mo_sent,
+            self.mo_acknowledged
         )
     }
 }

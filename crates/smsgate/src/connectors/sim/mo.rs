@@ -100,15 +100,16 @@ pub(super) async fn generate(shared: Arc<Shared>, interval: Delay) {
 async fn send(shared: Arc<Shared>, session: SessionHandle) {
     bump(&shared.counters.mo_sent);
     let segments = async {
+        let mut all_ok = true;
         for segment in &shared.plan.mo {
             // The next segment only after this one's answer, so they arrive in order.
-            if session
-                .request(Body::DeliverSm(segment.clone()))
-                .await
-                .is_err()
-            {
-                return;
+            match session.request(Body::DeliverSm(segment.clone())).await {
+                Ok(answer) => all_ok &= answer.status.is_ok(),
+                Err(_) => return,
             }
+        }
+        if all_ok {
+            bump(&shared.counters.mo_acknowledged);
         }
     };
     tokio::select! {
