@@ -347,25 +347,50 @@ async fn next_delivery(requests: &mut mpsc::UnboundedReceiver<InboundRequest>) -
         .expect("session open")
 }
 
-#[tokio::test]
-async fn sim_with_receipt_window_zero_sends_every_receipt_before_any_is_answered() {
+/// A simulator, an ESME bound to it that answers none of its deliver_sm,
+/// and the receipts taken so far, unanswered.
+struct Withheld {
+    sim: SimServer,
+    _client: SessionHandle,
+    requests: mpsc::UnboundedReceiver<InboundRequest>,
+    held: Vec<InboundRequest>,
+}
+
+/// Starts a simulator with `receipt_window`, submits `submits` messages
+/// from a withholding ESME and takes the first `held` receipts.
+async fn withheld_receipts(receipt_window: usize, submits: usize, held: usize) -> Withheld {
     let sim = SimServer::start(
         &[local()],
         SimConfig {
-            receipt_window: Some(0),
+            receipt_window: Some(receipt_window),
             ..instant_sim()
         },
     )
     .expect("simulator starts");
     let (client, mut requests) = withholding_esme(sim.local_addr()).await;
+    submit_all(&client, submits).await;
+    let mut taken = Vec::new();
+    for _ in 0..held {
+        taken.push(next_delivery(&mut requests).await);
+    }
+    Withheld {
+        sim,
+        _client: client,
+        requests,
+        held: taken,
+    }
+}
+
+#[tokio::test]
+async fn sim_with_receipt_window_zero_sends_every_receipt_before_any_is_answered() {
     // More than the submit window (100), which is the receipt window when
     // none is set: only "no limit" lets them all out unanswered.
-    submit_all(&client, 150).await;
-
-    let mut held = Vec::new();
-    for _ in 0..150 {
-        held.push(next_delivery(&mut requests).await);
-    }
+    let Withheld {
+        sim,
+        _client,
+        requests: _requests,
+        held,
+    } = withheld_receipts(0, 150, 150).await;
     assert_eq!(sim.stats().receipts_acknowledged, 0, "none answered yet");
     for request in held {
         request.respond(Body::DeliverSmResp(Default::default()));
@@ -379,21 +404,13 @@ async fn sim_with_receipt_window_zero_sends_every_receipt_before_any_is_answered
 
 #[tokio::test]
 async fn sim_with_a_receipt_window_sends_no_more_unanswered_receipts_than_it_allows() {
-    let sim = SimServer::start(
-        &[local()],
-        SimConfig {
-            receipt_window: Some(3),
-            ..instant_sim()
-        },
-    )
-    .expect("simulator starts");
-    let (client, mut requests) = withholding_esme(sim.local_addr()).await;
-    submit_all(&client, 10).await;
-
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(next_delivery(&mut requests).await);
-    }
+    // Bound whole: the simulator and the ESME must outlive the test.
+    let Withheld {
+        sim: _sim,
+        _client,
+        mut requests,
+        mut held,
+    } = withheld_receipts(3, 10, 3).await;
     let fourth = tokio::time::timeout(QUIET, requests.recv()).await;
     assert!(
         fourth.is_err(),
