@@ -1,7 +1,7 @@
 //! The store: accounts, messages and their traces, durably.
 //!
 //! [`Store`] is the only way the rest of smsgate touches persistent state.
-//! `sqlite.rs` implements it for a single node (one writer thread doing
+//! `sqlite/` implements it for a single node (one writer thread doing
 //! group commit, readers on their own connections); a PostgreSQL
 //! implementation for clusters will implement the same trait. Nothing
 //! SQLite-specific leaks out of this folder: times are [`SystemTime`], ids
