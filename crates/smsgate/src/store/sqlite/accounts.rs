@@ -149,7 +149,9 @@ impl Writer {
             .map_err(backend)
     }
 
-    /// See [`Store::create_api_key`](crate::store::Store::create_api_key).
+    /// See [`Store::create_api_key`].
+    ///
+    /// [`Store::create_api_key`]: crate::store::Store::create_api_key
     pub(super) fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         if self.balance(&key.account)?.is_none() {
             return Err(account_not_found(&key.account));

@@ -26,7 +26,9 @@ use super::writer::Writer;
 /// Parts of a long message arriving further apart than this are not linked.
 const PART_WINDOW_MS: i64 = 60 * 60 * 1000;
 
-/// How many messages [`Store::messages`](crate::store::Store::messages) returns without a limit.
+/// How many messages [`Store::messages`] returns without a limit.
+///
+/// [`Store::messages`]: crate::store::Store::messages
 const DEFAULT_LIST_LIMIT: u32 = 100;
 
 /// The columns of a message row, in the order [`message_from_row`] reads them by name.
@@ -40,7 +42,9 @@ const MESSAGE_COLUMNS: &str = "id, group_id, account, state, source_ton, source_
 const MESSAGE_READ_COLUMNS: &str = "direction, connector, tags, client_ref";
 
 impl Writer {
-    /// Charges and stores a message; see [`Store::accept`](crate::store::Store::accept).
+    /// Charges and stores a message; see [`Store::accept`].
+    ///
+    /// [`Store::accept`]: crate::store::Store::accept
     pub(super) fn accept(&self, message: &NewMessage) -> StoreResult<AcceptOutcome> {
         if message.cost < 0 {
             return Err(StoreError::Backend(format!(
@@ -140,8 +144,10 @@ impl Writer {
         Ok(AcceptOutcome::Accepted { group_id })
     }
 
-    /// See [`Store::claim_due`](crate::store::Store::claim_due). Each of the two kinds of due message is
+    /// See [`Store::claim_due`]. Each of the two kinds of due message is
     /// found through the (state, accepted_at) index, oldest first.
+    ///
+    /// [`Store::claim_due`]: crate::store::Store::claim_due
     pub(super) fn claim_due(
         &self,
         node: &str,
