@@ -309,3 +309,75 @@ async fn receipts_are_spread_over_the_accounts_receiving_sessions() {
     }
     node.shutdown().await;
 }
+
+/// An account whose receiver takes deliver_sm but never answers them holds
+/// only its own share of the courier: another account's receipts keep
+/// flowing meanwhile (before, the stuck account's backlog took every
+/// delivery slot of the node until its session was closed).
+#[tokio::test]
+async fn a_receiver_that_never_answers_does_not_hold_back_another_accounts_receipts() {
+    // More receipts than the courier used to hold for all accounts together.
+    const STUCK: usize = 1_100;
+    const FAST: usize = 100;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Answers that never come are waited for (30 s, the default response
+    // timeout) longer than any step of this test may take.
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    for system_id in ["slow", "fast"] {
+        common::add_account(
+            &node,
+            NewAccount {
+                credits: 10_000,
+                window: 100,
+                ..common::test_account(system_id, "secret")
+            },
+        )
+        .await;
+    }
+    let addr = common::smpp_addr(&node);
+
+    let (slow, mut slow_got) =
+        common::bind_receiving(addr, Body::BindTransceiver, "slow", "secret").await;
+    let mut stuck = Vec::with_capacity(STUCK);
+    for n in 0..STUCK {
+        stuck.push(submit(&slow, UK, &format!("slow {n}"), 1).await);
+    }
+    // Every receipt of `slow` waits for it before `fast` sends anything;
+    // its receiver takes what it is sent and answers none of it.
+    for id in &stuck {
+        until_traced(&node, id, "receipt queued").await;
+    }
+    let mut unanswered = Vec::new();
+    while let Ok(Some(request)) =
+        tokio::time::timeout(Duration::from_millis(300), slow_got.recv()).await
+    {
+        unanswered.push(request);
+    }
+    assert!(
+        !unanswered.is_empty() && unanswered.len() < STUCK,
+        "slow's receiver got {} deliver_sm",
+        unanswered.len()
+    );
+
+    let (fast, mut fast_got) =
+        common::bind_receiving(addr, Body::BindTransceiver, "fast", "secret").await;
+    let mut sent = Vec::with_capacity(FAST);
+    for n in 0..FAST {
+        sent.push(submit(&fast, US, &format!("fast {n}"), 1).await);
+    }
+    let mut receipts = Vec::with_capacity(FAST);
+    while receipts.len() < FAST {
+        let request = next_deliver(&mut fast_got).await;
+        receipts.push(receipt_of(&request).1.id);
+        request.respond_status(CommandStatus::ESME_ROK);
+    }
+    receipts.sort();
+    sent.sort();
+    assert_eq!(receipts, sent, "every receipt of fast, each once");
+    drop(unanswered);
+    node.shutdown().await;
+}

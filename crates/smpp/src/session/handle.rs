@@ -157,6 +157,11 @@ impl SessionHandle {
         self.close.cancel();
     }
 
+    /// How many of our requests may wait for their responses at once.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
     /// How many of our requests hold a window slot (sent and unanswered, or
     /// about to be sent).
     pub fn in_flight(&self) -> usize {

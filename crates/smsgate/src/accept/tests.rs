@@ -256,7 +256,7 @@ impl Store for MemoryStore {
     async fn claim_outbox(
         &self,
         _node: &str,
-        _accounts: &[String],
+        _accounts: &[(String, u32)],
         _limit: u32,
         _now: SystemTime,
     ) -> StoreResult<Vec<crate::outbox::OutboxItem>> {

@@ -5,7 +5,14 @@
 //! session bound to this node (so nothing is claimed that cannot be sent),
 //! oldest first, and sends each on the account's session with the fewest
 //! requests in flight, which spreads them over the sessions while each
-//! session's window holds the rest back. An item the customer acknowledges
+//! session's window holds the rest back.
+//!
+//! Accounts are independent: each holds at most [`HELD_PER_WINDOW`] times
+//! its sessions' windows of items (claimed and not yet answered), and is
+//! claimed for only while it has room. A customer whose receiver stops
+//! reading holds that many and no more; everyone else's items are claimed
+//! and sent as before. [`MAX_IN_FLIGHT`] bounds the items held by all
+//! accounts together (memory), far above what one account may hold. An item the customer acknowledges
 //! leaves the outbox; a temporary error (ESME_RX_T_APPN, throttling, a full
 //! queue, a system error) or no answer is retried with backoff; any other
 //! error ends it, with a trace event. Items older than the maximum age are
@@ -29,9 +36,18 @@ use super::{OutboxItem, OutboxResult};
 use crate::ingress::smpp_server::{BoundSession, SessionRegistry};
 use crate::store::{BindType, Store};
 
-/// Most items being sent at once by this node; each waits for a window
-/// slot of its session, so this only bounds memory.
-const MAX_IN_FLIGHT: usize = 1024;
+/// Most items being sent at once by this node, over all accounts; each
+/// waits for a window slot of its session, so this only bounds memory
+/// (an item is its deliver_sm of a few hundred bytes).
+const MAX_IN_FLIGHT: usize = 16_384;
+
+/// How many items an account may hold, per slot of its receiving
+/// sessions' windows: twice the window keeps the next ones ready while the
+/// window's are answered.
+const HELD_PER_WINDOW: usize = 2;
+
+/// Most items claimed in one pass.
+const CLAIM_BATCH: usize = 256;
 
 /// How often items past their maximum age are dropped.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
@@ -101,6 +117,8 @@ struct Context {
     node: String,
     /// Items being sent now (a lapsed claim must not send one twice at once).
     in_flight: Mutex<HashSet<i64>>,
+    /// How many items each account holds now (claimed, not yet finished).
+    held: Mutex<HashMap<String, usize>>,
     /// Each account's sender, while it has items.
     senders: Mutex<HashMap<String, mpsc::UnboundedSender<Queued>>>,
     permits: Arc<Semaphore>,
@@ -134,6 +152,7 @@ impl Courier {
             config,
             node,
             in_flight: Mutex::new(HashSet::new()),
+            held: Mutex::new(HashMap::new()),
             senders: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             sends: sends.clone(),
@@ -164,6 +183,7 @@ impl Courier {
 
 async fn run(context: Arc<Context>, stop: CancellationToken, wake: Arc<Notify>) {
     let mut next_expiry = Instant::now();
+    let mut pass: usize = 0;
     while !stop.is_cancelled() {
         let now = SystemTime::now();
         if Instant::now() >= next_expiry {
@@ -179,11 +199,18 @@ async fn run(context: Arc<Context>, stop: CancellationToken, wake: Arc<Notify>) 
                 Err(error) => warn!(%error, "courier: dropping old deliveries failed"),
             }
         }
-        let accounts = receiving_accounts(&context.registry);
+        let mut accounts = accounts_with_room(&context);
+        // Where a claim starts goes round, so that when the claim's limit
+        // is reached before the last account, the next pass serves it first.
+        if !accounts.is_empty() {
+            let start = pass % accounts.len();
+            accounts.rotate_left(start);
+        }
+        pass = pass.wrapping_add(1);
         let room = context.permits.available_permits();
         let mut more = false;
         if !accounts.is_empty() && room > 0 {
-            let limit = u32::try_from(room.min(256)).unwrap_or(256);
+            let limit = u32::try_from(room.min(CLAIM_BATCH)).unwrap_or(u32::MAX);
             match context
                 .store
                 .claim_outbox(&context.node, &accounts, limit, now)
@@ -209,16 +236,23 @@ async fn run(context: Arc<Context>, stop: CancellationToken, wake: Arc<Notify>) 
     }
 }
 
-/// The accounts with a session that can take deliver_sm.
-fn receiving_accounts(registry: &SessionRegistry) -> Vec<String> {
-    let mut accounts: Vec<String> = registry
-        .list()
+/// The accounts with a session that can take deliver_sm, each with how
+/// many more items it may hold now; accounts without room are left out.
+fn accounts_with_room(context: &Context) -> Vec<(String, u32)> {
+    let mut windows: HashMap<String, usize> = HashMap::new();
+    for session in context.registry.list().into_iter().filter(receives) {
+        *windows.entry(session.system_id).or_default() += session.handle.window().max(1);
+    }
+    let held = lock(&context.held);
+    let mut accounts: Vec<(String, u32)> = windows
         .into_iter()
-        .filter(receives)
-        .map(|session| session.system_id)
+        .filter_map(|(account, window)| {
+            let most = window.saturating_mul(HELD_PER_WINDOW);
+            let room = most.saturating_sub(held.get(&account).copied().unwrap_or(0));
+            (room > 0).then(|| (account, u32::try_from(room).unwrap_or(u32::MAX)))
+        })
         .collect();
     accounts.sort();
-    accounts.dedup();
     accounts
 }
 
@@ -240,6 +274,7 @@ fn start_send(context: &Arc<Context>, item: OutboxItem) {
     if !lock(&context.in_flight).insert(item.seq) {
         return;
     }
+    *lock(&context.held).entry(item.account.clone()).or_default() += 1;
     let mut senders = lock(&context.senders);
     let account = item.account.clone();
     let queued = (item, permit);
@@ -260,6 +295,17 @@ fn start_send(context: &Arc<Context>, item: OutboxItem) {
         .sends
         .clone()
         .spawn(account_sender(context, account, receiver));
+}
+
+/// An item of `account` is finished: it no longer takes the account's room.
+fn release_held(context: &Context, account: &str) {
+    let mut held = lock(&context.held);
+    if let Some(count) = held.get_mut(account) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            held.remove(account);
+        }
+    }
 }
 
 /// An item on its way, with the room it takes.
@@ -306,6 +352,7 @@ async fn account_sender(
                 warn!(seq, %error, "courier: recording a delivery failed; it is sent again when its claim lapses");
             }
             lock(&context.in_flight).remove(&seq);
+            release_held(&context, &item.account);
             drop(permit);
         });
     }

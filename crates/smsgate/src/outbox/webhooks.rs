@@ -278,7 +278,12 @@ async fn run(
         let limit = u32::try_from(rooms.len()).unwrap_or(BATCH);
         let more = match lanes
             .store
-            .claim_outbox(&node, &accounts, limit, SystemTime::now())
+            .claim_outbox(
+                &node,
+                &accounts_room(&accounts, limit),
+                limit,
+                SystemTime::now(),
+            )
             .await
         {
             Ok(items) => {
@@ -513,4 +518,13 @@ async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
             }
         }
     }
+}
+
+/// Every events lane may take up to `limit` in one claim: the lanes and
+/// their per-target bounds decide what is posted when.
+fn accounts_room(accounts: &[String], limit: u32) -> Vec<(String, u32)> {
+    accounts
+        .iter()
+        .map(|account| (account.clone(), limit))
+        .collect()
 }

@@ -233,12 +233,14 @@ pub trait Store: Send + Sync + 'static {
     /// trace event; returns how many.
     async fn expire_due(&self, now: SystemTime) -> StoreResult<u64>;
     /// Claims up to `limit` outbox items (receipts and MO for SMPP
-    /// customers) of `accounts` that are due at `now` and not claimed by a
-    /// live node, oldest first, for `node`.
+    /// customers, status events for webhooks) that are due at `now` and not
+    /// claimed by a live node, for `node`: of each of `accounts` at most its
+    /// number, oldest first, the accounts taken in the order given until
+    /// `limit` is reached.
     async fn claim_outbox(
         &self,
         node: &str,
-        accounts: &[String],
+        accounts: &[(String, u32)],
         limit: u32,
         now: SystemTime,
     ) -> StoreResult<Vec<crate::outbox::OutboxItem>>;

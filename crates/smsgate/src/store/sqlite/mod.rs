@@ -371,13 +371,12 @@ impl Store for SqliteStore {
     async fn claim_outbox(
         &self,
         node: &str,
-        accounts: &[String],
+        accounts: &[(String, u32)],
         limit: u32,
         now: SystemTime,
     ) -> StoreResult<Vec<OutboxItem>> {
         let node = node.to_string();
-        let accounts = serde_json::to_string(accounts)
-            .map_err(|e| StoreError::Backend(format!("account list: {e}")))?;
+        let accounts = accounts.to_vec();
         self.write(move |writer| writer.claim_outbox(&node, &accounts, limit, now))
             .await
     }

@@ -168,10 +168,16 @@ impl Writer {
         )
     }
 
+    /// See [`Store::claim_outbox`]. One statement per account, each
+    /// walking that account's items oldest first through
+    /// `outbox_by_account` and stopping at its room: the cost is what is
+    /// claimed, not the size of the backlog.
+    ///
+    /// [`Store::claim_outbox`]: crate::store::Store::claim_outbox
     pub(super) fn claim_outbox(
         &self,
         node: &str,
-        accounts: &str,
+        accounts: &[(String, u32)],
         limit: u32,
         now: SystemTime,
     ) -> StoreResult<Vec<OutboxItem>> {
@@ -182,7 +188,7 @@ impl Writer {
                 "UPDATE outbox SET claimed_by = ?1, claimed_at = ?2, attempts = attempts + 1 \
                  WHERE seq IN ( \
                    SELECT seq FROM outbox \
-                   WHERE account IN (SELECT value FROM json_each(?3)) \
+                   WHERE account = ?3 \
                      AND next_attempt_at <= ?2 \
                      AND (claimed_by IS NULL OR claimed_at <= ?4) \
                      AND NOT EXISTS (SELECT 1 FROM outbox AS earlier \
@@ -191,25 +197,35 @@ impl Writer {
                  RETURNING seq, account, kind, message_id, pdu, created_at, attempts",
             )
             .map_err(backend)?;
-        let mut items = statement
-            .query_map(
-                params![node, to_millis(now), accounts, lapsed, limit],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, Vec<u8>>(4)?,
-                        row.get::<_, i64>(5)?,
-                        row.get::<_, i64>(6)?,
-                    ))
-                },
-            )
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(backend)?
-            .into_iter()
-            .filter_map(
+        let mut items = Vec::new();
+        let mut left = limit;
+        for (account, room) in accounts {
+            if left == 0 {
+                break;
+            }
+            let most = (*room).min(left);
+            if most == 0 {
+                continue;
+            }
+            let claimed = statement
+                .query_map(
+                    params![node, to_millis(now), account, lapsed, most],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, Vec<u8>>(4)?,
+                            row.get::<_, i64>(5)?,
+                            row.get::<_, i64>(6)?,
+                        ))
+                    },
+                )
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(backend)?;
+            left = left.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+            items.extend(claimed.into_iter().filter_map(
                 |(seq, account, kind, message_id, pdu, created_at, attempts)| {
                     Some(OutboxItem {
                         seq,
@@ -221,8 +237,8 @@ impl Writer {
                         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     })
                 },
-            )
-            .collect::<Vec<_>>();
+            ));
+        }
         items.sort_by_key(|item| item.seq);
         Ok(items)
     }
