@@ -7,16 +7,14 @@
 //! requests in flight, which spreads them over the sessions while each
 //! session's window holds the rest back.
 //!
-//! Accounts are independent: each holds at most [`HELD_PER_WINDOW`] times
-//! its sessions' windows of items (claimed and not yet answered), and is
-//! claimed for only while it has room. A customer whose receiver stops
-//! reading holds that many and no more; everyone else's items are claimed
-//! and sent as before. [`MAX_IN_FLIGHT`] bounds the items held by all
-//! accounts together (memory), far above what one account may hold. An item the customer acknowledges
-//! leaves the outbox; a temporary error (ESME_RX_T_APPN, throttling, a full
-//! queue, a system error) or no answer is retried with backoff; any other
-//! error ends it, with a trace event. Items older than the maximum age are
-//! dropped, with a trace event.
+//! Accounts are independent. Each may hold (claimed and not yet answered)
+//! twice its receiving sessions' windows, or, if more, what its sessions
+//! answered in the last quarter of a second (up to [`MAX_HELD_PER_ACCOUNT`]),
+//! and is claimed for only while it has room. A busy customer thus keeps
+//! enough ready to cover a store write's time, while a customer whose
+//! receiver stops answering soon holds just twice its windows: everyone
+//! else's items are claimed and sent as before. [`MAX_IN_FLIGHT`] bounds
+//! the items held by all accounts together (memory).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,10 +39,18 @@ use crate::store::{BindType, Store};
 /// (an item is its deliver_sm of a few hundred bytes).
 const MAX_IN_FLIGHT: usize = 16_384;
 
-/// How many items an account may hold, per slot of its receiving
+/// How many items an account may hold at least, per slot of its receiving
 /// sessions' windows: twice the window keeps the next ones ready while the
 /// window's are answered.
 const HELD_PER_WINDOW: usize = 2;
+
+/// An account may hold more when its sessions answer fast: what they
+/// answered in the last second divided by this (a quarter of a second's
+/// worth), to cover the time a claim takes to commit ...
+const ANSWERED_SHARE: usize = 4;
+
+/// ... but never more than this.
+const MAX_HELD_PER_ACCOUNT: usize = 4096;
 
 /// Most items claimed in one pass.
 const CLAIM_BATCH: usize = 256;
@@ -117,8 +123,10 @@ struct Context {
     node: String,
     /// Items being sent now (a lapsed claim must not send one twice at once).
     in_flight: Mutex<HashSet<i64>>,
-    /// How many items each account holds now (claimed, not yet finished).
-    held: Mutex<HashMap<String, usize>>,
+    /// What each account holds now and how fast it is answered.
+    held: Mutex<HashMap<String, Holding>>,
+    /// Wakes the claim loop: an item finished, so its account has room.
+    wake: Arc<Notify>,
     /// Each account's sender, while it has items.
     senders: Mutex<HashMap<String, mpsc::UnboundedSender<Queued>>>,
     permits: Arc<Semaphore>,
@@ -153,6 +161,7 @@ impl Courier {
             node,
             in_flight: Mutex::new(HashSet::new()),
             held: Mutex::new(HashMap::new()),
+            wake: Arc::clone(&wake),
             senders: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             sends: sends.clone(),
@@ -243,17 +252,73 @@ fn accounts_with_room(context: &Context) -> Vec<(String, u32)> {
     for session in context.registry.list().into_iter().filter(receives) {
         *windows.entry(session.system_id).or_default() += session.handle.window().max(1);
     }
-    let held = lock(&context.held);
+    let now = Instant::now();
+    let mut held = lock(&context.held);
+    // Accounts no longer bound here are forgotten once they hold nothing.
+    held.retain(|account, holding| holding.held > 0 || windows.contains_key(account));
     let mut accounts: Vec<(String, u32)> = windows
         .into_iter()
         .filter_map(|(account, window)| {
-            let most = window.saturating_mul(HELD_PER_WINDOW);
-            let room = most.saturating_sub(held.get(&account).copied().unwrap_or(0));
+            let (holding, answered) = match held.get(&account) {
+                Some(holding) => (holding.held, holding.answered_per_second(now)),
+                None => (0, 0),
+            };
+            let most = window
+                .saturating_mul(HELD_PER_WINDOW)
+                .max((answered / ANSWERED_SHARE).min(MAX_HELD_PER_ACCOUNT));
+            let room = most.saturating_sub(holding);
             (room > 0).then(|| (account, u32::try_from(room).unwrap_or(u32::MAX)))
         })
         .collect();
     accounts.sort();
     accounts
+}
+
+/// One account's items in hand, and its answers counted by the second.
+#[derive(Debug, Default)]
+struct Holding {
+    /// Items claimed and not yet finished.
+    held: usize,
+    /// Items finished in the second that began at `second` ...
+    answered: usize,
+    /// ... and in the second before it.
+    answered_before: usize,
+    second: Option<Instant>,
+}
+
+impl Holding {
+    /// Counts one finished item at `now`.
+    fn count_answer(&mut self, now: Instant) {
+        self.roll(now);
+        self.answered += 1;
+    }
+
+    /// About how many items a second were finished lately.
+    fn answered_per_second(&self, now: Instant) -> usize {
+        match self.second {
+            Some(second) if now.duration_since(second) < Duration::from_secs(1) => {
+                self.answered.max(self.answered_before)
+            }
+            Some(second) if now.duration_since(second) < Duration::from_secs(2) => self.answered,
+            _ => 0,
+        }
+    }
+
+    fn roll(&mut self, now: Instant) {
+        match self.second {
+            Some(second) if now.duration_since(second) < Duration::from_secs(1) => {}
+            Some(second) if now.duration_since(second) < Duration::from_secs(2) => {
+                self.answered_before = self.answered;
+                self.answered = 0;
+                self.second = Some(second + Duration::from_secs(1));
+            }
+            _ => {
+                self.answered_before = 0;
+                self.answered = 0;
+                self.second = Some(now);
+            }
+        }
+    }
 }
 
 fn receives(session: &BoundSession) -> bool {
@@ -274,7 +339,10 @@ fn start_send(context: &Arc<Context>, item: OutboxItem) {
     if !lock(&context.in_flight).insert(item.seq) {
         return;
     }
-    *lock(&context.held).entry(item.account.clone()).or_default() += 1;
+    lock(&context.held)
+        .entry(item.account.clone())
+        .or_default()
+        .held += 1;
     let mut senders = lock(&context.senders);
     let account = item.account.clone();
     let queued = (item, permit);
@@ -297,15 +365,14 @@ fn start_send(context: &Arc<Context>, item: OutboxItem) {
         .spawn(account_sender(context, account, receiver));
 }
 
-/// An item of `account` is finished: it no longer takes the account's room.
+/// An item of `account` is finished (answered, or given up on): it no
+/// longer takes the account's room, and the claim loop is woken to fill it.
 fn release_held(context: &Context, account: &str) {
-    let mut held = lock(&context.held);
-    if let Some(count) = held.get_mut(account) {
-        *count = count.saturating_sub(1);
-        if *count == 0 {
-            held.remove(account);
-        }
+    if let Some(holding) = lock(&context.held).get_mut(account) {
+        holding.held = holding.held.saturating_sub(1);
+        holding.count_answer(Instant::now());
     }
+    context.wake.notify_one();
 }
 
 /// An item on its way, with the room it takes.
@@ -450,6 +517,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_is_credited_with_the_answers_of_the_last_second_only() {
+        let start = Instant::now();
+        let mut holding = Holding::default();
+        for _ in 0..400 {
+            holding.count_answer(start);
+        }
+        assert_eq!(holding.answered_per_second(start), 400);
+        // The next second: the last one's count still stands ...
+        let next = start + Duration::from_millis(1500);
+        holding.count_answer(next);
+        assert_eq!(holding.answered_per_second(next), 400);
+        // ... and is forgotten when nothing more is answered.
+        assert_eq!(
+            holding.answered_per_second(start + Duration::from_secs(3)),
+            0
+        );
+        holding.count_answer(start + Duration::from_secs(5));
+        assert_eq!(
+            holding.answered_per_second(start + Duration::from_secs(5)),
+            1
+        );
+    }
 
     #[test]
     fn retry_delays_step_up_then_repeat_the_last() {

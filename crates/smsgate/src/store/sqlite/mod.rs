@@ -6,9 +6,10 @@
 //! (an fsync with `synchronous=FULL`), and only then answers every caller.
 //! There is no timer: while one commit's fsync runs, the next batch queues
 //! up by itself, so a busy gateway commits hundreds of messages per fsync and
-//! an idle one commits each message at once. Each write runs inside its own
-//! SAVEPOINT, so one failing write is rolled back alone and does not take the
-//! rest of its batch with it.
+//! an idle one commits each message at once. The writes of a batch run
+//! straight into its transaction; if one fails, the batch is rolled back
+//! and run again with each write in its own SAVEPOINT, so one failing write
+//! is rolled back alone and does not take the rest of its batch with it.
 //!
 //! Reads run on a small pool of read-only connections via `spawn_blocking`;
 //! WAL lets them read the last commit while the writer writes.
@@ -18,6 +19,7 @@
 
 mod accounts;
 mod admin;
+mod checkpoint;
 mod messages;
 mod outbox;
 mod receipts;
@@ -109,6 +111,7 @@ impl SqliteStore {
         let writer = Writer {
             conn,
             node: node.into(),
+            checkpoints: checkpoint::Checkpoints::start(path)?,
         };
         let thread = std::thread::Builder::new()
             .name("smsgate-store-writer".to_string())
@@ -131,12 +134,12 @@ impl SqliteStore {
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Writer) -> StoreResult<T> + Send + 'static,
+        F: FnMut(&Writer) -> StoreResult<T> + Send + 'static,
     {
         let sender = lock(&self.writes).clone().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         let job = Box::new(PendingWrite {
-            work: Some(work),
+            work,
             result: None,
             reply,
         });
@@ -150,14 +153,14 @@ impl SqliteStore {
     /// bookkeeping no caller waits on; dropped if the queue is full or closed.
     fn write_in_background<F>(&self, work: F)
     where
-        F: FnOnce(&Writer) -> StoreResult<()> + Send + 'static,
+        F: FnMut(&Writer) -> StoreResult<()> + Send + 'static,
     {
         let Some(sender) = lock(&self.writes).clone() else {
             return;
         };
         let (reply, _) = oneshot::channel();
         let _ = sender.try_send(Box::new(PendingWrite {
-            work: Some(work),
+            work,
             result: None,
             reply,
         }));
@@ -199,7 +202,7 @@ impl Drop for SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
-        self.write(move |writer| writer.create_account(account))
+        self.write(move |writer| writer.create_account(account.clone()))
             .await
     }
 
@@ -215,7 +218,7 @@ impl Store for SqliteStore {
 
     async fn update_account(&self, system_id: &str, patch: AccountPatch) -> StoreResult<Account> {
         let system_id = system_id.to_string();
-        self.write(move |writer| writer.update_account(&system_id, patch))
+        self.write(move |writer| writer.update_account(&system_id, patch.clone()))
             .await
     }
 
@@ -238,7 +241,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
-        self.write(move |writer| writer.create_api_key(key)).await
+        self.write(move |writer| writer.create_api_key(key.clone()))
+            .await
     }
 
     async fn api_keys(&self, account: &str) -> StoreResult<Vec<ApiKey>> {
@@ -292,7 +296,7 @@ impl Store for SqliteStore {
 
     async fn add_trace_event(&self, id: &str, event: TraceEvent) -> StoreResult<()> {
         let id = id.to_string();
-        self.write(move |writer| writer.add_trace_event(&id, event))
+        self.write(move |writer| writer.add_trace_event(&id, event.clone()))
             .await
     }
 
@@ -333,7 +337,7 @@ impl Store for SqliteStore {
                 route: &route,
                 number,
             };
-            writer.record_submit_result(&id, attempt, result, &detail, now)
+            writer.record_submit_result(&id, attempt, result.clone(), &detail, now)
         })
         .await
     }
@@ -390,7 +394,7 @@ impl Store for SqliteStore {
         now: SystemTime,
     ) -> StoreResult<()> {
         let message_id = message_id.to_string();
-        self.write(move |writer| writer.finish_outbox(seq, &message_id, kind, result, now))
+        self.write(move |writer| writer.finish_outbox(seq, &message_id, kind, result.clone(), now))
             .await
     }
 
@@ -413,11 +417,13 @@ impl Store for SqliteStore {
     }
 
     async fn record_mo(&self, record: MoRecord) -> StoreResult<()> {
-        self.write(move |writer| writer.record_mo(record)).await
+        self.write(move |writer| writer.record_mo(record.clone()))
+            .await
     }
 
     async fn store_mo_part(&self, part: NewMoPart) -> StoreResult<i64> {
-        self.write(move |writer| writer.store_mo_part(part)).await
+        self.write(move |writer| writer.store_mo_part(part.clone()))
+            .await
     }
 
     async fn mo_parts(&self) -> StoreResult<Vec<StoredMoPart>> {
@@ -444,7 +450,7 @@ impl Store for SqliteStore {
 
     async fn create_admin_user(&self, name: &str, password_hash: &str) -> StoreResult<AdminUser> {
         let (name, password_hash) = (name.to_string(), password_hash.to_string());
-        self.write(move |writer| writer.create_admin_user(name, password_hash))
+        self.write(move |writer| writer.create_admin_user(name.clone(), password_hash.clone()))
             .await
     }
 
@@ -471,7 +477,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_admin_token(&self, token: NewAdminToken) -> StoreResult<AdminToken> {
-        self.write(move |writer| writer.create_admin_token(token))
+        self.write(move |writer| writer.create_admin_token(token.clone()))
             .await
     }
 
@@ -527,7 +533,7 @@ impl Store for SqliteStore {
         until: SystemTime,
     ) -> StoreResult<TraceSwitch> {
         let name = name.to_string();
-        self.write(move |writer| writer.set_trace_switch(kind, name, until))
+        self.write(move |writer| writer.set_trace_switch(kind, name.clone(), until))
             .await
     }
 
