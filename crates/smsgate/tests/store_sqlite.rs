@@ -819,3 +819,72 @@ async fn retention_deletes_old_finished_messages_with_their_traces_and_keeps_ope
         .unwrap();
     assert_eq!(orphans, 0, "the traces went with their messages");
 }
+
+/// Submits `id` (claimed by node "n") to connector "c" as `provider_id`.
+async fn submitted_as(store: &SqliteStore, id: &str, provider_id: &str, now: SystemTime) {
+    store
+        .record_submit_result(
+            id,
+            smsgate::store::Attempt {
+                connector: "c",
+                route: "r",
+                number: 1,
+            },
+            smsgate::store::AttemptResult::Submitted {
+                provider_id: provider_id.to_string(),
+            },
+            "ok",
+            now,
+        )
+        .await
+        .unwrap();
+}
+
+/// A receipt that comes before the submit's answer waits; it is applied
+/// when the answer stores its provider id, also after the store was
+/// reopened and after a batch was rolled back (the writer's count of such
+/// receipts is not trusted then).
+#[tokio::test]
+async fn a_receipt_before_the_provider_id_is_applied_after_a_reopen_and_a_rollback() {
+    use smpp::receipt::ReceiptStat;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    {
+        let store = open(&path);
+        store
+            .create_account(new_account("acme", 100))
+            .await
+            .unwrap();
+        for id in ["first", "second", "dup"] {
+            store.accept(message(id, "acme", at(T0))).await.unwrap();
+        }
+        assert_eq!(store.claim_due("n", 10, at(T0)).await.unwrap().len(), 3);
+        let early = store
+            .apply_receipt("c", "AB01", &ReceiptStat::Delivered, "000", at(T0 + 1))
+            .await
+            .unwrap();
+        assert_eq!(early, None, "no message has that provider id yet");
+        store.close().await.unwrap();
+    }
+    let store = open(&path);
+    submitted_as(&store, "first", "ab01", at(T0 + 2)).await;
+    let first = store.message("first").await.unwrap().unwrap();
+    assert_eq!(first.state, MessageState::Delivered, "{:#?}", first.trace);
+
+    // A failing write rolls back its batch; the next early receipt is
+    // still found.
+    let late = store
+        .apply_receipt("c", "CD02", &ReceiptStat::Undeliverable, "001", at(T0 + 3))
+        .await
+        .unwrap();
+    assert_eq!(late, None);
+    assert!(store.accept(message("dup", "acme", at(T0))).await.is_err());
+    submitted_as(&store, "second", "cd02", at(T0 + 4)).await;
+    let second = store.message("second").await.unwrap().unwrap();
+    assert_eq!(
+        second.state,
+        MessageState::Undeliverable,
+        "{:#?}",
+        second.trace
+    );
+}

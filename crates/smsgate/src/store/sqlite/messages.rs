@@ -17,6 +17,7 @@ use crate::store::{
     QueueDepths, StoreError, StoreResult, StoredAddress, TraceEvent,
 };
 
+use super::outbox::{Notice, notice_columns};
 use super::sql::{
     account_not_found, backend, bad_column, column, from_millis, int_column, json_strings,
     not_queued, session_to_sql, to_millis,
@@ -232,11 +233,14 @@ impl Writer {
         let tried = format!("(route {route}, attempt {number})");
         match result {
             AttemptResult::Submitted { provider_id } => {
-                self.leave_queued(
+                let notice = self.leave_queued(
                     id,
-                    "UPDATE messages SET state = 'submitted', claimed_by = NULL, \
-                     claimed_at = NULL, connector = ?2, attempts = ?3 \
-                     WHERE id = ?1 AND state = 'queued'",
+                    concat!(
+                        "UPDATE messages SET state = 'submitted', claimed_by = NULL, \
+                         claimed_at = NULL, connector = ?2, attempts = ?3 \
+                         WHERE id = ?1 AND state = 'queued' RETURNING ",
+                        notice_columns!()
+                    ),
                     connector,
                     number,
                 )?;
@@ -246,7 +250,14 @@ impl Writer {
                     "submitted",
                     &format!("connector {connector} took it as {provider_id:?}: {detail} {tried}"),
                 )?;
-                self.queue_callback(id, MessageState::Submitted, MessageState::Accepted, "", now)?;
+                self.queue_callback_for(
+                    id,
+                    &notice,
+                    MessageState::Submitted,
+                    MessageState::Accepted,
+                    "",
+                    now,
+                )?;
                 if !provider_id.is_empty() {
                     self.store_provider_id(id, connector, &provider_id, now)?;
                 }
@@ -301,10 +312,13 @@ impl Writer {
                 )
             }
             AttemptResult::Rejected { refund } => {
-                self.leave_queued(
+                let notice = self.leave_queued(
                     id,
-                    "UPDATE messages SET state = 'rejected', connector = ?2, attempts = ?3 \
-                     WHERE id = ?1 AND state = 'queued'",
+                    concat!(
+                        "UPDATE messages SET state = 'rejected', connector = ?2, attempts = ?3 \
+                         WHERE id = ?1 AND state = 'queued' RETURNING ",
+                        notice_columns!()
+                    ),
                     connector,
                     number,
                 )?;
@@ -314,8 +328,15 @@ impl Writer {
                     "rejected",
                     &format!("connector {connector}: {detail} {tried}"),
                 )?;
-                self.queue_receipt(id, &ReceiptStat::Rejected, "", now)?;
-                self.queue_callback(id, MessageState::Rejected, MessageState::Accepted, "", now)?;
+                self.queue_receipt_for(id, &notice, &ReceiptStat::Rejected, "", now)?;
+                self.queue_callback_for(
+                    id,
+                    &notice,
+                    MessageState::Rejected,
+                    MessageState::Accepted,
+                    "",
+                    now,
+                )?;
                 if refund {
                     self.refund(id, now)?;
                 }
@@ -328,24 +349,25 @@ impl Writer {
         }
     }
 
-    /// Runs `update` (parameters: id, connector, attempts) on a message
-    /// that must be `queued`; an error if it is not.
+    /// Runs `update` (parameters: id, connector, attempts; it returns
+    /// [`notice_columns`]) on a message that must be `queued`; an error if
+    /// it is not.
     fn leave_queued(
         &self,
         id: &str,
         update: &str,
         connector: &str,
         number: u32,
-    ) -> StoreResult<()> {
-        let changed = self
-            .conn
+    ) -> StoreResult<Notice> {
+        self.conn
             .prepare_cached(update)
-            .and_then(|mut statement| statement.execute(params![id, connector, number]))
-            .map_err(backend)?;
-        if changed == 0 {
-            return Err(not_queued(id));
-        }
-        Ok(())
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![id, connector, number], Notice::from_row)
+                    .optional()
+            })
+            .map_err(backend)?
+            .ok_or_else(|| not_queued(id))
     }
 
     pub(super) fn record_failure(
@@ -357,8 +379,13 @@ impl Writer {
     ) -> StoreResult<()> {
         self.set_state_from(id, MessageState::Queued, MessageState::Failed)?;
         self.trace(id, now, "failed", reason)?;
-        self.queue_receipt(id, &ReceiptStat::Undeliverable, "", now)?;
-        self.queue_callback(id, MessageState::Failed, MessageState::Accepted, "", now)?;
+        self.queue_notices(
+            id,
+            Some(&ReceiptStat::Undeliverable),
+            MessageState::Failed,
+            MessageState::Accepted,
+            now,
+        )?;
         if refund {
             self.refund(id, now)?;
         }
@@ -400,8 +427,13 @@ impl Writer {
             "expired",
             "its validity ended before a provider took it",
         )?;
-        self.queue_receipt(id, &ReceiptStat::Expired, "", now)?;
-        self.queue_callback(id, MessageState::Expired, MessageState::Accepted, "", now)
+        self.queue_notices(
+            id,
+            Some(&ReceiptStat::Expired),
+            MessageState::Expired,
+            MessageState::Accepted,
+            now,
+        )
     }
 
     /// Moves message `id` from state `from` to `to`; an error if it is not in `from`.

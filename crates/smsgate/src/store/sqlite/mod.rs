@@ -112,6 +112,7 @@ impl SqliteStore {
             conn,
             node: node.into(),
             checkpoints: checkpoint::Checkpoints::start(path)?,
+            pending_receipts: std::cell::Cell::new(None),
         };
         let thread = std::thread::Builder::new()
             .name("smsgate-store-writer".to_string())

@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use smpp::receipt::ReceiptStat;
 
@@ -18,42 +18,120 @@ use crate::store::{
 use super::sql::{backend, column, from_millis, int_column, to_millis};
 use super::writer::Writer;
 
+/// The columns of a message that its callbacks and receipts are made of,
+/// for `SELECT` and for `UPDATE ... RETURNING` (a state change and what it
+/// reports read in one statement).
+macro_rules! notice_columns {
+    () => {
+        "account, callback_url, client_ref, registered_delivery, source_ton, source_npi, \
+         source_addr, dest_ton, dest_npi, dest_addr, data_coding, esm_class, payload, \
+         accepted_at, direction"
+    };
+}
+pub(super) use notice_columns;
+
+/// What a message's status callback and customer receipt are made of.
+pub(super) struct Notice {
+    account: String,
+    callback_url: Option<String>,
+    client_ref: Option<String>,
+    registered: u8,
+    source: StoredAddress,
+    destination: StoredAddress,
+    data_coding: u8,
+    esm_class: u8,
+    payload: Vec<u8>,
+    accepted_at: i64,
+    direction: String,
+}
+
+impl Notice {
+    /// Reads a row of [`notice_columns`], in that order.
+    pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
+        Ok(Notice {
+            account: row.get(0)?,
+            callback_url: row.get(1)?,
+            client_ref: row.get(2)?,
+            registered: u8::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
+            source: StoredAddress {
+                ton: row.get(4)?,
+                npi: row.get(5)?,
+                addr: row.get(6)?,
+            },
+            destination: StoredAddress {
+                ton: row.get(7)?,
+                npi: row.get(8)?,
+                addr: row.get(9)?,
+            },
+            data_coding: u8::try_from(row.get::<_, i64>(10)?).unwrap_or(0),
+            esm_class: u8::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
+            payload: row.get(12)?,
+            accepted_at: row.get(13)?,
+            direction: row.get(14)?,
+        })
+    }
+}
+
 impl Writer {
-    /// Queues a status event for message `id`'s callback URL, if it has
-    /// one (HTTP API customers): in the writer's transaction, with the
-    /// state change it reports; posted in order by the webhook courier.
-    /// `previous` is the state the customer was last told of: `accepted`
-    /// (the API's answer) before the first event, `submitted` after it
-    /// (the internal `queued` is never an event).
-    pub(super) fn queue_callback(
+    /// Message `id`'s [`Notice`], if it is stored.
+    pub(super) fn notice(&self, id: &str) -> StoreResult<Option<Notice>> {
+        self.conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                notice_columns!(),
+                " FROM messages WHERE id = ?1"
+            ))
+            .and_then(|mut statement| statement.query_row([id], Notice::from_row).optional())
+            .map_err(backend)
+    }
+
+    /// [`Writer::queue_callback_for`] and [`Writer::queue_receipt_for`]
+    /// of one state change, with the message read once. `stat` is the
+    /// receipt's, if the change has one.
+    pub(super) fn queue_notices(
         &self,
         id: &str,
+        stat: Option<&ReceiptStat>,
+        state: MessageState,
+        previous: MessageState,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        let Some(notice) = self.notice(id)? else {
+            return Ok(());
+        };
+        if let Some(stat) = stat {
+            self.queue_receipt_for(id, &notice, stat, "", now)?;
+        }
+        self.queue_callback_for(id, &notice, state, previous, "", now)
+    }
+
+    /// Queues a status event for message `id` (its [`Notice`] given) to its
+    /// callback URL, if it has one (HTTP API customers): in the writer's
+    /// transaction, with the state change it reports; posted in order by
+    /// the webhook courier. `previous` is the state the customer was last
+    /// told of: `accepted` (the API's answer) before the first event,
+    /// `submitted` after it (the internal `queued` is never an event).
+    pub(super) fn queue_callback_for(
+        &self,
+        id: &str,
+        notice: &Notice,
         state: MessageState,
         previous: MessageState,
         err: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
-        let row: Option<(String, Option<String>, Option<String>)> = self
-            .conn
-            .prepare_cached("SELECT account, callback_url, client_ref FROM messages WHERE id = ?1")
-            .and_then(|mut statement| {
-                statement
-                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                    .optional()
-            })
-            .map_err(backend)?;
-        let Some((account, Some(url), client_ref)) = row else {
+        let Some(url) = &notice.callback_url else {
             return Ok(());
         };
         let event = outbox::webhooks::StoredCallback {
-            url,
-            account,
+            url: url.clone(),
+            account: notice.account.clone(),
             id: id.to_string(),
             state: state.as_str().to_string(),
             previous_state: Some(previous.as_str().to_string()),
             err: (!err.is_empty()).then(|| err.to_string()),
             at: to_millis(now),
-            client_ref,
+            client_ref: notice.client_ref.clone(),
         };
         self.conn
             .prepare_cached(
@@ -83,65 +161,32 @@ impl Writer {
         err: &str,
         now: SystemTime,
     ) -> StoreResult<()> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT account, registered_delivery, source_ton, source_npi, source_addr, \
-                 dest_ton, dest_npi, dest_addr, data_coding, esm_class, payload, accepted_at, \
-                 direction FROM messages WHERE id = ?1",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_row([id], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, i64>(1)?,
-                            StoredAddress {
-                                ton: row.get(2)?,
-                                npi: row.get(3)?,
-                                addr: row.get(4)?,
-                            },
-                            StoredAddress {
-                                ton: row.get(5)?,
-                                npi: row.get(6)?,
-                                addr: row.get(7)?,
-                            },
-                            row.get::<_, i64>(8)?,
-                            row.get::<_, i64>(9)?,
-                            row.get::<_, Vec<u8>>(10)?,
-                            row.get::<_, i64>(11)?,
-                            row.get::<_, String>(12)?,
-                        ))
-                    })
-                    .optional()
-            })
-            .map_err(backend)?;
-        let Some((
-            account,
-            registered,
-            source,
-            destination,
-            data_coding,
-            esm_class,
-            payload,
-            accepted_at,
-            direction,
-        )) = row
-        else {
-            return Ok(());
-        };
-        let registered = u8::try_from(registered).unwrap_or(0);
-        if direction != "mt" || !outbox::wants_receipt(registered, stat) {
+        match self.notice(id)? {
+            Some(notice) => self.queue_receipt_for(id, &notice, stat, err, now),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Writer::queue_receipt`] with the message's [`Notice`] given.
+    pub(super) fn queue_receipt_for(
+        &self,
+        id: &str,
+        notice: &Notice,
+        stat: &ReceiptStat,
+        err: &str,
+        now: SystemTime,
+    ) -> StoreResult<()> {
+        if notice.direction != "mt" || !outbox::wants_receipt(notice.registered, stat) {
             return Ok(());
         }
         let subject = outbox::ReceiptSubject {
             id,
-            source: &source,
-            destination: &destination,
-            data_coding: u8::try_from(data_coding).unwrap_or(0),
-            esm_class: u8::try_from(esm_class).unwrap_or(0),
-            payload: &payload,
-            accepted_at: from_millis(accepted_at),
+            source: &notice.source,
+            destination: &notice.destination,
+            data_coding: notice.data_coding,
+            esm_class: notice.esm_class,
+            payload: &notice.payload,
+            accepted_at: from_millis(notice.accepted_at),
         };
         let Some(pdu) = outbox::receipt_pdu(&subject, stat, err, now) else {
             return self.trace(
@@ -157,14 +202,14 @@ impl Writer {
                  VALUES (?1, 'receipt', ?2, ?3, ?4, ?4)",
             )
             .and_then(|mut statement| {
-                statement.execute(params![account, id, pdu.as_ref(), to_millis(now)])
+                statement.execute(params![notice.account, id, pdu.as_ref(), to_millis(now)])
             })
             .map_err(backend)?;
         self.trace(
             id,
             now,
             "receipt queued",
-            &format!("stat {} for account {account}", stat.as_str()),
+            &format!("stat {} for account {}", stat.as_str(), notice.account),
         )
     }
 

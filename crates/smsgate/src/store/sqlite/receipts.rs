@@ -10,6 +10,7 @@ use smpp::receipt::ReceiptStat;
 
 use crate::store::{MessageState, ProviderIdLink, StoreResult, provider_id_forms, receipt_state};
 
+use super::outbox::{Notice, notice_columns};
 use super::sql::{backend, column, from_millis, to_millis};
 use super::writer::Writer;
 
@@ -49,6 +50,9 @@ impl Writer {
                 statement.execute(params![connector, stored, id, to_millis(now)])
             })
             .map_err(backend)?;
+        if !self.may_have_pending_receipts()? {
+            return Ok(());
+        }
         let mut statement = self
             .conn
             .prepare_cached(
@@ -67,6 +71,9 @@ impl Writer {
             }
         }
         drop(statement);
+        let taken = u64::try_from(early.len()).unwrap_or(u64::MAX);
+        self.pending_receipts
+            .set(self.pending_receipts.get().map(|n| n.saturating_sub(taken)));
         early.sort_by_key(|(seq, ..)| *seq);
         for (_, stat, err, received_at) in early {
             let stat = ReceiptStat::from_word(&stat);
@@ -117,6 +124,8 @@ impl Writer {
                     ])
                 })
                 .map_err(backend)?;
+            self.pending_receipts
+                .set(self.pending_receipts.get().map(|n| n.saturating_add(1)));
             return Ok(None);
         };
         self.apply_known_receipt(&id, connector, provider_id, stat, err, now)?;
@@ -135,22 +144,29 @@ impl Writer {
         err: &str,
         at: SystemTime,
     ) -> StoreResult<()> {
+        // A final receipt's state change returns what its callback and the
+        // customer's receipt are made of.
         let ended = match receipt_state(stat) {
             Some(state) => {
-                let changed = self
+                let notice = self
                     .conn
-                    .prepare_cached(
-                        "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted'",
-                    )
-                    .and_then(|mut statement| statement.execute(params![id, state.as_str()]))
-                    .map_err(backend)?
-                    > 0;
-                if changed {
-                    self.queue_callback(id, state, MessageState::Submitted, err, at)?;
+                    .prepare_cached(concat!(
+                        "UPDATE messages SET state = ?2 WHERE id = ?1 AND state = 'submitted' \
+                         RETURNING ",
+                        notice_columns!()
+                    ))
+                    .and_then(|mut statement| {
+                        statement
+                            .query_row(params![id, state.as_str()], Notice::from_row)
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                if let Some(notice) = &notice {
+                    self.queue_callback_for(id, notice, state, MessageState::Submitted, err, at)?;
                 }
-                changed
+                notice
             }
-            None => false,
+            None => None,
         };
         let shown = if err.is_empty() { "none" } else { err };
         self.trace(
@@ -164,15 +180,38 @@ impl Writer {
         )?;
         // The customer hears of the first final outcome only, and of
         // intermediate ones while the message is open.
-        if ended
-            || (!stat.is_final() && matches!(stat, ReceiptStat::Enroute | ReceiptStat::Accepted))
-        {
+        if let Some(notice) = &ended {
+            self.queue_receipt_for(id, notice, stat, err, at)?;
+        } else if !stat.is_final() && matches!(stat, ReceiptStat::Enroute | ReceiptStat::Accepted) {
             self.queue_receipt(id, stat, err, at)?;
         }
         Ok(())
     }
 
+    /// Whether any receipt waits for its provider id. Nearly always none
+    /// does (providers answer a submit before its receipt), so knowing it
+    /// saves a lookup per form of every provider id stored. The count is
+    /// kept by this writer, the only one that adds such receipts; read
+    /// from the table whenever it may be wrong (after a rollback or a purge).
+    fn may_have_pending_receipts(&self) -> StoreResult<bool> {
+        let count = match self.pending_receipts.get() {
+            Some(count) => count,
+            None => {
+                let count: i64 = self
+                    .conn
+                    .prepare_cached("SELECT count(*) FROM pending_receipts")
+                    .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+                    .map_err(backend)?;
+                let count = u64::try_from(count).unwrap_or(0);
+                self.pending_receipts.set(Some(count));
+                count
+            }
+        };
+        Ok(count > 0)
+    }
+
     pub(super) fn purge_pending_receipts(&self, before: SystemTime) -> StoreResult<u64> {
+        self.pending_receipts.set(None);
         self.conn
             .prepare_cached("DELETE FROM pending_receipts WHERE received_at < ?1")
             .and_then(|mut statement| statement.execute([to_millis(before)]))

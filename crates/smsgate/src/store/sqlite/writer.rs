@@ -2,6 +2,7 @@
 //! loop that commits a queue of writes in one transaction (savepoints only
 //! when one of them fails), the pool of read-only connections, and the schema migrations.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +44,9 @@ pub(super) struct Writer {
     pub(super) node: String,
     /// The checkpointer thread, told of each commit.
     pub(super) checkpoints: Checkpoints,
+    /// How many receipts wait for their provider id, if known (see
+    /// `may_have_pending_receipts`); forgotten at every rollback.
+    pub(super) pending_receipts: Cell<Option<u64>>,
 }
 
 impl Writer {
@@ -67,6 +71,7 @@ impl Writer {
             // The transaction may be half done (or already gone); either way
             // none of it may stay, and every job hears why.
             let _ = self.conn.execute_batch("ROLLBACK");
+            self.pending_receipts.set(None);
             tracing::error!(%error, jobs = batch.len(), "store: a write batch failed");
             error.to_string()
         });
@@ -101,6 +106,7 @@ impl Writer {
         }
         if !clean {
             self.conn.execute_batch("ROLLBACK")?;
+            self.pending_receipts.set(None);
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             for job in batch.iter_mut() {
                 job.run_in_savepoint(self)?;
@@ -119,6 +125,7 @@ impl Writer {
         let result = work(self);
         if result.is_err() {
             self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+            self.pending_receipts.set(None);
         }
         self.conn.prepare_cached("RELEASE job")?.execute([])?;
         Ok(result)
