@@ -119,7 +119,16 @@ impl Node {
         };
         info!(path = %path.display(), node = %node_name, "store open");
         let started_at = std::time::SystemTime::now();
-        admin_api::bootstrap::ensure_admin_user(store.as_ref(), data_dir).await?;
+        let security = &config.security;
+        let verifier = Arc::new(
+            PasswordVerifier::new(
+                security.password_check_concurrency,
+                security.password_cache_ttl,
+                clock.clone(),
+            )
+            .map_err(|e| StoreError::Backend(format!("cannot start the password threads: {e}")))?,
+        );
+        admin_api::bootstrap::ensure_admin_user(store.as_ref(), &verifier, data_dir).await?;
         let accept_config = AcceptConfig {
             node: node_name.clone(),
             ..config.accept.clone()
@@ -139,12 +148,6 @@ impl Node {
                 .with_dispatch(dispatch_queue),
         );
         let stored = acceptor.stored_signal();
-        let security = &config.security;
-        let verifier = Arc::new(PasswordVerifier::new(
-            security.password_check_concurrency,
-            security.password_cache_ttl,
-            clock.clone(),
-        ));
         let guard = Arc::new(IpGuard::new(
             GuardLimits {
                 max_failures: security.max_failed_binds,

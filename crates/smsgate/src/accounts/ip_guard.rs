@@ -5,11 +5,21 @@
 //! prefix: counting single IPv6 addresses would let an attacker rotate
 //! through 2^64 of them). The block is logged once when it starts, not per
 //! refused attempt.
+//!
+//! A check counts from the moment it starts ([`IpGuard::begin`]): failures
+//! in the window plus checks still running may not pass `max_failures`, so
+//! an address that sends 50 binds at once gets at most that many full
+//! password checks. The others wait for those to finish, and are then
+//! refused at once if they ended the address's chances, or checked (a
+//! burst of a real customer's logins, whose first success fills the
+//! verifier's cache, goes through).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 
@@ -30,12 +40,51 @@ pub struct IpGuard {
     limits: GuardLimits,
     clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<IpAddr, Entry>>,
+    /// Woken whenever a check ends, for the attempts waiting on one.
+    settled: Notify,
 }
 
 #[derive(Debug, Default)]
 struct Entry {
     failures: VecDeque<Instant>,
     blocked_until: Option<Instant>,
+    /// Checks started and not yet ended.
+    running: u32,
+}
+
+/// A password check that counts against its address while it runs. End it
+/// with [`Attempt::succeeded`] or [`Attempt::failed`]; dropped unended (the
+/// client went away mid-check), it counts as a failure.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    guard: &'a IpGuard,
+    ip: Option<IpAddr>,
+}
+
+impl Attempt<'_> {
+    /// The credentials were right: the attempt leaves no trace.
+    pub fn succeeded(mut self) {
+        if let Some(ip) = self.ip.take() {
+            self.guard.end(ip, false);
+        }
+    }
+
+    /// The credentials were wrong. Returns `true` when this failure starts
+    /// a block (the caller logs it, once).
+    pub fn failed(mut self) -> bool {
+        match self.ip.take() {
+            Some(ip) => self.guard.end(ip, true),
+            None => false,
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip.take() {
+            self.guard.end(ip, true);
+        }
+    }
 }
 
 /// Addresses tracked before stale entries are swept.
@@ -48,7 +97,58 @@ impl IpGuard {
             limits,
             clock,
             entries: Mutex::new(HashMap::new()),
+            settled: Notify::new(),
         }
+    }
+
+    /// Starts a password check from `ip`: `None` when the address is
+    /// blocked, or becomes blocked while this attempt waits for the checks
+    /// already running from it (see the module's introduction).
+    pub async fn begin(&self, ip: IpAddr) -> Option<Attempt<'_>> {
+        if self.limits.max_failures == 0 {
+            return Some(Attempt {
+                guard: self,
+                ip: None,
+            });
+        }
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            {
+                let now = self.clock.now();
+                let mut entries = self.lock();
+                self.sweep(&mut entries, now);
+                let entry = entries.entry(key(ip)).or_default();
+                if entry.blocked_until.is_some_and(|until| until > now) {
+                    return None;
+                }
+                self.forget_old_failures(entry, now);
+                if entry.failures.len() + (entry.running as usize)
+                    < self.limits.max_failures as usize
+                {
+                    entry.running += 1;
+                    return Some(Attempt {
+                        guard: self,
+                        ip: Some(ip),
+                    });
+                }
+            }
+            settled.await;
+        }
+    }
+
+    /// Ends a check begun by [`IpGuard::begin`]; `true` when its failure
+    /// starts a block.
+    fn end(&self, ip: IpAddr, failed: bool) -> bool {
+        let started_block = {
+            let mut entries = self.lock();
+            let entry = entries.entry(key(ip)).or_default();
+            entry.running = entry.running.saturating_sub(1);
+            failed && self.count_failure(entry, self.clock.now())
+        };
+        self.settled.notify_waiters();
+        started_block
     }
 
     /// Whether binds from `ip` are refused right now.
@@ -69,27 +169,20 @@ impl IpGuard {
         }
         let now = self.clock.now();
         let mut entries = self.lock();
-        if entries.len() >= SWEEP_AT {
-            let window = self.limits.window;
-            entries.retain(|_, entry| {
-                entry.blocked_until.is_some_and(|until| until > now)
-                    || entry
-                        .failures
-                        .back()
-                        .is_some_and(|&last| now.duration_since(last) < window)
-            });
-        }
+        self.sweep(&mut entries, now);
         let entry = entries.entry(key(ip)).or_default();
-        if entry.blocked_until.is_some_and(|until| until > now) {
+        let started_block = self.count_failure(entry, now);
+        drop(entries);
+        self.settled.notify_waiters();
+        started_block
+    }
+
+    /// Counts one failure; `true` when it starts a block.
+    fn count_failure(&self, entry: &mut Entry, now: Instant) -> bool {
+        if self.limits.max_failures == 0 || entry.blocked_until.is_some_and(|until| until > now) {
             return false;
         }
-        while entry
-            .failures
-            .front()
-            .is_some_and(|&first| now.duration_since(first) >= self.limits.window)
-        {
-            entry.failures.pop_front();
-        }
+        self.forget_old_failures(entry, now);
         entry.failures.push_back(now);
         if entry.failures.len() >= self.limits.max_failures as usize {
             entry.failures.clear();
@@ -97,6 +190,32 @@ impl IpGuard {
             return true;
         }
         false
+    }
+
+    fn forget_old_failures(&self, entry: &mut Entry, now: Instant) {
+        while entry
+            .failures
+            .front()
+            .is_some_and(|&first| now.duration_since(first) >= self.limits.window)
+        {
+            entry.failures.pop_front();
+        }
+    }
+
+    /// Past [`SWEEP_AT`] addresses, drops those with nothing to remember.
+    fn sweep(&self, entries: &mut HashMap<IpAddr, Entry>, now: Instant) {
+        if entries.len() < SWEEP_AT {
+            return;
+        }
+        let window = self.limits.window;
+        entries.retain(|_, entry| {
+            entry.running > 0
+                || entry.blocked_until.is_some_and(|until| until > now)
+                || entry
+                    .failures
+                    .back()
+                    .is_some_and(|&last| now.duration_since(last) < window)
+        });
     }
 
     /// Addresses (or /64 prefixes) blocked right now, for operators.
@@ -192,6 +311,57 @@ mod tests {
             guard.record_failure("192.0.2.10".parse().expect("ip"));
         }
         assert!(!guard.is_blocked("192.0.2.11".parse().expect("ip")));
+    }
+
+    #[tokio::test]
+    async fn checks_running_at_once_count_against_the_limit_and_the_rest_are_refused_when_they_fail()
+     {
+        let (guard, _) = guard();
+        let guard = Arc::new(guard);
+        let ip: IpAddr = "192.0.2.20".parse().expect("ip");
+        let mut running = Vec::new();
+        for _ in 0..5 {
+            running.push(guard.begin(ip).await.expect("admitted"));
+        }
+        let waiting = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.begin(ip).await.is_some() })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a sixth check waits for the five");
+        let starts: Vec<bool> = running.into_iter().map(Attempt::failed).collect();
+        assert_eq!(starts, [false, false, false, false, true]);
+        assert!(!waiting.await.expect("task"), "refused once they failed");
+        assert!(guard.is_blocked(ip));
+    }
+
+    #[tokio::test]
+    async fn a_check_waiting_behind_successes_runs_and_a_dropped_check_counts_as_failed() {
+        let (guard, _) = guard();
+        let guard = Arc::new(guard);
+        let ip: IpAddr = "192.0.2.21".parse().expect("ip");
+        let running: Vec<_> = futures::future::join_all((0..5).map(|_| guard.begin(ip)))
+            .await
+            .into_iter()
+            .map(|attempt| attempt.expect("admitted"))
+            .collect();
+        let waiting = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.begin(ip).await.map(Attempt::succeeded).is_some() })
+        };
+        for attempt in running {
+            attempt.succeeded();
+        }
+        assert!(waiting.await.expect("task"), "admitted after the successes");
+        for _ in 0..4 {
+            drop(guard.begin(ip).await.expect("admitted"));
+        }
+        assert!(!guard.is_blocked(ip));
+        drop(guard.begin(ip).await.expect("admitted"));
+        assert!(
+            guard.is_blocked(ip),
+            "five abandoned checks block like five failures"
+        );
     }
 
     #[test]

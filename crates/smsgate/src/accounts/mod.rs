@@ -7,6 +7,7 @@ pub mod fields;
 pub mod ip_guard;
 pub mod password;
 pub mod verifier;
+pub mod workers;
 
 use std::net::IpAddr;
 

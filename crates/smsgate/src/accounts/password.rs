@@ -4,13 +4,15 @@
 //! on the next good bind.
 //!
 //! Nothing here logs or returns a password. Verification costs ~30 ms of CPU
-//! for argon2id: callers run it off the async workers.
+//! and 19 MiB of working memory for argon2id: the gateway runs it on the
+//! long-lived threads of [`super::workers`], each of which keeps one
+//! [`Memory`] for every check it runs (so memory use is fixed by the number
+//! of threads, however many checks an attacker asks for).
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
@@ -22,19 +24,22 @@ const ARGON2ID_PREFIX: &str = "$argon2id$";
 
 /// An argon2id hash (with today's parameters) of a random password nobody
 /// knows. A bind for an unknown system_id is verified against it, so it costs
-/// what a real one costs and timing does not reveal which ids exist.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let unguessable: [u8; 32] = rand::random();
-    Argon2::default()
-        .hash_password_with_salt(&unguessable, &rand::random::<[u8; 16]>())
-        .map(|hash| hash.to_string())
+/// what a real one costs and timing does not reveal which ids exist. Made
+/// once, in the memory of the first check that needs it.
+pub fn dummy_hash(memory: &mut Memory) -> &'static str {
+    static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+    DUMMY_HASH.get_or_init(|| {
+        let unguessable: String = (0..32)
+            .map(|_| char::from(b'a' + rand::random_range(0..26u8)))
+            .collect();
         // Hashing with the default parameters and a 16-byte salt does not
         // fail; if it ever did, a fixed hash keeps the comparison just as
         // expensive.
-        .unwrap_or_else(|_| FALLBACK_DUMMY_HASH.to_string())
-});
+        hash_in(memory, &unguessable).unwrap_or_else(|_| FALLBACK_DUMMY_HASH.to_string())
+    })
+}
 
-/// See [`DUMMY_HASH`]: a well-formed argon2id hash with the default
+/// See [`dummy_hash`]: a well-formed argon2id hash with the default
 /// parameters and random salt and output, so no password is known to match.
 const FALLBACK_DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$\
     5t3wQpJ7S0yP1mLh0gQ2vA$S9m6d0n8Qe7pDzqW0m4o3k3Xb2kq2m2sZ3yQ0n9w6tE";
@@ -65,12 +70,79 @@ pub enum PasswordError {
     Hashing(String),
 }
 
+/// The largest argon2 memory cost (KiB) a stored hash may ask for: a hash
+/// wanting more is not checked (and never matches), so an imported hash
+/// cannot make a check allocate without bound. Ours use 19,456.
+const MAX_M_COST_KIB: u32 = 1 << 20;
+
+/// Working memory for argon2: kept by a thread between checks, so that a
+/// check allocates nothing and memory use does not depend on how the
+/// allocator treats a freed 19 MiB block.
+#[derive(Default)]
+pub struct Memory {
+    blocks: Vec<Block>,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Memory({} KiB)", self.blocks.len())
+    }
+}
+
+impl Memory {
+    /// `count` blocks of working memory (growing it once if needed).
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.blocks.len() < count {
+            self.blocks.resize(count, Block::new());
+        }
+        &mut self.blocks[..count]
+    }
+
+    /// Gives back whatever a hash with more than today's memory cost made
+    /// it grow to, keeping what today's hashes need.
+    fn settle(&mut self) {
+        let keep = Params::default().block_count();
+        if self.blocks.len() > keep {
+            self.blocks.truncate(keep);
+            self.blocks.shrink_to_fit();
+        }
+    }
+
+    /// The working memory held, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.blocks.len() * Block::SIZE
+    }
+}
+
 /// An argon2id PHC string (`$argon2id$v=19$…`) of `password`, with a random salt.
 pub fn hash(password: &str) -> Result<String, PasswordError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|error| PasswordError::Hashing(error.to_string()))
+    hash_in(&mut Memory::default(), password)
+}
+
+/// [`hash`] with the caller's working memory.
+pub fn hash_in(memory: &mut Memory, password: &str) -> Result<String, PasswordError> {
+    let failed = |error: &dyn std::fmt::Display| PasswordError::Hashing(error.to_string());
+    let params = Params::default();
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = Salt::new(&salt_bytes).map_err(|e| failed(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon2
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt_bytes,
+            &mut out,
+            memory.blocks(params.block_count()),
+        )
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
 /// The stored form of a legacy hash: `sha1-utf16le$` and the 40 hex digits in upper case.
@@ -82,6 +154,11 @@ pub fn legacy_sha1(hex: &str) -> Result<String, PasswordError> {
 /// Checks `password` against a stored hash. A malformed hash is
 /// [`Verification::Invalid`], never a panic; the caller logs it.
 pub fn verify(hash: &str, password: &str) -> Verification {
+    verify_in(&mut Memory::default(), hash, password)
+}
+
+/// [`verify`] with the caller's working memory.
+pub fn verify_in(memory: &mut Memory, hash: &str, password: &str) -> Verification {
     if let Some(hex) = hash.strip_prefix(LEGACY_PREFIX) {
         return verify_legacy(hex, password);
     }
@@ -91,12 +168,46 @@ pub fn verify(hash: &str, password: &str) -> Verification {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return Verification::Invalid;
     };
-    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Verification::Valid {
+    let matches = argon2id_matches(memory, &parsed, password);
+    memory.settle();
+    if matches {
+        Verification::Valid {
             needs_upgrade: has_older_parameters(&parsed),
-        },
-        Err(_) => Verification::Invalid,
+        }
+    } else {
+        Verification::Invalid
     }
+}
+
+/// Recomputes an argon2id hash with the stored salt and parameters in
+/// `memory` and compares it in constant time.
+fn argon2id_matches(memory: &mut Memory, parsed: &PasswordHash, password: &str) -> bool {
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(parsed) else {
+        return false;
+    };
+    if params.m_cost() > MAX_M_COST_KIB {
+        return false;
+    }
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let blocks = memory.blocks(params.block_count());
+    let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
+    if argon2
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+        .is_err()
+    {
+        return false;
+    }
+    bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 /// Whether `hash` is the legacy kind (for `account show`).
@@ -151,6 +262,7 @@ fn decode_sha1_hex(hex: &str) -> Option<[u8; 20]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     /// The how-to's example: SHA-1 of "Pwd1" in UTF-16LE.
     const PWD1_SHA1: &str = "DC215545BA63D605FBCD647A9555270F566D918B";
@@ -214,6 +326,35 @@ mod tests {
     }
 
     #[test]
+    fn hashes_made_in_kept_memory_are_standard_phc_strings_both_ways() {
+        let mut memory = Memory::default();
+        let ours = hash_in(&mut memory, "pw").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"pW", &parsed).is_err());
+        let theirs = Argon2::default().hash_password(b"pw").unwrap().to_string();
+        assert_eq!(
+            verify_in(&mut memory, &theirs, "pw"),
+            Verification::Valid {
+                needs_upgrade: false
+            }
+        );
+        assert_eq!(verify_in(&mut memory, &theirs, "p"), Verification::Invalid);
+        assert_eq!(memory.bytes(), 19_456 * 1024);
+    }
+
+    #[test]
+    fn a_hash_asking_for_more_memory_than_allowed_never_matches_and_allocates_nothing() {
+        let stored = hash("pw")
+            .unwrap()
+            .replace("m=19456", &format!("m={}", MAX_M_COST_KIB + 8));
+        assert!(PasswordHash::new(&stored).is_ok());
+        let mut memory = Memory::default();
+        assert_eq!(verify_in(&mut memory, &stored, "pw"), Verification::Invalid);
+        assert_eq!(memory.bytes(), 0);
+    }
+
+    #[test]
     fn hashing_twice_salts_differently() {
         assert_ne!(hash("same").unwrap(), hash("same").unwrap());
     }
@@ -256,9 +397,12 @@ mod tests {
 
     #[test]
     fn dummy_hash_is_a_valid_argon2id_hash_that_rejects_guesses() {
-        assert!(PasswordHash::new(&DUMMY_HASH).is_ok());
-        assert!(DUMMY_HASH.starts_with(ARGON2ID_PREFIX));
-        assert_eq!(verify(&DUMMY_HASH, ""), Verification::Invalid);
+        let mut memory = Memory::default();
+        let dummy = dummy_hash(&mut memory);
+        assert!(PasswordHash::new(dummy).is_ok());
+        assert!(dummy.starts_with(ARGON2ID_PREFIX));
+        assert_eq!(verify_in(&mut memory, dummy, ""), Verification::Invalid);
+        assert_eq!(memory.bytes(), 19_456 * 1024, "kept today's working memory");
         assert_eq!(
             verify(FALLBACK_DUMMY_HASH, "password"),
             Verification::Invalid

@@ -1,31 +1,54 @@
-//! Password checks for binds: off the async workers, with bounded
-//! concurrency, and a short memory of recent successes.
+//! Password checks for binds and logins: off the async workers, on a fixed
+//! set of threads, counted against the address they come from, and with a
+//! short memory of recent successes.
 //!
-//! An argon2id check costs ~30 ms of CPU. Run on the async workers, a storm
-//! of binds would stall every bound session's traffic; run unbounded on the
-//! blocking pool, it would queue thousands of threads' worth of work. So a
-//! semaphore lets a few checks run at once (on the blocking pool) and the
-//! rest wait as cheap futures. Clients that reconnect often (every few
-//! minutes, as many do) are spared the cost by remembering a keyed digest of
-//! a password that verified, for a short time and only while the stored hash
-//! is unchanged.
+//! An argon2id check costs ~30 ms of CPU and 19 MiB of memory. Run on the
+//! async workers, a storm of binds would stall every bound session's
+//! traffic; run on the blocking pool, it would keep that memory on every
+//! thread it touched. So checks run on the threads of
+//! [`PasswordWorkers`](super::workers::PasswordWorkers) and the rest wait as
+//! cheap futures; and [`PasswordVerifier::check`] counts each check against
+//! its address from the moment it starts (see [`IpGuard::begin`]). Clients
+//! that reconnect often (every few minutes, as many do) are spared the cost
+//! by remembering a keyed digest of a password that verified, for a short
+//! time and only while the stored hash is unchanged.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
-use super::password::{self, DUMMY_HASH, Verification};
+use super::ip_guard::IpGuard;
+use super::password::{PasswordError, Verification};
+use super::workers::PasswordWorkers;
 use crate::clock::Clock;
 use crate::store::Store;
+
+/// The outcome of [`PasswordVerifier::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The password matches (see [`Verification::Valid`]).
+    Valid {
+        /// Whether to replace the stored hash.
+        needs_upgrade: bool,
+    },
+    /// Wrong name or password; `blocked_now` when this failure started a
+    /// block of the address (log it, once).
+    Invalid {
+        /// Whether this failure started a block.
+        blocked_now: bool,
+    },
+    /// The address is blocked: refused without a check.
+    Blocked,
+}
 
 /// Checks passwords against stored hashes.
 #[derive(Debug)]
 pub struct PasswordVerifier {
-    permits: Arc<Semaphore>,
+    workers: PasswordWorkers,
     cache_ttl: Duration,
     /// A random key mixed into cached digests, so the cache holds nothing
     /// that could be checked against a password outside this process.
@@ -45,16 +68,61 @@ struct CachedSuccess {
 const CACHE_LIMIT: usize = 10_000;
 
 impl PasswordVerifier {
-    /// A verifier running at most `concurrency` checks at once and
-    /// remembering successes for `cache_ttl` (zero: never).
-    pub fn new(concurrency: usize, cache_ttl: Duration, clock: Arc<dyn Clock>) -> Self {
-        PasswordVerifier {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+    /// A verifier running checks on `concurrency` threads of its own and
+    /// remembering successes for `cache_ttl` (zero: never). Fails only if
+    /// the threads cannot be started.
+    pub fn new(
+        concurrency: usize,
+        cache_ttl: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<Self> {
+        Ok(PasswordVerifier {
+            workers: PasswordWorkers::start(concurrency)?,
             cache_ttl,
             cache_key: rand::random(),
             cache: Mutex::new(HashMap::new()),
             clock,
+        })
+    }
+
+    /// Checks a login from `ip` (`None`: an address we cannot tell, not
+    /// counted): refused at once while the address is blocked, otherwise
+    /// counted against it from the start (see [`IpGuard::begin`]) and
+    /// checked as [`PasswordVerifier::verify`] does.
+    pub async fn check(
+        &self,
+        guard: &IpGuard,
+        ip: Option<IpAddr>,
+        system_id: &str,
+        stored_hash: Option<&str>,
+        password: &str,
+    ) -> Check {
+        if ip.is_some_and(|ip| guard.is_blocked(ip)) {
+            return Check::Blocked;
         }
+        let attempt = match ip {
+            Some(ip) => match guard.begin(ip).await {
+                Some(attempt) => Some(attempt),
+                None => return Check::Blocked,
+            },
+            None => None,
+        };
+        match self.verify(system_id, stored_hash, password).await {
+            Verification::Valid { needs_upgrade } => {
+                if let Some(attempt) = attempt {
+                    attempt.succeeded();
+                }
+                Check::Valid { needs_upgrade }
+            }
+            Verification::Invalid => Check::Invalid {
+                blocked_now: attempt.is_some_and(|attempt| attempt.failed()),
+            },
+        }
+    }
+
+    /// An argon2id hash of `password`, made on the password threads.
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        self.workers.hash(password).await
     }
 
     /// Checks `password` for `system_id`, whose stored hash is
@@ -74,17 +142,10 @@ impl PasswordVerifier {
                 needs_upgrade: false,
             };
         }
-        let hash = stored_hash.unwrap_or(DUMMY_HASH.as_str()).to_string();
-        let candidate = password.to_string();
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            return Verification::Invalid;
-        };
-        let verdict = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            password::verify(&hash, &candidate)
-        })
-        .await
-        .unwrap_or(Verification::Invalid);
+        let verdict = self
+            .workers
+            .verify(stored_hash.map(String::from), password.to_string())
+            .await;
         match (stored_hash, verdict) {
             (None, _) => Verification::Invalid,
             (
@@ -166,9 +227,8 @@ pub fn upgrade_password_hash(
     password: String,
 ) {
     tokio::spawn(async move {
-        let hashed = tokio::task::spawn_blocking(move || password::hash(&password)).await;
-        match hashed {
-            Ok(Ok(hash)) => match store.set_password_hash(&system_id, &hash).await {
+        match verifier.hash(password).await {
+            Ok(hash) => match store.set_password_hash(&system_id, &hash).await {
                 Ok(()) => {
                     verifier.forget(&system_id);
                     info!(system_id = %system_id, "password hash upgraded to argon2id");
@@ -177,10 +237,9 @@ pub fn upgrade_password_hash(
                     warn!(system_id = %system_id, error = %e, "cannot store upgraded password hash")
                 }
             },
-            Ok(Err(e)) => {
+            Err(e) => {
                 warn!(system_id = %system_id, error = %e, "cannot hash password for upgrade")
             }
-            Err(e) => warn!(system_id = %system_id, error = %e, "password upgrade task failed"),
         }
     });
 }
@@ -192,11 +251,61 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::ip_guard::GuardLimits;
+    use crate::accounts::password;
     use crate::clock::ManualClock;
 
     fn verifier(ttl: Duration) -> (PasswordVerifier, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new());
-        (PasswordVerifier::new(2, ttl, clock.clone()), clock)
+        let verifier = PasswordVerifier::new(2, ttl, clock.clone()).expect("password threads");
+        (verifier, clock)
+    }
+
+    #[tokio::test]
+    async fn fifty_wrong_passwords_at_once_from_one_address_get_five_checks_and_a_block() {
+        let (verifier, clock) = verifier(Duration::from_secs(60));
+        let guard = IpGuard::new(
+            GuardLimits {
+                max_failures: 5,
+                window: Duration::from_secs(600),
+                block: Duration::from_secs(900),
+            },
+            clock,
+        );
+        let hash = verifier.hash("right".into()).await.expect("hash");
+        let ip: IpAddr = "192.0.2.30".parse().expect("ip");
+        let checks =
+            (0..50).map(|_| verifier.check(&guard, Some(ip), "acme", Some(&hash), "wrong"));
+        let outcomes = futures::future::join_all(checks).await;
+        let invalid = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Check::Invalid { .. }))
+            .count();
+        let blocks_started = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Check::Invalid { blocked_now: true }))
+            .count();
+        let refused = outcomes
+            .iter()
+            .filter(|outcome| **outcome == Check::Blocked)
+            .count();
+        assert_eq!((invalid, blocks_started, refused), (5, 1, 45));
+        assert_eq!(
+            verifier
+                .check(&guard, Some(ip), "acme", Some(&hash), "right")
+                .await,
+            Check::Blocked,
+            "the right password is refused too while the address is blocked"
+        );
+        let other: IpAddr = "192.0.2.31".parse().expect("ip");
+        assert_eq!(
+            verifier
+                .check(&guard, Some(other), "acme", Some(&hash), "right")
+                .await,
+            Check::Valid {
+                needs_upgrade: false
+            }
+        );
     }
 
     #[tokio::test]

@@ -7,7 +7,6 @@ use clap::{Args, ValueEnum};
 use tracing::{info, warn};
 
 use super::CliError;
-use crate::accounts::password;
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
@@ -147,10 +146,7 @@ async fn create_demo_account(node: &Node) -> Result<(), CliError> {
             .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
             .collect()
     };
-    let hash = {
-        let secret = secret.clone();
-        tokio::task::spawn_blocking(move || password::hash(&secret)).await??
-    };
+    let hash = node.smpp.context().verifier.hash(secret.clone()).await?;
     node.store
         .create_account(NewAccount {
             system_id: "demo".into(),

@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::AdminState;
 use super::body::{conflict, invalid, json, optional_json, store_problem};
+use crate::accounts::api_key;
 use crate::accounts::fields::{self, DEFAULT_MAX_BINDS, DEFAULT_WINDOW};
-use crate::accounts::{api_key, password};
 use crate::ingress::http_api::problem::Problem;
 use crate::store::{Account, AccountPatch, ApiKey, BindType, NewAccount, NewApiKey, StoreError};
 
@@ -171,7 +171,7 @@ pub(super) async fn create(
     }
     let callback_url = callback_url(request.callback_url)?;
     let new = NewAccount {
-        password_hash: hash_password(request.password).await?,
+        password_hash: hash_password(&admin, request.password).await?,
         credits: request.credits,
         max_binds: request.max_binds,
         tps: request.tps,
@@ -236,7 +236,7 @@ pub(super) async fn update(
     let new_hash = match changes.password {
         Some(password) => {
             fields::check_password(&password).map_err(invalid)?;
-            Some(hash_password(password).await?)
+            Some(hash_password(&admin, password).await?)
         }
         None => None,
     };
@@ -431,26 +431,16 @@ fn view(admin: &AdminState, account: Account) -> AccountView {
     }
 }
 
-/// An argon2id hash, made off the async workers (~30 ms of CPU).
-async fn hash_password(password: String) -> Result<String, Problem> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "admin api: the password hashing task failed");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the password could not be hashed",
-            )
-        })?
-        .map_err(|error| {
-            tracing::warn!(%error, "admin api: cannot hash a password");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the password could not be hashed",
-            )
-        })
+/// An argon2id hash, made on the password threads (~30 ms of CPU).
+async fn hash_password(admin: &AdminState, password: String) -> Result<String, Problem> {
+    admin.ctx.verifier.hash(password).await.map_err(|error| {
+        tracing::warn!(%error, "admin api: cannot hash a password");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the password could not be hashed",
+        )
+    })
 }
 
 fn positive(name: &str, value: u32) -> Result<(), Problem> {

@@ -39,7 +39,7 @@ use tracing::{info, warn};
 
 use super::body::json;
 use super::{Admin, AdminState};
-use crate::accounts::password::Verification;
+use crate::accounts::verifier::Check;
 use crate::accounts::{admin_token, canonical_ip};
 use crate::ingress::http_api::problem::Problem;
 use crate::store::AdminUser;
@@ -282,21 +282,26 @@ async fn check_password(
         .map_err(|error| Problem::store_unavailable(&error))?;
     // Admin hashes are only ever made here (argon2id, never imported), so
     // unlike accounts' there is no legacy hash to upgrade on success.
-    let verdict = ctx
+    let check = ctx
         .verifier
-        .verify(
+        .check(
+            &ctx.guard,
+            ip,
             &verifier_key(name),
             user.as_ref().map(|user| user.password_hash.as_str()),
             password,
         )
         .await;
-    match (user, verdict) {
-        (Some(user), Verification::Valid { .. }) => Ok(user),
-        _ => {
-            if let Some(ip) = ip
-                && ctx.guard.record_failure(ip)
-            {
-                warn!(%ip, "too many failed logins: address blocked");
+    match (user, check) {
+        (Some(user), Check::Valid { .. }) => Ok(user),
+        (_, Check::Blocked) => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "address_blocked",
+            "too many failed logins from this address; try again later",
+        )),
+        (_, check) => {
+            if check == (Check::Invalid { blocked_now: true }) {
+                warn!(?ip, "too many failed logins: address blocked");
             }
             info!(?ip, user = %name, "admin api: invalid credentials");
             Err(unauthorized())

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use tracing::info;
 
-use crate::accounts::password;
+use crate::accounts::verifier::PasswordVerifier;
 use crate::store::{Store, StoreError};
 
 /// The first admin user's name.
@@ -25,6 +25,7 @@ pub fn password_file(data_dir: &Path) -> PathBuf {
 /// file it wrote, if it did.
 pub async fn ensure_admin_user(
     store: &dyn Store,
+    verifier: &PasswordVerifier,
     data_dir: &Path,
 ) -> Result<Option<PathBuf>, StoreError> {
     if !store.admin_users().await?.is_empty() {
@@ -35,13 +36,10 @@ pub async fn ensure_admin_user(
         .take(24)
         .map(char::from)
         .collect();
-    let hash = {
-        let secret = secret.clone();
-        tokio::task::spawn_blocking(move || password::hash(&secret))
-            .await
-            .map_err(|error| StoreError::Backend(format!("password hashing failed: {error}")))?
-            .map_err(|error| StoreError::Backend(error.to_string()))?
-    };
+    let hash = verifier
+        .hash(secret.clone())
+        .await
+        .map_err(|error| StoreError::Backend(error.to_string()))?;
     let path = password_file(data_dir);
     // The file first: a user whose password went nowhere would lock the
     // operator out.

@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use super::ApiContext;
 use super::problem::Problem;
-use crate::accounts::password::Verification;
+use crate::accounts::verifier::Check;
 use crate::accounts::verifier::upgrade_password_hash;
 use crate::accounts::{api_key, canonical_ip};
 use crate::store::{Account, Origin};
@@ -117,11 +117,7 @@ async fn by_password(
     ip: Option<IpAddr>,
 ) -> Result<Account, Problem> {
     if ip.is_some_and(|ip| ctx.guard.is_blocked(ip)) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "address_blocked",
-            "too many failed logins from this address; try again later",
-        ));
+        return Err(address_blocked());
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(credentials)
@@ -136,16 +132,18 @@ async fn by_password(
         .account(system_id)
         .await
         .map_err(|error| Problem::store_unavailable(&error))?;
-    let verdict = ctx
+    let check = ctx
         .verifier
-        .verify(
+        .check(
+            &ctx.guard,
+            ip,
             system_id,
             account.as_ref().map(|a| a.password_hash.as_str()),
             password,
         )
         .await;
-    match (account, verdict) {
-        (Some(account), Verification::Valid { needs_upgrade }) => {
+    match (account, check) {
+        (Some(account), Check::Valid { needs_upgrade }) => {
             if needs_upgrade {
                 upgrade_password_hash(
                     ctx.store.clone(),
@@ -156,16 +154,23 @@ async fn by_password(
             }
             Ok(account)
         }
-        _ => {
-            if let Some(ip) = ip
-                && ctx.guard.record_failure(ip)
-            {
-                warn!(%ip, "too many failed logins: address blocked");
+        (_, Check::Blocked) => Err(address_blocked()),
+        (_, check) => {
+            if check == (Check::Invalid { blocked_now: true }) {
+                warn!(?ip, "too many failed logins: address blocked");
             }
             info!(?ip, %system_id, "http api: invalid credentials");
             Err(Problem::unauthorized())
         }
     }
+}
+
+fn address_blocked() -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "address_blocked",
+        "too many failed logins from this address; try again later",
+    )
 }
 
 /// What a bind checks after the credentials: enabled, and from an allowed address.

@@ -29,8 +29,7 @@ use super::ServerContext;
 use super::registry::{BoundSession, SessionStats};
 use crate::accept::Submission;
 use crate::accounts::canonical_ip;
-use crate::accounts::password::Verification;
-use crate::accounts::verifier::upgrade_password_hash;
+use crate::accounts::verifier::{Check, upgrade_password_hash};
 use crate::pdu_trace::PduLogger;
 use crate::store::{Account, BindType, MessageState, Origin};
 
@@ -263,18 +262,24 @@ impl Connection {
         // Non-UTF-8 credentials cannot match anything we store; they are
         // still checked against a hash so the answer takes the usual time.
         let password = bind.password.to_str().unwrap_or("\u{fffd}");
-        let verdict = ctx
+        let check = ctx
             .verifier
-            .verify(
+            .check(
+                &ctx.guard,
+                Some(ip),
                 &system_id,
                 account.as_ref().map(|a| a.password_hash.as_str()),
                 password,
             )
             .await;
-        let (account, needs_upgrade) = match (account, verdict) {
-            (Some(account), Verification::Valid { needs_upgrade }) => (account, needs_upgrade),
-            _ => {
-                if ctx.guard.record_failure(ip) {
+        let (account, needs_upgrade) = match (account, check) {
+            (Some(account), Check::Valid { needs_upgrade }) => (account, needs_upgrade),
+            (_, Check::Blocked) => {
+                debug!(session = self.id, %ip, "bind from a blocked address refused");
+                return refuse(CommandStatus::ESME_RBINDFAIL);
+            }
+            (_, check) => {
+                if check == (Check::Invalid { blocked_now: true }) {
                     warn!(%ip, "too many failed binds: address blocked for {:?}", ctx.security.block_duration);
                 }
                 info!(session = self.id, %ip, system_id = %system_id, "bind refused: invalid credentials");
