@@ -149,3 +149,188 @@ impl Encoder<Pdu> for SmppCodec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::CommandId;
+    use crate::pdu::Body;
+
+    fn frame(command_id: CommandId, sequence: u32, body: &[u8]) -> BytesMut {
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&(16 + body.len() as u32).to_be_bytes());
+        buf.extend_from_slice(&command_id.value().to_be_bytes());
+        buf.extend_from_slice(&0u32.to_be_bytes());
+        buf.extend_from_slice(&sequence.to_be_bytes());
+        buf.extend_from_slice(body);
+        buf
+    }
+
+    fn decode_with(limits: DecodeLimits, mut wire: BytesMut) -> Result<Pdu, DecodeError> {
+        let item = SmppCodec::new(limits)
+            .decode(&mut wire)
+            .expect("the codec goes on")
+            .expect("a whole frame");
+        assert!(wire.is_empty(), "the whole frame was consumed");
+        item
+    }
+
+    fn decode(wire: BytesMut) -> Result<Pdu, DecodeError> {
+        decode_with(DecodeLimits::default(), wire)
+    }
+
+    /// The error of a frame that must not decode, checked to be answered
+    /// with the PDU's resp (or generic_nack) carrying `status` and `sequence`.
+    fn refused(wire: BytesMut, status: CommandStatus) -> DecodeError {
+        let error = decode(wire).expect_err("malformed");
+        assert_eq!(error.status, status, "{error}");
+        assert!(!error.is_fatal(), "{error}");
+        let reply = error.reply().expect("answered");
+        assert_eq!((reply.sequence, reply.status), (error.sequence, status));
+        error
+    }
+
+    #[test]
+    fn a_submit_sm_with_no_body_is_truncated_not_a_bad_service_type() {
+        let error = refused(
+            frame(CommandId::SubmitSm, 7, b""),
+            CommandStatus::ESME_RINVCMDLEN,
+        );
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated {
+                field: "service_type"
+            }
+        );
+        let reply = error.reply().expect("answered");
+        assert_eq!(reply.body.command_id(), CommandId::SubmitSmResp);
+        assert_eq!(reply.sequence, 7);
+        assert_eq!(reply.to_bytes().len(), HEADER_LEN, "a bare header");
+    }
+
+    #[test]
+    fn a_bind_with_no_body_is_truncated_not_a_bad_system_id() {
+        let error = refused(
+            frame(CommandId::BindTransceiver, 8, b""),
+            CommandStatus::ESME_RINVCMDLEN,
+        );
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated { field: "system_id" }
+        );
+        assert!(matches!(
+            error.reply().expect("answered").body,
+            Body::BindTransceiverResp(_)
+        ));
+    }
+
+    #[test]
+    fn a_string_cut_by_the_end_of_the_body_within_its_maximum_is_truncated() {
+        // service_type, source_addr_ton and _npi, then "4477" and the end.
+        let error = refused(
+            frame(CommandId::SubmitSm, 9, b"\0\x01\x014477"),
+            CommandStatus::ESME_RINVCMDLEN,
+        );
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated {
+                field: "source_addr"
+            }
+        );
+    }
+
+    #[test]
+    fn a_string_with_no_nul_in_its_maximum_is_too_long_whatever_follows() {
+        // service_type has room for 5 octets and its NUL: 6 octets without a
+        // NUL are too long, whether more octets follow or the body ends there.
+        for body in [&b"CMTxyz"[..], b"CMTxyz\0\x01\x01"] {
+            let error = refused(
+                frame(CommandId::SubmitSm, 10, body),
+                CommandStatus::ESME_RINVSERTYP,
+            );
+            assert_eq!(
+                error.kind,
+                DecodeErrorKind::Unterminated {
+                    field: "service_type",
+                    max: 6
+                },
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_string_that_fits_is_read_and_the_next_field_is_cut() {
+        // service_type "CMTxy" + NUL fits its 6; the body then ends in source_addr_ton.
+        let error = refused(
+            frame(CommandId::SubmitSm, 11, b"CMTxy\0"),
+            CommandStatus::ESME_RINVCMDLEN,
+        );
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated {
+                field: "source_addr_ton"
+            }
+        );
+    }
+
+    #[test]
+    fn final_date_of_query_sm_resp_has_17_octets_and_its_own_status() {
+        let mut body = b"id\0".to_vec();
+        body.extend_from_slice(&[b'1'; 17]);
+        body.extend_from_slice(&[0, 1, 0]);
+        let error = decode(frame(CommandId::QuerySmResp, 12, &body)).expect_err("too long");
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Unterminated {
+                field: "final_date",
+                max: 17
+            }
+        );
+        assert_eq!(error.status, CommandStatus::ESME_RINVPARLEN);
+        assert_eq!(error.reply(), None, "a response is not answered");
+
+        let mut body = b"id\0".to_vec();
+        body.extend_from_slice(&[b'1'; 16]);
+        body.extend_from_slice(&[0, 2, 0]);
+        let pdu = decode(frame(CommandId::QuerySmResp, 12, &body)).expect("16 octets fit");
+        let Body::QuerySmResp(resp) = pdu.body else {
+            panic!("not a query_sm_resp: {:?}", pdu.body)
+        };
+        assert_eq!(resp.final_date.as_bytes(), &[b'1'; 16]);
+        assert_eq!(resp.message_state, 2);
+    }
+
+    #[test]
+    fn a_huge_credential_limit_does_not_overflow() {
+        let limits = DecodeLimits {
+            max_credential_len: Some(usize::MAX),
+            ..DecodeLimits::default()
+        };
+        let error =
+            decode_with(limits, frame(CommandId::BindTransmitter, 13, b"acme")).expect_err("cut");
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated { field: "system_id" }
+        );
+        assert_eq!(error.status, CommandStatus::ESME_RINVCMDLEN);
+    }
+
+    #[test]
+    fn a_response_with_no_body_is_still_a_blank_response() {
+        let pdu = decode(frame(CommandId::DeliverSmResp, 14, b"")).expect("tolerated");
+        assert_eq!(pdu.body, Body::DeliverSmResp(Default::default()));
+    }
+
+    #[test]
+    fn a_response_whose_message_id_runs_to_the_end_is_truncated_and_not_answered() {
+        let error = decode(frame(CommandId::SubmitSmResp, 15, b"abc")).expect_err("cut");
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Truncated {
+                field: "message_id"
+            }
+        );
+        assert_eq!(error.reply(), None);
+    }
+}

@@ -64,14 +64,18 @@ pub enum DecodeErrorKind {
     /// A command of SMPP 5.0 that we recognise but do not implement (broadcast_sm family).
     #[error("unsupported command")]
     UnsupportedCommand,
-    /// The body ends inside a mandatory field.
+    /// The body ends inside a mandatory field: before all the octets of an
+    /// integer or of short_message, or before the NUL of a C-octet string
+    /// that is still within its maximum length.
     #[error("body ends inside {field}")]
     Truncated {
         /// The field that was cut.
         field: &'static str,
     },
-    /// A C-octet string has no NUL within its maximum length (it is too long,
-    /// or the body ends before its NUL).
+    /// A C-octet string has no NUL among the first `max` octets of the body
+    /// from where it starts: it is too long, whatever follows. (If the body
+    /// ends before its NUL and before `max` octets, that is
+    /// [`DecodeErrorKind::Truncated`].)
     #[error("{field} has no NUL terminator within its maximum of {max} octets")]
     Unterminated {
         /// The field.

@@ -75,20 +75,29 @@ impl<'a> Reader<'a> {
     }
 
     /// A C-octet string of at most `max` octets including its NUL.
+    ///
+    /// Without a NUL among its first `max` octets, the string is too long
+    /// and fails with the field's own `status` ([`DecodeErrorKind::Unterminated`]),
+    /// whatever follows. If the body ends before either a NUL or `max`
+    /// octets, the field is cut, not too long: [`DecodeErrorKind::Truncated`]
+    /// with ESME_RINVCMDLEN, like any other mandatory field the body ends in
+    /// (a submit_sm with no body at all is a truncated PDU, not one with a
+    /// bad service_type).
     pub(crate) fn cstr(
         &mut self,
         field: &'static str,
         max: usize,
         status: CommandStatus,
     ) -> BodyResult<COctetString> {
-        let window_end = self.buf.len().min(self.pos + max);
-        let window = &self.buf[self.pos..window_end];
+        let remaining = self.remaining();
+        let window = &self.buf[self.pos..self.pos + max.min(remaining)];
         match window.iter().position(|&b| b == 0) {
             Some(len) => {
                 let value = COctetString::from_frame(self.buf, self.pos, len);
                 self.pos += len + 1;
                 Ok(value)
             }
+            None if remaining < max => Err(Self::truncated(field)),
             None => Err(BodyError::new(
                 status,
                 DecodeErrorKind::Unterminated { field, max },

@@ -97,9 +97,37 @@ fn sm_length_past_the_body_is_answered_with_invalid_message_length() {
 }
 
 #[test]
-fn source_addr_without_nul_at_end_of_body_is_answered_with_invalid_source_addr() {
-    let error = decode_one(frame(4, 10, &[0, 1, 1, b'4', b'4'])).expect_err("unterminated");
+fn source_addr_cut_by_the_end_of_the_body_is_answered_with_invalid_command_length() {
+    // The body ends inside source_addr, before its NUL and its 21 octets:
+    // a truncated PDU, not a bad address.
+    let error = decode_one(frame(4, 10, &[0, 1, 1, b'4', b'4'])).expect_err("truncated");
+    assert_eq!(
+        error.kind,
+        DecodeErrorKind::Truncated {
+            field: "source_addr"
+        }
+    );
+    assert_answered_with_resp(&error, 10, CommandStatus::ESME_RINVCMDLEN);
+}
+
+#[test]
+fn source_addr_without_nul_in_its_21_octets_is_answered_with_invalid_source_addr() {
+    let mut body = vec![0, 1, 1];
+    body.extend_from_slice(&[b'4'; 21]);
+    let error = decode_one(frame(4, 10, &body)).expect_err("unterminated");
     assert_answered_with_resp(&error, 10, CommandStatus::ESME_RINVSRCADR);
+}
+
+#[test]
+fn submit_sm_with_no_body_is_answered_with_invalid_command_length() {
+    let error = decode_one(frame(4, 16, &[])).expect_err("truncated");
+    assert_eq!(
+        error.kind,
+        DecodeErrorKind::Truncated {
+            field: "service_type"
+        }
+    );
+    assert_answered_with_resp(&error, 16, CommandStatus::ESME_RINVCMDLEN);
 }
 
 #[test]

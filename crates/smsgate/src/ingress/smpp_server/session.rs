@@ -80,7 +80,7 @@ pub(super) async fn serve_connection<T>(
         close_timeout: Duration::from_secs(5),
         limits: DecodeLimits {
             max_command_length: config.max_pdu_len,
-            max_credential_len: Some(config.max_credential_len + 1),
+            max_credential_len: Some(config.max_credential_len.saturating_add(1)),
         },
     };
     let tap = Arc::new(PduLogger::customer_session(ctx.trace.clone(), remote));
