@@ -248,8 +248,19 @@ pub struct SmppConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key.
     pub tls_key: Option<PathBuf>,
-    /// Connections over all listeners; past it, new connections are closed at once.
+    /// Connections over all listeners. Past it, the oldest connection that
+    /// has not sent a bind is closed to make room; with none, the new
+    /// connection is closed at once.
     pub max_connections: usize,
+    /// Connections that have not bound yet (TLS handshake, waiting for a
+    /// bind), over all addresses. Past it, the oldest one that has not sent
+    /// a bind is closed to make room, so idle or hostile connections can
+    /// never keep a customer from binding.
+    pub max_unbound: usize,
+    /// Connections that have not bound yet from one address (an IPv6 /64).
+    /// Past it, that address's oldest one that has not sent a bind is
+    /// closed to make room.
+    pub max_unbound_per_ip: usize,
     /// A connection must bind within this time.
     #[serde(with = "duration")]
     pub bind_timeout: Duration,
@@ -292,6 +303,8 @@ impl Default for SmppConfig {
             tls_cert: None,
             tls_key: None,
             max_connections: 1000,
+            max_unbound: 200,
+            max_unbound_per_ip: 50,
             bind_timeout: Duration::from_secs(30),
             inactivity_timeout: Duration::from_secs(90),
             session_lifetime: Duration::from_secs(24 * 3600),
@@ -402,6 +415,11 @@ impl Config {
         if smpp.tls_cert.is_some() != smpp.tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "smpp.tls_cert and smpp.tls_key must be set together".into(),
+            ));
+        }
+        if smpp.max_unbound == 0 || smpp.max_unbound_per_ip == 0 {
+            return Err(ConfigError::Invalid(
+                "smpp.max_unbound and smpp.max_unbound_per_ip must be at least 1".into(),
             ));
         }
         if smpp.max_connections == 0 {

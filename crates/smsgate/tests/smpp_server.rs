@@ -589,12 +589,13 @@ async fn shutdown_unbinds_bound_sessions() {
 }
 
 #[tokio::test]
-async fn connections_past_the_limit_are_closed_at_once() {
+async fn connections_past_the_limit_of_bound_sessions_are_closed_at_once() {
     let node = TestNode::start_with(|c| c.smpp.max_connections = 2).await;
-    let _first = TcpStream::connect(node.addr()).await.expect("first");
-    let _second = TcpStream::connect(node.addr()).await.expect("second");
-    // Let the server take both before the third arrives.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    node.add_account("acme", "pw", |_| {}).await;
+    let (_first, status) = bind_trx(node.addr(), "acme", "pw").await;
+    assert_eq!(status, CommandStatus::ESME_ROK);
+    let (_second, status) = bind_trx(node.addr(), "acme", "pw").await;
+    assert_eq!(status, CommandStatus::ESME_ROK);
     let mut third = TcpStream::connect(node.addr())
         .await
         .expect("tcp accepts, then closes");
@@ -646,6 +647,9 @@ async fn a_bind_storm_does_not_stall_a_bound_session() {
     let node = TestNode::start_with(|c| {
         c.security.max_failed_binds = 0;
         c.security.password_check_concurrency = 1;
+        // 60 connections from one address, more than it may keep unbound
+        // by default.
+        c.smpp.max_unbound_per_ip = 100;
     })
     .await;
     node.add_account("acme", "pw", |a| a.credits = 100_000)

@@ -15,7 +15,7 @@
 //! verifier's cache, goes through).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -235,25 +235,15 @@ impl IpGuard {
     }
 }
 
-/// IPv4 addresses count alone; IPv6 ones by their /64. IPv4-mapped IPv6
-/// addresses count as the IPv4 address they carry.
 fn key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
+    super::subscriber(ip)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use std::net::Ipv6Addr;
 
     fn guard() -> (IpGuard, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new());

@@ -1,5 +1,6 @@
 //! The SMPP server customers bind to: plaintext and TLS listeners, the
-//! global connection limit, and one task per connection (see `session.rs`).
+//! global connection limit, the budget of connections not bound yet (see
+//! `prebind.rs`), and one task per connection (see `session.rs`).
 //!
 //! Shutdown is designed in: a cancellation token every listener and
 //! session watches, and a task tracker that says when every connection and
@@ -7,6 +8,7 @@
 //! lost and nothing accepted goes unanswered.
 
 mod listener;
+pub mod prebind;
 pub mod registry;
 mod session;
 pub mod tls;
@@ -115,6 +117,7 @@ impl SmppServer {
         }
         let shutdown = CancellationToken::new();
         let connections = Arc::new(Semaphore::new(config.max_connections));
+        let unbound = prebind::PreBind::new(config.max_unbound, config.max_unbound_per_ip);
         let listeners = TaskTracker::new();
         let mut addrs = Vec::new();
         for (listener, tls) in bound {
@@ -129,6 +132,7 @@ impl SmppServer {
                 tls,
                 ctx.clone(),
                 connections.clone(),
+                unbound.clone(),
                 shutdown.clone(),
             ));
         }

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::ServerContext;
+use super::prebind::Unbound;
 use super::registry::{BoundSession, SessionStats};
 use crate::accept::Submission;
 use crate::accounts::canonical_ip;
@@ -63,6 +64,7 @@ pub(super) async fn serve_connection<T>(
     io: T,
     remote: SocketAddr,
     tls: bool,
+    unbound: Unbound,
     ctx: Arc<ServerContext>,
     shutdown: CancellationToken,
 ) where
@@ -94,7 +96,9 @@ pub(super) async fn serve_connection<T>(
         state: State::Open,
         bound_as: None,
         tap,
+        unbound,
     };
+    let room = connection.unbound.closed().clone();
     debug!(session = connection.id, %remote, tls, "connection opened");
     let bind_deadline = tokio::time::sleep(config.bind_timeout);
     tokio::pin!(bind_deadline);
@@ -121,6 +125,11 @@ pub(super) async fn serve_connection<T>(
                 }
                 None => break,
             },
+            () = room.cancelled(), if matches!(connection.state, State::Open) && !ending => {
+                debug!(session = connection.id, %remote, "not bound: closed to make room for a newer connection");
+                ending = true;
+                handle.close();
+            }
             () = &mut bind_deadline, if matches!(connection.state, State::Open) && !ending => {
                 info!(session = connection.id, %remote, "no bind within {:?}: closing", config.bind_timeout);
                 ending = true;
@@ -174,6 +183,8 @@ struct Connection {
     bound_as: Option<(String, BindType)>,
     /// Logs the session's PDUs while its account is traced.
     tap: Arc<PduLogger>,
+    /// The connection's place in the pre-bind budget, left when it binds.
+    unbound: Unbound,
 }
 
 impl Connection {
@@ -190,15 +201,15 @@ impl Connection {
         let InboundRequest { pdu, responder } = request;
         match (&pdu.body, &self.state) {
             (Body::BindTransmitter(bind), State::Open) => {
-                let answer = self.bind(bind, BindType::Transmitter).await;
+                let answer = self.bind_in_budget(bind, BindType::Transmitter).await;
                 responder.respond_with(answer.status, answer.body);
             }
             (Body::BindReceiver(bind), State::Open) => {
-                let answer = self.bind(bind, BindType::Receiver).await;
+                let answer = self.bind_in_budget(bind, BindType::Receiver).await;
                 responder.respond_with(answer.status, answer.body);
             }
             (Body::BindTransceiver(bind), State::Open) => {
-                let answer = self.bind(bind, BindType::Transceiver).await;
+                let answer = self.bind_in_budget(bind, BindType::Transceiver).await;
                 responder.respond_with(answer.status, answer.body);
             }
             (
@@ -235,6 +246,20 @@ impl Connection {
             }
             _ => responder.respond_status(CommandStatus::ESME_RINVBNDSTS),
         }
+    }
+
+    /// [`Connection::bind`], with the connection kept from being closed for
+    /// room while its bind is checked, and out of the pre-bind budget once
+    /// bound.
+    async fn bind_in_budget(&mut self, bind: &Bind, bind_type: BindType) -> Pdu {
+        self.unbound.binding();
+        let answer = self.bind(bind, bind_type).await;
+        if answer.status == CommandStatus::ESME_ROK {
+            self.unbound.bound();
+        } else {
+            self.unbound.bind_failed();
+        }
+        answer
     }
 
     /// Checks a bind and, if it succeeds, moves to the bound state.
