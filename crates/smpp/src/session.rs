@@ -45,6 +45,7 @@ mod tap;
 mod task;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -181,6 +182,8 @@ where
     let (response_tx, response_rx) = mpsc::channel(config.peer_window.max(1));
     let slots = Arc::new(Semaphore::new(window));
     let close = CancellationToken::new();
+    let peer_window = config.peer_window;
+    let peer_limit = Arc::new(AtomicUsize::new(peer_window));
 
     let codec = tap::TappedCodec::new(SmppCodec::new(config.limits), tap.clone());
     let framed = Framed::new(io, codec);
@@ -195,11 +198,12 @@ where
             responder: response_tx,
             slots: Arc::clone(&slots),
             close: close.clone(),
+            peer_limit: Arc::clone(&peer_limit),
         },
     );
     tokio::spawn(session.run());
     (
-        SessionHandle::new(command_tx, slots, window, close),
+        SessionHandle::new(command_tx, slots, window, close, peer_limit, peer_window),
         event_rx,
     )
 }

@@ -439,6 +439,35 @@ async fn peer_requests_beyond_the_peer_window_are_throttled() {
 }
 
 #[tokio::test]
+async fn a_peer_window_lowered_to_one_throttles_what_is_pipelined_behind_a_request_until_raised() {
+    let config = SessionConfig {
+        peer_window: 100,
+        ..config()
+    };
+    let (handle, mut events, mut peer) = session_with_raw_peer(config).await;
+    handle.set_peer_window(1);
+    for sequence in 1..=3 {
+        peer.send(Pdu::new(sequence, submit_sm("m"))).await;
+    }
+    let first = next_request(&mut events).await;
+    for sequence in 2..=3 {
+        let throttled = peer.recv().await;
+        assert_eq!(throttled.sequence, sequence);
+        assert_eq!(throttled.status, CommandStatus::ESME_RTHROTTLED);
+    }
+    assert!(events.try_recv().is_err(), "only one request was held");
+    first.respond(submit_sm_resp("id-1"));
+    assert_eq!(peer.recv().await, Pdu::new(1, submit_sm_resp("id-1")));
+    handle.set_peer_window(100);
+    for sequence in 4..=6 {
+        peer.send(Pdu::new(sequence, submit_sm("m"))).await;
+    }
+    for sequence in 4..=6 {
+        assert_eq!(next_request(&mut events).await.pdu.sequence, sequence);
+    }
+}
+
+#[tokio::test]
 async fn with_stop_reading_requests_beyond_the_peer_window_wait_unread_and_none_is_throttled() {
     let config = SessionConfig {
         peer_window: 2,

@@ -146,3 +146,46 @@ async fn past_max_connections_an_unbound_connection_makes_room_and_a_bound_sessi
         assert_eq!(alive.status, CommandStatus::ESME_ROK);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_pipelined_behind_a_bind_being_checked_are_answered_throttled_not_held() {
+    let (node, _dir) = start(|_| {}).await;
+    let addr = common::smpp_addr(&node);
+    let stream = connect_from(1, addr).await;
+    let (client, events) = smpp::session::start(
+        stream,
+        smpp::session::SessionConfig {
+            window: 20,
+            ..common::client_session_config()
+        },
+    );
+    common::answer_requests_ok(events);
+    let bind = client
+        .start_request(Body::BindTransceiver(common::bind_body("acme", "wrong")))
+        .await
+        .expect("sent");
+    let mut submits = Vec::new();
+    for n in 0..10 {
+        let text = format!("pipelined {n}");
+        submits.push(
+            client
+                .start_request(common::submit_sm("447911123456", &text, 0))
+                .await
+                .expect("sent"),
+        );
+    }
+    let statuses: Vec<CommandStatus> = futures::future::join_all(
+        submits
+            .into_iter()
+            .map(|pending| async move { pending.response().await.expect("answered").status }),
+    )
+    .await;
+    let bound = bind.response().await.expect("answered");
+    assert_eq!(bound.status, CommandStatus::ESME_RINVPASWD);
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == CommandStatus::ESME_RTHROTTLED),
+        "every request behind the bind is refused at once, none queued: {statuses:?}"
+    );
+}

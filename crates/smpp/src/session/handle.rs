@@ -1,6 +1,7 @@
 //! The application's side of a session: sending requests, unbinding, closing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -79,6 +80,10 @@ pub struct SessionHandle {
     slots: Arc<Semaphore>,
     window: usize,
     close: CancellationToken,
+    /// The peer window in force, read by the task before each request.
+    peer_limit: Arc<AtomicUsize>,
+    /// `SessionConfig::peer_window`: what the channels were sized for.
+    peer_window: usize,
 }
 
 impl SessionHandle {
@@ -87,13 +92,29 @@ impl SessionHandle {
         slots: Arc<Semaphore>,
         window: usize,
         close: CancellationToken,
+        peer_limit: Arc<AtomicUsize>,
+        peer_window: usize,
     ) -> Self {
         SessionHandle {
             commands,
             slots,
             window,
             close,
+            peer_limit,
+            peer_window,
         }
+    }
+
+    /// Lowers (or raises again, up to `SessionConfig::peer_window`) how many
+    /// of the peer's requests may wait for our answers at once; past it,
+    /// they are handled as `SessionConfig::peer_window_full` says. An SMSC
+    /// sets 1 until a bind succeeds, so an unauthenticated peer can never
+    /// make it hold more than one request.
+    pub fn set_peer_window(&self, requests: usize) {
+        self.peer_limit.store(
+            requests.clamp(1, self.peer_window.max(1)),
+            Ordering::Relaxed,
+        );
     }
 
     /// Sends a request and returns the peer's response, whatever its status.

@@ -13,6 +13,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use futures::{Sink, SinkExt, StreamExt};
@@ -55,6 +56,9 @@ pub(super) struct Channels {
     pub(super) responder: mpsc::Sender<Pdu>,
     pub(super) slots: Arc<Semaphore>,
     pub(super) close: CancellationToken,
+    /// The peer window in force (at most `SessionConfig::peer_window`), set
+    /// by [`super::SessionHandle::set_peer_window`].
+    pub(super) peer_limit: Arc<AtomicUsize>,
 }
 
 /// The state of one session, owned by its task.
@@ -118,6 +122,10 @@ where
         }
     }
 
+    fn peer_limit(&self) -> usize {
+        self.channels.peer_limit.load(Ordering::Relaxed)
+    }
+
     /// Runs the session to its end, then reports [`SessionEvent::Closed`].
     pub(super) async fn run(mut self) {
         let reason = loop {
@@ -134,7 +142,7 @@ where
         let events = &self.channels.events;
         let events_full = !events.is_closed() && events.capacity() < EVENT_ROOM_TO_READ;
         let window_full = self.config.peer_window_full == PeerWindowFull::StopReading
-            && self.unanswered >= self.config.peer_window;
+            && self.unanswered >= self.peer_limit();
         let readable = writable && !events_full && !window_full;
         let deadline = self.next_deadline();
         if let Some(deadline) = deadline
@@ -206,7 +214,7 @@ where
                 self.emit(SessionEvent::AlertNotification(alert));
                 None
             }
-            _ if self.unanswered >= self.config.peer_window => {
+            _ if self.unanswered >= self.peer_limit() => {
                 if let Some(throttled) = pdu.error_response(CommandStatus::ESME_RTHROTTLED) {
                     self.send(throttled);
                 }

@@ -38,8 +38,9 @@ use crate::store::{Account, BindType, MessageState, Origin};
 /// window or rate, or a disabled account, takes effect without a rebind.
 const ACCOUNT_REFRESH: Duration = Duration::from_secs(5);
 
-/// The session layer's own cap on unanswered customer requests; the
-/// account's (smaller) window is enforced here, above it.
+/// The session layer's own cap on unanswered customer requests once bound
+/// (before, it is 1); the account's (smaller) window is enforced here,
+/// above it.
 const MAX_PEER_WINDOW: usize = 1000;
 
 /// The system_id we answer binds with.
@@ -87,6 +88,10 @@ pub(super) async fn serve_connection<T>(
     };
     let tap = Arc::new(PduLogger::customer_session(ctx.trace.clone(), remote));
     let (handle, mut events) = session::start_tapped(io, session_config, tap.clone());
+    // Until a bind succeeds the peer may have one request waiting for us
+    // (its bind, while the password is checked); whatever it pipelines
+    // behind it is answered ESME_RTHROTTLED at once, never held.
+    handle.set_peer_window(1);
     let mut connection = Connection {
         id: ctx.registry.next_id(),
         remote,
@@ -256,6 +261,7 @@ impl Connection {
         let answer = self.bind(bind, bind_type).await;
         if answer.status == CommandStatus::ESME_ROK {
             self.unbound.bound();
+            self.handle.set_peer_window(MAX_PEER_WINDOW);
         } else {
             self.unbound.bind_failed();
         }
