@@ -159,55 +159,88 @@ pub fn verify(hash: &str, password: &str) -> Verification {
 
 /// [`verify`] with the caller's working memory.
 pub fn verify_in(memory: &mut Memory, hash: &str, password: &str) -> Verification {
+    verify_costed(memory, hash, password).0
+}
+
+/// [`verify_in`], and whether an argon2id computation ran (it does not for
+/// a legacy or unreadable hash).
+fn verify_costed(memory: &mut Memory, hash: &str, password: &str) -> (Verification, bool) {
     if let Some(hex) = hash.strip_prefix(LEGACY_PREFIX) {
-        return verify_legacy(hex, password);
+        return (verify_legacy(hex, password), false);
     }
     if !hash.starts_with(ARGON2ID_PREFIX) {
-        return Verification::Invalid;
+        return (Verification::Invalid, false);
     }
     let Ok(parsed) = PasswordHash::new(hash) else {
-        return Verification::Invalid;
+        return (Verification::Invalid, false);
     };
     let matches = argon2id_matches(memory, &parsed, password);
     memory.settle();
-    if matches {
-        Verification::Valid {
-            needs_upgrade: has_older_parameters(&parsed),
-        }
-    } else {
-        Verification::Invalid
+    match matches {
+        Some(true) => (
+            Verification::Valid {
+                needs_upgrade: has_older_parameters(&parsed),
+            },
+            true,
+        ),
+        Some(false) => (Verification::Invalid, true),
+        None => (Verification::Invalid, false),
     }
 }
 
+/// Checks `password` against `hash` (`None`: an unknown name) so that every
+/// failure costs what an argon2id check costs: an unknown name is checked
+/// against [`dummy_hash`], and a legacy (SHA-1) or unreadable hash, which
+/// checks in microseconds, is followed by a check against it too. So the
+/// time of a refusal does not tell which names exist or which were imported.
+pub fn verify_evenly(memory: &mut Memory, hash: Option<&str>, password: &str) -> Verification {
+    let (verdict, costed) = match hash {
+        Some(hash) => verify_costed(memory, hash, password),
+        None => (Verification::Invalid, false),
+    };
+    if !costed {
+        let dummy = dummy_hash(memory);
+        verify_in(memory, dummy, password);
+    }
+    verdict
+}
+
+#[cfg(test)]
+thread_local! {
+    /// argon2id computations run on this thread, for tests of what a check costs.
+    static ARGON2_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Recomputes an argon2id hash with the stored salt and parameters in
-/// `memory` and compares it in constant time.
-fn argon2id_matches(memory: &mut Memory, parsed: &PasswordHash, password: &str) -> bool {
+/// `memory` and compares it in constant time; `None` when the hash cannot
+/// be computed (missing salt, bad parameters, too much memory asked).
+fn argon2id_matches(memory: &mut Memory, parsed: &PasswordHash, password: &str) -> Option<bool> {
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
-        return false;
+        return None;
     };
     let Ok(params) = Params::try_from(parsed) else {
-        return false;
+        return None;
     };
     if params.m_cost() > MAX_M_COST_KIB {
-        return false;
+        return None;
     }
     let version = match parsed.version.map(Version::try_from).transpose() {
         Ok(version) => version.unwrap_or_default(),
-        Err(_) => return false,
+        Err(_) => return None,
     };
     let mut buffer = [0u8; Output::MAX_LENGTH];
-    let Some(out) = buffer.get_mut(..expected.len()) else {
-        return false;
-    };
+    let out = buffer.get_mut(..expected.len())?;
     let blocks = memory.blocks(params.block_count());
+    #[cfg(test)]
+    ARGON2_RUNS.with(|runs| runs.set(runs.get() + 1));
     let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
     if argon2
         .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
         .is_err()
     {
-        return false;
+        return None;
     }
-    bool::from(out.ct_eq(expected.as_bytes()))
+    Some(bool::from(out.ct_eq(expected.as_bytes())))
 }
 
 /// Whether `hash` is the legacy kind (for `account show`).
@@ -323,6 +356,41 @@ mod tests {
             }
         );
         assert_eq!(verify(&stored, "s3cret-passwörd"), Verification::Invalid);
+    }
+
+    /// How many argon2id computations `check` runs on this thread.
+    fn argon2_runs(check: impl FnOnce()) -> u64 {
+        let before = ARGON2_RUNS.with(|runs| runs.get());
+        check();
+        ARGON2_RUNS.with(|runs| runs.get()) - before
+    }
+
+    #[test]
+    fn every_refusal_costs_one_argon2id_check_whether_the_name_is_unknown_legacy_or_argon2id() {
+        let mut memory = Memory::default();
+        let argon2id = hash("right").unwrap();
+        let legacy = legacy_sha1(PWD1_SHA1).unwrap();
+        dummy_hash(&mut memory);
+        let cases: [(&str, Option<&str>); 4] = [
+            ("unknown name", None),
+            ("argon2id hash", Some(&argon2id)),
+            ("legacy SHA-1 hash", Some(&legacy)),
+            ("unreadable hash", Some("$argon2id$garbage")),
+        ];
+        for (case, stored) in cases {
+            let mut verdict = Verification::Valid {
+                needs_upgrade: false,
+            };
+            let runs = argon2_runs(|| verdict = verify_evenly(&mut memory, stored, "wrong"));
+            assert_eq!(verdict, Verification::Invalid, "{case}");
+            assert_eq!(runs, 1, "{case}: argon2id computations for a refusal");
+        }
+        assert!(matches!(
+            verify_evenly(&mut memory, Some(&legacy), "Pwd1"),
+            Verification::Valid {
+                needs_upgrade: true
+            }
+        ));
     }
 
     #[test]

@@ -137,14 +137,7 @@ fn work(queue: &Mutex<Receiver<Job>>) {
                 password,
                 reply,
             } => {
-                let verdict = match hash {
-                    Some(hash) => password::verify_in(&mut memory, &hash, &password),
-                    None => {
-                        let dummy = password::dummy_hash(&mut memory);
-                        password::verify_in(&mut memory, dummy, &password);
-                        Verification::Invalid
-                    }
-                };
+                let verdict = password::verify_evenly(&mut memory, hash.as_deref(), &password);
                 let _ = reply.send(verdict);
             }
             Work::Hash { password, reply } => {
