@@ -1,12 +1,14 @@
 //! Provider webhooks over real sockets: a provider (reqwest) posts MO
 //! messages and receipts to the router served on 127.0.0.1, and the events
 //! arrive on the channel to tracking, or the request is refused with the
-//! right status.
+//! right status. A webhook must have `auth` or `permit_addr`, or say
+//! `insecure = true`; the tests of reading requests use the last.
 
 mod common;
 
-use std::net::SocketAddr;
-use std::time::{Duration, UNIX_EPOCH};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -14,13 +16,18 @@ use reqwest::RequestBuilder;
 use sha2::Sha256;
 use smpp::receipt::ReceiptStat;
 use smpp::types::{npi, ton};
+use smsgate::clock::ManualClock;
 use smsgate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt};
 use smsgate::ingress::provider_webhooks::{ProviderWebhookConfig, router};
+use smsgate::node::Node;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// Long enough for anything that should arrive; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A webhook anyone may call, for the tests of how requests are read.
+const OPEN: &str = "insecure = true";
 
 /// A running webhook router for the connector `acme`, and what a stand-in
 /// for tracking took from its channel (each event confirmed stored).
@@ -145,7 +152,7 @@ fn addr_text(address: &smpp::Address) -> String {
 
 #[tokio::test]
 async fn form_mo_becomes_an_mo_event_with_ucs2_text() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     assert_eq!(
         send(gateway.mo().form(TWILIO_FORM)).await,
         (200, String::new())
@@ -174,7 +181,7 @@ async fn form_mo_becomes_an_mo_event_with_ucs2_text() {
 
 #[tokio::test]
 async fn json_mo_from_the_websms_example_is_read_with_the_default_keys() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     let body =
         serde_json::json!({"to":"+12025550160","from":"+15017122661","body":"Incoming message!"});
     assert_eq!(send(gateway.mo().json(&body)).await.0, 200);
@@ -187,8 +194,10 @@ async fn json_mo_from_the_websms_example_is_read_with_the_default_keys() {
 #[tokio::test]
 async fn configured_keys_find_fields_nested_in_json_form_values() {
     // Zadarma posts a form whose `result` field is JSON.
-    let mut gateway =
-        serve("key_to = \"caller_did\"\nkey_from = \"caller_id\"\nkey_body = \"text\"").await;
+    let mut gateway = serve(
+        "insecure = true\nkey_to = \"caller_did\"\nkey_from = \"caller_id\"\nkey_body = \"text\"",
+    )
+    .await;
     let result = r#"{"caller_id":"+15017122661","caller_did":"12025550160","text":"Hi"}"#;
     let form = [("event", "SMS"), ("result", result)];
     assert_eq!(send(gateway.mo().form(&form)).await.0, 200);
@@ -200,7 +209,7 @@ async fn configured_keys_find_fields_nested_in_json_form_values() {
 
 #[tokio::test]
 async fn short_codes_and_sender_ids_keep_their_kind() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     let form = [("To", "12345"), ("From", "Acme"), ("Body", "x")];
     assert_eq!(send(gateway.mo().form(&form)).await.0, 200);
     let mo = gateway.next_mo().await;
@@ -217,7 +226,7 @@ async fn short_codes_and_sender_ids_keep_their_kind() {
 
 #[tokio::test]
 async fn key_echo_is_answered_with_its_value_and_makes_no_event() {
-    let mut gateway = serve("key_echo = \"zd_echo\"").await;
+    let mut gateway = serve("insecure = true\nkey_echo = \"zd_echo\"").await;
     let url = format!("{}/hooks/acme/mo", gateway.base);
     let check = gateway.http.get(&url).query(&[("zd_echo", "a1b2 c3")]);
     assert_eq!(send(check).await, (200, "a1b2 c3".to_string()));
@@ -228,7 +237,7 @@ async fn key_echo_is_answered_with_its_value_and_makes_no_event() {
 
 #[tokio::test]
 async fn a_get_that_is_not_a_url_check_is_method_not_allowed() {
-    let mut gateway = serve("key_echo = \"zd_echo\"").await;
+    let mut gateway = serve("insecure = true\nkey_echo = \"zd_echo\"").await;
     let url = format!("{}/hooks/acme/mo", gateway.base);
     let (status, _) = send(gateway.http.get(&url).query(&[("To", "1")])).await;
     assert_eq!(status, 405);
@@ -237,7 +246,7 @@ async fn a_get_that_is_not_a_url_check_is_method_not_allowed() {
 
 #[tokio::test]
 async fn report_success_is_the_exact_answer_body() {
-    let mut gateway = serve("report_success = \"<Response></Response>\"").await;
+    let mut gateway = serve("insecure = true\nreport_success = \"<Response></Response>\"").await;
     let response = gateway
         .mo()
         .form(TWILIO_FORM)
@@ -367,21 +376,49 @@ async fn basic_auth_with_a_wrong_password_is_unauthorized() {
 
 const HMAC: &str = "auth = { method = \"hmac\", secret = \"k3y\", header = \"X-Signature\", encoding = \"base64\" }";
 
-fn sign(body: &[u8]) -> String {
+const SIGNED_MO: &str = r#"{"To":"12025550160","From":"15017122661","Body":"signed"}"#;
+
+/// Unix seconds `ago` before now.
+fn unix_time(ago: Duration) -> u64 {
+    (SystemTime::now() - ago)
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// HMAC-SHA256 with the key `k3y` of `parts`, one after the other, in base64.
+fn hmac_base64(parts: &[&[u8]]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(b"k3y").expect("any key length");
-    mac.update(body);
+    for part in parts {
+        mac.update(part);
+    }
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-#[tokio::test]
-async fn hmac_signed_body_is_taken() {
-    let mut gateway = serve(HMAC).await;
-    let body = r#"{"To":"12025550160","From":"15017122661","Body":"signed"}"#;
-    let request = gateway
-        .mo()
+/// `request` with `body` as JSON, signed as docs/connectors.md says a
+/// provider signs: X-Timestamp holds `signed_at` in unix seconds and
+/// X-Signature the HMAC of `<X-Timestamp>.<body>`.
+fn signed(request: RequestBuilder, body: &str, signed_at: u64) -> RequestBuilder {
+    let timestamp = signed_at.to_string();
+    let signature = hmac_base64(&[timestamp.as_bytes(), b".", body.as_bytes()]);
+    request
         .header("Content-Type", "application/json")
-        .header("X-Signature", sign(body.as_bytes()))
-        .body(body);
+        .header("X-Timestamp", timestamp)
+        .header("X-Signature", signature)
+        .body(body.to_string())
+}
+
+impl Gateway {
+    /// An MO, [`signed`].
+    fn signed_mo(&self, body: &str, signed_at: u64) -> RequestBuilder {
+        signed(self.mo(), body, signed_at)
+    }
+}
+
+#[tokio::test]
+async fn hmac_signed_timestamp_and_body_is_taken() {
+    let mut gateway = serve(HMAC).await;
+    let request = gateway.signed_mo(SIGNED_MO, unix_time(Duration::ZERO));
     assert_eq!(send(request).await.0, 200);
     gateway.next_mo().await;
 }
@@ -389,28 +426,137 @@ async fn hmac_signed_body_is_taken() {
 #[tokio::test]
 async fn hmac_over_another_body_is_unauthorized() {
     let mut gateway = serve(HMAC).await;
-    let signed = r#"{"To":"12025550160","From":"15017122661","Body":"signed"}"#;
+    let timestamp = unix_time(Duration::ZERO).to_string();
     let tampered = r#"{"To":"12025550160","From":"15017122661","Body":"forged"}"#;
     let request = gateway
         .mo()
         .header("Content-Type", "application/json")
-        .header("X-Signature", sign(signed.as_bytes()))
+        .header("X-Timestamp", &timestamp)
+        .header(
+            "X-Signature",
+            hmac_base64(&[timestamp.as_bytes(), b".", SIGNED_MO.as_bytes()]),
+        )
         .body(tampered);
-    assert_eq!(send(request).await.0, 401);
-    let unsigned = gateway
-        .mo()
-        .header("Content-Type", "application/json")
-        .body(signed);
-    let (status, body) = send(unsigned).await;
+    let (status, body) = send(request).await;
     assert_eq!(status, 401);
-    assert!(body.contains("X-Signature"), "{body}");
+    assert!(body.contains("does not match"), "{body}");
     gateway.assert_no_event();
+}
+
+#[tokio::test]
+async fn an_unsigned_request_to_an_hmac_webhook_is_refused_and_stores_nothing() {
+    let mut gateway = serve(HMAC).await;
+    let json = |request: RequestBuilder| {
+        request
+            .header("Content-Type", "application/json")
+            .body(SIGNED_MO)
+    };
+    let (status, body) = send(json(gateway.mo())).await;
+    assert_eq!(status, 401, "no signature at all: {body}");
+    assert!(body.contains("X-Signature"), "{body}");
+    // Signed the way a body-only HMAC is, with no time to check.
+    let body_only = hmac_base64(&[SIGNED_MO.as_bytes()]);
+    let untimed = json(gateway.mo().header("X-Signature", &body_only));
+    let (status, body) = send(untimed).await;
+    assert_eq!(status, 401, "no timestamp: {body}");
+    assert!(body.contains("X-Timestamp"), "{body}");
+    let timestamp = unix_time(Duration::ZERO).to_string();
+    let unsigned_time = json(
+        gateway
+            .mo()
+            .header("X-Timestamp", timestamp)
+            .header("X-Signature", &body_only),
+    );
+    assert_eq!(send(unsigned_time).await.0, 401, "the time is not signed");
+    gateway.assert_no_event();
+    // The same MO, signed with its time, is taken: the refusals were for
+    // the missing signature, not the request.
+    let signed = gateway.signed_mo(SIGNED_MO, unix_time(Duration::ZERO));
+    assert_eq!(send(signed).await.0, 200);
+    gateway.next_mo().await;
+}
+
+#[tokio::test]
+async fn a_correctly_signed_request_older_than_the_window_is_refused() {
+    let mut gateway = serve(HMAC).await;
+    let stale = gateway.signed_mo(SIGNED_MO, unix_time(Duration::from_secs(5 * 60 + 30)));
+    let (status, body) = send(stale).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("old") && body.contains("5m"), "{body}");
+    let ahead = gateway.signed_mo(SIGNED_MO, unix_time(Duration::ZERO) + 5 * 60 + 30);
+    let (status, body) = send(ahead).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("in the future"), "{body}");
+    gateway.assert_no_event();
+    let recent = gateway.signed_mo(SIGNED_MO, unix_time(Duration::from_secs(4 * 60)));
+    assert_eq!(send(recent).await.0, 200, "within the window");
+    gateway.next_mo().await;
+}
+
+#[tokio::test]
+async fn max_age_sets_the_window() {
+    let mut gateway = serve(
+        "auth = { method = \"hmac\", secret = \"k3y\", header = \"X-Signature\", \
+         encoding = \"base64\", max_age = \"1m\" }",
+    )
+    .await;
+    let stale = gateway.signed_mo(SIGNED_MO, unix_time(Duration::from_secs(90)));
+    assert_eq!(send(stale).await.0, 401);
+    gateway.assert_no_event();
+    let recent = gateway.signed_mo(SIGNED_MO, unix_time(Duration::from_secs(30)));
+    assert_eq!(send(recent).await.0, 200);
+    gateway.next_mo().await;
+}
+
+#[tokio::test]
+async fn the_same_signed_request_sent_twice_is_taken_once() {
+    let mut gateway = serve(HMAC).await;
+    let signed_at = unix_time(Duration::ZERO);
+    assert_eq!(send(gateway.signed_mo(SIGNED_MO, signed_at)).await.0, 200);
+    gateway.next_mo().await;
+    let (status, body) = send(gateway.signed_mo(SIGNED_MO, signed_at)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("taken before"), "{body}");
+    gateway.assert_no_event();
+    // The provider's next request (signed afresh) is taken.
+    let other = r#"{"To":"12025550160","From":"15017122661","Body":"next"}"#;
+    assert_eq!(send(gateway.signed_mo(other, signed_at)).await.0, 200);
+    gateway.next_mo().await;
+}
+
+#[tokio::test]
+async fn a_signed_request_answered_503_is_taken_when_the_provider_sends_it_again() {
+    let (sender, mut inbound) = mpsc::channel(4);
+    let base = serve_router(HMAC, sender).await;
+    let http = common::http_client();
+    let signed_at = unix_time(Duration::ZERO);
+    let post = || {
+        signed(
+            http.post(format!("{base}/hooks/acme/mo")),
+            SIGNED_MO,
+            signed_at,
+        )
+    };
+    let first = tokio::spawn(send(post()));
+    let Inbound { stored, .. } = tokio::time::timeout(PATIENCE, inbound.recv())
+        .await
+        .expect("the signed request reaches tracking")
+        .expect("an event");
+    stored.finish(Err("disk I/O error".to_string()));
+    assert_eq!(first.await.expect("the request").0, 503);
+    let again = tokio::spawn(send(post()));
+    let Inbound { stored, .. } = tokio::time::timeout(PATIENCE, inbound.recv())
+        .await
+        .expect("the retry reaches tracking")
+        .expect("an event");
+    stored.finish(Ok(()));
+    assert_eq!(again.await.expect("the retry").0, 200);
 }
 
 #[tokio::test]
 async fn receipt_status_is_mapped_through_status_map() {
     let mut gateway = serve(
-        "key_id = \"msgid\"\nkey_status = \"state\"\nkey_err = \"code\"\nkey_done_at = \"at\"\n\
+        "insecure = true\nkey_id = \"msgid\"\nkey_status = \"state\"\nkey_err = \"code\"\nkey_done_at = \"at\"\n\
          status_map = { \"2\" = \"DELIVRD\", \"5\" = \"UNDELIV\" }",
     )
     .await;
@@ -435,7 +581,7 @@ async fn receipt_status_is_mapped_through_status_map() {
 
 #[tokio::test]
 async fn receipt_with_a_common_status_word_needs_no_map() {
-    let mut gateway = serve("key_done_at = \"timestamp\"").await;
+    let mut gateway = serve("insecure = true\nkey_done_at = \"timestamp\"").await;
     let body = serde_json::json!({"id": 4711, "status": "Failed", "timestamp": 1_772_366_400});
     assert_eq!(send(gateway.receipt().json(&body)).await.0, 200);
     let receipt = gateway.next_receipt().await;
@@ -450,7 +596,7 @@ async fn receipt_with_a_common_status_word_needs_no_map() {
 
 #[tokio::test]
 async fn receipt_with_an_unknown_status_word_keeps_it() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     let form = [("id", "abc"), ("status", "throttled")];
     assert_eq!(send(gateway.receipt().form(&form)).await.0, 200);
     let receipt = gateway.next_receipt().await;
@@ -461,7 +607,7 @@ async fn receipt_with_an_unknown_status_word_keeps_it() {
 async fn a_full_channel_answers_503_until_tracking_catches_up() {
     let (sender, mut inbound) = mpsc::channel(1);
     let probe = sender.clone();
-    let base = serve_router("event_handoff_timeout = \"50ms\"", sender).await;
+    let base = serve_router("insecure = true\nevent_handoff_timeout = \"50ms\"", sender).await;
     let http = common::http_client();
     let post = || http.post(format!("{base}/hooks/acme/mo")).form(TWILIO_FORM);
     // The first takes the channel's one place and waits to be stored.
@@ -490,7 +636,7 @@ async fn a_full_channel_answers_503_until_tracking_catches_up() {
 #[tokio::test]
 async fn an_event_is_answered_200_only_once_stored_and_503_when_the_store_fails() {
     let (sender, mut inbound) = mpsc::channel(4);
-    let base = serve_router("", sender).await;
+    let base = serve_router(OPEN, sender).await;
     let http = common::http_client();
     let receipt = [("id", "1"), ("status", "delivered")];
     let post = || {
@@ -518,7 +664,7 @@ async fn an_event_is_answered_200_only_once_stored_and_503_when_the_store_fails(
 
 #[tokio::test]
 async fn a_closed_channel_answers_503() {
-    let gateway = serve("").await;
+    let gateway = serve(OPEN).await;
     let Gateway {
         base, events, http, ..
     } = gateway;
@@ -531,7 +677,7 @@ async fn a_closed_channel_answers_503() {
 
 #[tokio::test]
 async fn a_missing_field_is_400_naming_it() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     let (status, body) = send(gateway.mo().form(&[("To", "12025550160"), ("Body", "x")])).await;
     assert_eq!(status, 400);
     assert!(body.contains("\"From\""), "{body}");
@@ -543,7 +689,7 @@ async fn a_missing_field_is_400_naming_it() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_413() {
-    let mut gateway = serve("max_body_size = 1024").await;
+    let mut gateway = serve("insecure = true\nmax_body_size = 1024").await;
     let big = "x".repeat(2000);
     let form = [
         ("To", "12025550160"),
@@ -556,7 +702,7 @@ async fn a_body_over_the_limit_is_413() {
 
 #[tokio::test]
 async fn a_body_that_is_neither_form_nor_json_is_415() {
-    let mut gateway = serve("").await;
+    let mut gateway = serve(OPEN).await;
     let request = gateway
         .mo()
         .header("Content-Type", "text/plain")
@@ -567,7 +713,8 @@ async fn a_body_that_is_neither_form_nor_json_is_415() {
 
 #[tokio::test]
 async fn configured_paths_are_served_instead_of_the_defaults() {
-    let mut gateway = serve("mo_path = \"/in/sms\"\nreceipt_path = \"/in/dlr\"").await;
+    let mut gateway =
+        serve("insecure = true\nmo_path = \"/in/sms\"\nreceipt_path = \"/in/dlr\"").await;
     assert_eq!(send(gateway.post("/in/sms").form(TWILIO_FORM)).await.0, 200);
     gateway.next_mo().await;
     let receipt = [("id", "1"), ("status", "delivered")];
@@ -580,8 +727,8 @@ async fn configured_paths_are_served_instead_of_the_defaults() {
 async fn routers_of_two_connectors_merge_into_one_listener() {
     let (sender, inbound) = mpsc::channel(4);
     let mut events = confirm_each(inbound);
-    let acme = router("acme", &config(""), sender.clone()).expect("valid");
-    let other = router("other", &config(""), sender).expect("valid");
+    let acme = router("acme", &config(OPEN), sender.clone()).expect("valid");
+    let other = router("other", &config(OPEN), sender).expect("valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
     let app = acme.merge(other);
@@ -605,7 +752,7 @@ async fn routers_of_two_connectors_merge_into_one_listener() {
 #[tokio::test]
 async fn a_router_served_without_connect_info_refuses_with_500() {
     let (sender, mut events) = mpsc::channel(4);
-    let app = router("acme", &config(""), sender).expect("valid");
+    let app = router("acme", &config(OPEN), sender).expect("valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -614,4 +761,71 @@ async fn a_router_served_without_connect_info_refuses_with_500() {
         .form(TWILIO_FORM);
     assert_eq!(send(request).await.0, 500);
     assert!(events.try_recv().is_err());
+}
+
+/// A client whose requests come from `local` (any of 127/8 reaches the
+/// listener on 127.0.0.1 through lo).
+fn client_from(local: Ipv4Addr) -> reqwest::Client {
+    common::http_client_builder()
+        .local_address(IpAddr::V4(local))
+        .build()
+        .expect("a client")
+}
+
+#[tokio::test]
+async fn a_request_from_outside_permit_addr_is_refused_whatever_x_forwarded_for_says() {
+    let mut gateway = serve("permit_addr = [\"127.0.0.1/32\"]").await;
+    let outsider = client_from(Ipv4Addr::new(127, 0, 0, 2));
+    let forged = outsider
+        .post(format!("{}/hooks/acme/mo", gateway.base))
+        .header("X-Forwarded-For", "127.0.0.1")
+        .form(TWILIO_FORM);
+    let (status, body) = send(forged).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("127.0.0.2"), "{body}");
+    gateway.assert_no_event();
+    let insider = client_from(Ipv4Addr::LOCALHOST);
+    let permitted = insider
+        .post(format!("{}/hooks/acme/mo", gateway.base))
+        .form(TWILIO_FORM);
+    assert_eq!(send(permitted).await.0, 200);
+    gateway.next_mo().await;
+}
+
+#[tokio::test]
+async fn insecure_true_keeps_an_open_webhook_taking_anyones_requests() {
+    let mut gateway = serve("insecure = true").await;
+    let anyone = client_from(Ipv4Addr::new(127, 0, 0, 3));
+    let mo = anyone
+        .post(format!("{}/hooks/acme/mo", gateway.base))
+        .form(TWILIO_FORM);
+    assert_eq!(send(mo).await, (200, String::new()));
+    assert_eq!(addr_text(&gateway.next_mo().await.source), "15017122661");
+    let receipt = anyone
+        .post(format!("{}/hooks/acme/receipt", gateway.base))
+        .form(&[("id", "abc"), ("status", "delivered")]);
+    assert_eq!(send(receipt).await.0, 200);
+    assert_eq!(gateway.next_receipt().await.stat, ReceiptStat::Delivered);
+}
+
+#[tokio::test]
+async fn a_webhook_without_auth_or_permit_addr_or_insecure_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::parse_local_config(
+        "[connectors.web]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/send\"\n\
+         [connectors.web.webhooks]\nkey_body = \"text\"\n\
+         [[routes]]\nname = \"r\"\nconnectors = \"web\"\n",
+    );
+    let started = Node::start(&config, None, dir.path(), Arc::new(ManualClock::new())).await;
+    let error = match started {
+        Ok(node) => {
+            node.shutdown().await;
+            panic!("a node with an open webhook started");
+        }
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("connector \"web\""), "{error}");
+    for option in ["auth", "permit_addr", "insecure = true"] {
+        assert!(error.contains(option), "{option} missing from: {error}");
+    }
 }

@@ -5,6 +5,11 @@
 //! key_from, key_body, key_echo, report_success, permit_addr, proxy_addr,
 //! proxy_header), so a working websms.conf translates line by line; the
 //! receipt keys, authentication and limits are ours.
+//!
+//! A webhook is never open by accident: [`ProviderWebhookConfig::validate`]
+//! refuses one that has neither `auth` nor `permit_addr` unless the
+//! operator writes `insecure = true`, because anyone who can reach an open
+//! webhook can forge receipts and inbound messages.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,13 +35,15 @@ use crate::config::ConfigError;
 /// key_body = "Body"
 /// key_echo = "zd_echo"                  # default: no echo
 /// report_success = "<Response></Response>"  # default: an empty body
-/// permit_addr = ["185.45.152.42", "3.104.90.0/24"]  # default: anyone
+/// permit_addr = ["185.45.152.42", "3.104.90.0/24"]  # default: none
 /// proxy_addr = ["172.16.0.0/12"]        # default: no proxy is trusted
 /// proxy_header = "X-Forwarded-For"
 /// auth = { method = "basic", user = "acme", password = "s3cret" }
 /// # auth = { method = "hmac", secret = "s3cret", header = "X-Signature",
-/// #          algorithm = "sha256", encoding = "hex" }
+/// #          timestamp_header = "X-Timestamp", max_age = "5m",
+/// #          max_seen_signatures = 100000, algorithm = "sha256", encoding = "hex" }
 /// # auth = { method = "none" }         # the default
+/// # insecure = true                    # neither auth nor permit_addr: anyone may call
 /// key_id = "id"
 /// key_status = "status"
 /// key_err = "err"                       # default: no error code
@@ -73,8 +80,10 @@ pub struct ProviderWebhookConfig {
     /// the Content-Type: `<` XML, `{` or `[` JSON, anything else plain
     /// text. Default: empty.
     pub report_success: String,
-    /// Who may call: address ranges (`3.104.90.0/24`) or single addresses.
-    /// Empty: anyone. Others are answered 403 and logged with their address.
+    /// Who may call: address ranges (`3.104.90.0/24`) or single addresses,
+    /// matched against the TCP peer (or, behind a trusted proxy, the client
+    /// it names). Others are answered 403 and logged with their address.
+    /// Empty: any address, which needs `auth` or `insecure`.
     pub permit_addr: Vec<AddressRange>,
     /// The reverse proxies whose [`proxy_header`](Self::proxy_header) is
     /// believed. Default: none. (websmsd trusts 172.16.0.0/12 by default;
@@ -85,8 +94,14 @@ pub struct ProviderWebhookConfig {
     /// `X-Forwarded-For`. Write the header's name, not PHP's
     /// `HTTP_X_FORWARDED_FOR`.
     pub proxy_header: String,
-    /// How requests prove they come from the provider. Default none.
+    /// How requests prove they come from the provider. Default none, which
+    /// needs `permit_addr` or `insecure`.
     pub auth: WebhookAuth,
+    /// Accept requests from anyone: true is the only way to run a webhook
+    /// with neither `auth` nor `permit_addr`, so an open webhook, on which
+    /// anyone can forge receipts and MO, is always written down. Refused
+    /// together with either of them, which would make it a lie. Default false.
+    pub insecure: bool,
     /// The receipt's field holding the provider's message id. Default `id`.
     pub key_id: String,
     /// The receipt's field holding the status word. Default `status`.
@@ -125,6 +140,7 @@ impl Default for ProviderWebhookConfig {
             proxy_addr: Vec::new(),
             proxy_header: "X-Forwarded-For".into(),
             auth: WebhookAuth::None,
+            insecure: false,
             key_id: "id".into(),
             key_status: "status".into(),
             key_err: None,
@@ -161,8 +177,9 @@ impl ProviderWebhookConfig {
         }
     }
 
-    /// Checks what serde cannot: paths, field names, the header names and
-    /// the credentials.
+    /// Checks what serde cannot: paths, field names, the header names, the
+    /// credentials, and that the webhook is not open to anyone unless
+    /// `insecure` says so.
     pub fn validate(&self, connector: &str) -> Result<(), ConfigError> {
         let invalid = |what: String| {
             Err(ConfigError::Invalid(format!(
@@ -214,6 +231,22 @@ impl ProviderWebhookConfig {
         if self.max_body_size == 0 {
             return invalid("max_body_size must be at least 1".into());
         }
+        let restricted = self.auth != WebhookAuth::None || !self.permit_addr.is_empty();
+        if !restricted && !self.insecure {
+            return invalid(
+                "anyone could call them and forge receipts and MO: set auth \
+                 (method = \"hmac\" or \"basic\"), or permit_addr (the address ranges \
+                 the provider calls from), or insecure = true to accept requests from anyone"
+                    .into(),
+            );
+        }
+        if restricted && self.insecure {
+            return invalid(
+                "insecure = true accepts requests from anyone, but auth or permit_addr \
+                 is set: remove insecure"
+                    .into(),
+            );
+        }
         match &self.auth {
             WebhookAuth::None => {}
             WebhookAuth::Basic { user, password } => {
@@ -224,12 +257,33 @@ impl ProviderWebhookConfig {
                     return invalid("auth.password must not be empty".into());
                 }
             }
-            WebhookAuth::Hmac { secret, header, .. } => {
+            WebhookAuth::Hmac {
+                secret,
+                header,
+                timestamp_header,
+                max_age,
+                max_seen_signatures,
+                ..
+            } => {
                 if secret.expose().is_empty() {
                     return invalid("auth.secret must not be empty".into());
                 }
                 if let Err(why) = check_header_name(header) {
                     return invalid(format!("auth.header {why}"));
+                }
+                if let Err(why) = check_header_name(timestamp_header) {
+                    return invalid(format!("auth.timestamp_header {why}"));
+                }
+                if header.eq_ignore_ascii_case(timestamp_header) {
+                    return invalid(format!(
+                        "auth.header and auth.timestamp_header are both {header:?}; they must differ"
+                    ));
+                }
+                if max_age.is_zero() {
+                    return invalid("auth.max_age must be above zero, e.g. \"5m\"".into());
+                }
+                if *max_seen_signatures == 0 {
+                    return invalid("auth.max_seen_signatures must be at least 1".into());
                 }
             }
         }
@@ -266,9 +320,10 @@ fn check_header_name(name: &str) -> Result<(), String> {
 
 /// How a request proves it comes from the provider. A table with a
 /// `method`: `none`, `basic` (`user`, `password`) or `hmac` (`secret`,
-/// `header`, `algorithm` (`sha256`, the default, or `sha1`) and `encoding`
-/// (`hex`, the default, or `base64`)). Credentials are compared in
-/// constant time and never logged. URL checks ([`ProviderWebhookConfig::key_echo`])
+/// `header`, `timestamp_header`, `max_age`, `max_seen_signatures`,
+/// `algorithm` (`sha256`, the default, or `sha1`) and `encoding` (`hex`,
+/// the default, or `base64`)). Credentials are compared in constant time
+/// and never logged. URL checks ([`ProviderWebhookConfig::key_echo`])
 /// need none: they carry nothing to sign and produce no event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
@@ -283,12 +338,31 @@ pub enum WebhookAuth {
         /// Its password.
         password: Secret,
     },
-    /// An HMAC of the raw request body, in a header.
+    /// An HMAC, in a header, of the request's timestamp, a full stop and
+    /// the raw body (`1767225600.{"id":...}`): signing the timestamp with
+    /// the body means a captured request cannot be sent again later with a
+    /// fresh one. docs/connectors.md says how a provider signs.
     Hmac {
         /// The key shared with the provider.
         secret: Secret,
         /// The header holding the signature.
         header: String,
+        /// The header holding when the request was signed, in unix seconds
+        /// (decimal digits). Default `X-Timestamp`.
+        #[serde(default = "default_timestamp_header")]
+        timestamp_header: String,
+        /// How far the timestamp may be from our clock, either way: older
+        /// (or later) requests are answered 401. Default 5 minutes.
+        #[serde(default = "default_max_age", with = "crate::config::duration")]
+        max_age: Duration,
+        /// How many signatures taken within `max_age` are remembered, so
+        /// that the same request sent again is answered 401. A signature is
+        /// forgotten once its timestamp is older than `max_age`. When this
+        /// many are remembered, none of them that old, further signed
+        /// requests are answered 503 (the provider sends them again later)
+        /// rather than let a replay through. Default 100,000 (some 10 MB).
+        #[serde(default = "default_max_seen_signatures")]
+        max_seen_signatures: usize,
         /// The hash.
         #[serde(default)]
         algorithm: HmacAlgorithm,
@@ -296,6 +370,18 @@ pub enum WebhookAuth {
         #[serde(default)]
         encoding: SignatureEncoding,
     },
+}
+
+fn default_timestamp_header() -> String {
+    "X-Timestamp".into()
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_secs(5 * 60)
+}
+
+fn default_max_seen_signatures() -> usize {
+    100_000
 }
 
 /// The hash of an HMAC signature.
@@ -435,7 +521,42 @@ mod tests {
     #[test]
     fn empty_table_gives_the_defaults() {
         assert_eq!(parse(""), ProviderWebhookConfig::default());
-        assert_eq!(validate(""), Ok(()));
+    }
+
+    #[test]
+    fn a_webhook_open_to_anyone_is_refused_naming_the_three_ways_out() {
+        let err = validate("").unwrap_err();
+        assert!(err.contains("connector \"acme\""), "{err}");
+        for option in ["auth", "permit_addr", "insecure = true"] {
+            assert!(err.contains(option), "{option} missing from: {err}");
+        }
+        let explicit_none = validate(r#"auth = { method = "none" }"#).unwrap_err();
+        assert!(explicit_none.contains("insecure = true"), "{explicit_none}");
+    }
+
+    #[test]
+    fn auth_or_permit_addr_or_insecure_each_suffice() {
+        assert_eq!(validate("insecure = true"), Ok(()));
+        assert_eq!(validate(r#"permit_addr = ["192.0.2.1"]"#), Ok(()));
+        assert_eq!(
+            validate(r#"auth = { method = "basic", user = "u", password = "p" }"#),
+            Ok(())
+        );
+        assert_eq!(
+            validate(r#"auth = { method = "hmac", secret = "k", header = "X-Signature" }"#),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn insecure_beside_auth_or_permit_addr_is_refused() {
+        let err = validate("insecure = true\npermit_addr = [\"192.0.2.1\"]").unwrap_err();
+        assert!(err.contains("remove insecure"), "{err}");
+        let err = validate(
+            "insecure = true\nauth = { method = \"basic\", user = \"u\", password = \"p\" }",
+        )
+        .unwrap_err();
+        assert!(err.contains("remove insecure"), "{err}");
     }
 
     #[test]
@@ -458,7 +579,7 @@ mod tests {
             permit_addr = ["185.45.152.42", "3.104.90.0/24"]
             proxy_addr = ["172.16.0.0/12"]
             proxy_header = "X-Forwarded-For"
-            auth = { method = "hmac", secret = "s3cret", header = "X-Signature", algorithm = "sha1", encoding = "base64" }
+            auth = { method = "hmac", secret = "s3cret", header = "X-Signature", timestamp_header = "X-Signature-Time", max_age = "2m", max_seen_signatures = 1000, algorithm = "sha1", encoding = "base64" }
             key_id = "id"
             key_status = "status"
             key_err = "err"
@@ -559,16 +680,55 @@ mod tests {
     }
 
     #[test]
-    fn hmac_defaults_to_sha256_in_hex() {
+    fn hmac_defaults_to_sha256_in_hex_with_a_five_minute_timestamp() {
         let config = parse(r#"auth = { method = "hmac", secret = "k", header = "X-Signature" }"#);
-        assert!(matches!(
-            config.auth,
-            WebhookAuth::Hmac {
-                algorithm: HmacAlgorithm::Sha256,
-                encoding: SignatureEncoding::Hex,
-                ..
-            }
-        ));
+        let WebhookAuth::Hmac {
+            algorithm,
+            encoding,
+            timestamp_header,
+            max_age,
+            max_seen_signatures,
+            ..
+        } = config.auth
+        else {
+            panic!("not hmac: {:?}", config.auth);
+        };
+        assert_eq!(algorithm, HmacAlgorithm::Sha256);
+        assert_eq!(encoding, SignatureEncoding::Hex);
+        assert_eq!(timestamp_header, "X-Timestamp");
+        assert_eq!(max_age, Duration::from_secs(300));
+        assert_eq!(max_seen_signatures, 100_000);
+    }
+
+    #[test]
+    fn hmac_window_and_timestamp_header_are_checked() {
+        let hmac = |extra: &str| {
+            validate(&format!(
+                "auth = {{ method = \"hmac\", secret = \"k\", header = \"X-Signature\", {extra} }}"
+            ))
+        };
+        assert!(hmac(r#"max_age = "0s""#).unwrap_err().contains("max_age"));
+        assert!(
+            hmac("max_seen_signatures = 0")
+                .unwrap_err()
+                .contains("max_seen_signatures")
+        );
+        assert!(
+            hmac(r#"timestamp_header = "x-signature""#)
+                .unwrap_err()
+                .contains("must differ")
+        );
+        assert!(
+            hmac(r#"timestamp_header = "bad header""#)
+                .unwrap_err()
+                .contains("timestamp_header")
+        );
+        assert!(
+            toml::from_str::<ProviderWebhookConfig>(
+                r#"auth = { method = "hmac", secret = "k", header = "X-Signature", max_age = "soon" }"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
