@@ -18,6 +18,7 @@ use crate::accounts::verifier::PasswordVerifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::delivery::asterisk::AsteriskSpool;
+use crate::delivery::callback_targets::CallbackTargets;
 use crate::delivery::webhook::Webhook;
 use crate::dispatch::{Connectors, DispatchControl, Dispatcher};
 use crate::ingress::admin_api::{self, AdminContext};
@@ -91,6 +92,20 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("smsgate.db")
 }
 
+/// Where customers' callback URLs may point under `config`: `[http]
+/// callback_allow`, and never (unless allowed) an address the node
+/// listens on for HTTP or SMPP.
+pub fn callback_targets(config: &Config) -> CallbackTargets {
+    let listen = config
+        .http
+        .listen
+        .iter()
+        .chain(&config.smpp.listen)
+        .chain(&config.smpp.tls_listen)
+        .map(|addr| addr.ip());
+    CallbackTargets::new(config.http.callback_allow.clone(), listen)
+}
+
 impl Node {
     /// Opens the store under `data_dir`, builds the acceptance stage,
     /// starts the connectors, dispatch and tracking, then the listeners.
@@ -162,11 +177,13 @@ impl Node {
             warn!(%error, "cannot read the trace switches yet");
         }
         let connectors = Connectors::start(&config.connectors, &events, &trace)?;
+        let callback_targets = Arc::new(callback_targets(config));
         let mut http_routes = http_api::router(ApiContext {
             store: store.clone(),
             acceptor: acceptor.clone(),
             verifier: verifier.clone(),
             guard: guard.clone(),
+            callback_targets: Arc::clone(&callback_targets),
         });
         if let Some(webhooks) = webhook_routes(&config.connectors, &events)? {
             http_routes = http_routes.merge(webhooks);
@@ -202,6 +219,7 @@ impl Node {
             store.clone(),
             webhooks,
             callback_key,
+            Arc::clone(&callback_targets),
             node_name.clone(),
             config.delivery.poll_interval,
         );
@@ -256,6 +274,7 @@ impl Node {
                     guard: guard.clone(),
                     trace: trace.clone(),
                     config: config.admin.clone(),
+                    callback_targets,
                 }))
                 .merge(metrics::routes(metrics::Sources {
                     metrics,

@@ -1064,7 +1064,11 @@ async fn admin_allowed_ips_let_listed_addresses_in_and_secure_cookie_marks_the_c
 
 #[tokio::test]
 async fn an_accounts_default_callback_url_is_set_at_creation_changed_and_removed() {
-    let gateway = start().await;
+    // An internal receiver, which the operator allows.
+    let gateway = start_with(|config| {
+        config.http.callback_allow = vec!["10.0.0.0/8".parse().expect("a range")];
+    })
+    .await;
     let token = gateway.admin_token().await;
     let created = json_of(gateway.post("/accounts", &token).json(&json!({
         "system_id": "acme", "password": "secret",
@@ -1094,6 +1098,46 @@ async fn an_accounts_default_callback_url_is_set_at_creation_changed_and_removed
     )
     .await;
     assert_eq!(removed["callback_url"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_accounts_default_callback_url_at_an_internal_address_is_refused_unless_allowed() {
+    let gateway = start().await;
+    let token = gateway.admin_token().await;
+    let found = problem(
+        gateway.post("/accounts", &token).json(&json!({
+            "system_id": "acme", "password": "secret",
+            "callback_url": "http://169.254.169.254/latest/meta-data/"
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    let detail = found["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("169.254.169.254 is a link-local address (169.254.0.0/16)"),
+        "{detail}"
+    );
+    json_of(gateway.post("/accounts", &token).json(&json!({
+        "system_id": "acme", "password": "secret"
+    })))
+    .await;
+    problem(
+        gateway
+            .admin(reqwest::Method::PATCH, "/accounts/acme", &token)
+            .json(&json!({"callback_url": "http://[fd00::5]/cb"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    let stored = gateway
+        .node
+        .store
+        .account("acme")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stored.callback_url, None, "nothing was set");
 }
 
 #[tokio::test]

@@ -259,6 +259,35 @@ fn set_callback_url_sets_the_accounts_default_and_none_removes_it() {
 }
 
 #[test]
+fn set_callback_url_refuses_an_internal_address_unless_the_configs_callback_allow_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["account", "add", "acme", "--password", "pw"]);
+    let url = "http://127.0.0.1:9/cb";
+    let error = fails(data, &["account", "set", "acme", "--callback-url", url]);
+    assert!(
+        error.contains("127.0.0.1 is a loopback address (127.0.0.0/8)"),
+        "{error}"
+    );
+    let config = data.join("smsgate.toml");
+    std::fs::write(&config, "[http]\ncallback_allow = [\"127.0.0.0/8\"]\n").unwrap();
+    let config = config.to_str().unwrap();
+    let set = json(
+        data,
+        &[
+            "account",
+            "set",
+            "acme",
+            "--callback-url",
+            url,
+            "--config",
+            config,
+        ],
+    );
+    assert_eq!(set["callback_url"], url);
+}
+
+#[test]
 fn credit_adds_and_removes_and_prints_the_balance() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

@@ -28,6 +28,14 @@ async fn start() -> Gateway {
     start_with(Config::default()).await
 }
 
+/// A node whose customers' callbacks may reach this machine's receivers
+/// on 127.0.0.1 (refused by default).
+async fn start_allowing_local_callbacks() -> Gateway {
+    let mut config = Config::default();
+    config.http.callback_allow = vec!["127.0.0.0/8".parse().expect("a range")];
+    start_with(config).await
+}
+
 async fn start_with(mut config: Config) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
     common::listen_locally(&mut config);
@@ -448,7 +456,7 @@ async fn disabled_account_and_address_outside_the_allowlist_are_403() {
 async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_order() {
     use hmac::{Hmac, KeyInit, Mac};
 
-    let gateway = start().await;
+    let gateway = start_allowing_local_callbacks().await;
     let key = gateway.account("acme", |_| {}).await;
     let (addr, seen) = common::recording_webhook("/cb").await;
     let callback = format!("http://{addr}/cb");
@@ -531,7 +539,7 @@ async fn a_hanging_callback_url_does_not_hold_back_another_accounts_callbacks() 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::AsyncReadExt;
 
-    let gateway = start().await;
+    let gateway = start_allowing_local_callbacks().await;
     let slow = gateway.account("slow", |_| {}).await;
     let fast = gateway.account("fast", |_| {}).await;
     // Takes every request and never answers; counts connections the
@@ -594,7 +602,7 @@ async fn a_hanging_callback_url_does_not_hold_back_another_accounts_callbacks() 
 
 #[tokio::test]
 async fn a_message_without_callback_url_reports_to_the_accounts_default_one() {
-    let gateway = start().await;
+    let gateway = start_allowing_local_callbacks().await;
     let key = gateway.account("acme", |_| {}).await;
     let (addr, seen) = common::recording_webhook("/account-cb").await;
     gateway

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use smsgate::delivery::callback_targets::CallbackTargets;
 use smsgate::delivery::webhook::{
     MoEvent, PostOutcome, StatusEvent, TIMESTAMP_HEADER, Webhook, WebhookConfig, WebhookPayload,
 };
@@ -196,7 +197,7 @@ async fn signature_header_name_can_be_changed() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_with_the_answer_in_the_reason() {
+async fn server_errors_are_retried_with_the_status_but_never_the_body_in_the_reason() {
     let (url, _rx) = server(
         StatusCode::INTERNAL_SERVER_ERROR,
         "database\ndown",
@@ -205,7 +206,7 @@ async fn server_errors_are_retried_with_the_answer_in_the_reason() {
     .await;
     assert_eq!(
         webhook(&url, "").post(&mo()).await,
-        PostOutcome::Retry("HTTP 500 Internal Server Error: database down".into())
+        PostOutcome::Retry("answered HTTP 500 Internal Server Error".into())
     );
 }
 
@@ -226,7 +227,7 @@ async fn gone_is_permanent() {
     let (url, _rx) = server(StatusCode::GONE, "", Duration::ZERO).await;
     assert_eq!(
         webhook(&url, "").post(&mo()).await,
-        PostOutcome::Permanent("HTTP 410 Gone".into())
+        PostOutcome::Permanent("answered HTTP 410 Gone".into())
     );
 }
 
@@ -254,7 +255,7 @@ async fn no_answer_within_the_timeout_is_retried() {
     let started = std::time::Instant::now();
     assert_eq!(
         hook.post(&mo()).await,
-        PostOutcome::Retry("no answer within 200ms".into())
+        PostOutcome::Retry("did not answer within 200ms".into())
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -269,4 +270,47 @@ async fn a_refused_connection_is_retried_without_the_url_in_the_reason() {
         PostOutcome::Retry(reason) => assert!(!reason.contains("t0ken"), "{reason}"),
         other => panic!("expected a retry: {other:?}"),
     }
+}
+
+fn guarded(url: &str, targets: CallbackTargets) -> Webhook {
+    let config: WebhookConfig = toml::from_str(&format!("url = {url:?}\n")).expect("parses");
+    Webhook::guarded("callback", config, std::sync::Arc::new(targets)).expect("valid webhook")
+}
+
+#[tokio::test]
+async fn a_guarded_webhook_refuses_a_literal_loopback_target_without_connecting() {
+    let (url, mut rx) = server(StatusCode::OK, "", Duration::ZERO).await;
+    assert_eq!(
+        guarded(&url, CallbackTargets::default())
+            .post(&status())
+            .await,
+        PostOutcome::Permanent(
+            "target refused: 127.0.0.1 is a loopback address (127.0.0.0/8)".into()
+        )
+    );
+    let allowed = CallbackTargets::new(vec!["127.0.0.0/8".parse().expect("a range")], []);
+    assert_eq!(
+        guarded(&url, allowed).post(&status()).await,
+        PostOutcome::Delivered
+    );
+    received(&mut rx).await;
+    assert!(rx.try_recv().is_err(), "only the allowed post arrived");
+}
+
+#[tokio::test]
+async fn a_guarded_webhook_refuses_a_name_resolving_to_loopback_when_it_connects() {
+    let (url, mut rx) = server(StatusCode::OK, "", Duration::ZERO).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    match guarded(&by_name, CallbackTargets::default())
+        .post(&status())
+        .await
+    {
+        PostOutcome::Permanent(reason) => assert!(
+            reason.starts_with("target refused: localhost resolves only to refused addresses: "),
+            "{reason}"
+        ),
+        other => panic!("expected a refusal: {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(rx.try_recv().is_err(), "nothing reached the server");
 }

@@ -1,19 +1,21 @@
 //! `smsgate account …`: manage customer accounts in the store.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args, Subcommand};
 use ipnet::IpNet;
 
 use crate::accounts::fields::{self, check_password};
 use crate::accounts::{api_key, password};
-use crate::node::database_path;
+use crate::ingress::http_api::send::check_callback_url;
+use crate::node::{callback_targets, database_path};
 use crate::store::{
     Account, AccountPatch, ApiKey, BindType, NewAccount, NewApiKey, Store, StoreError,
 };
 
 use super::CliError;
+use super::serve::load_config;
 use super::store_file::with_store;
 use super::table::{fields, list_or, table};
 
@@ -230,9 +232,15 @@ struct AccountChanges {
     #[arg(long, value_name = "G|none", value_parser = parse_setting)]
     group: Option<Setting<String>>,
     /// Where the status events of the account's HTTP API messages sent
-    /// without a `callback_url` are POSTed (http or https), or `none`.
-    #[arg(long, value_name = "URL|none", value_parser = parse_callback_url)]
+    /// without a `callback_url` are POSTed (http or https, a public
+    /// address unless `[http] callback_allow` allows it), or `none`.
+    #[arg(long, value_name = "URL|none", value_parser = parse_setting)]
     callback_url: Option<Setting<String>>,
+    /// The configuration file whose `[http] callback_allow` --callback-url
+    /// is checked against; without it ./smsgate.toml if it exists (as for
+    /// `serve`), else the defaults.
+    #[arg(long, env = "SMSGATE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// A value given on the command line where `none` removes the setting.
@@ -294,6 +302,10 @@ pub fn run(data_dir: &Path, args: AccountArgs) -> Result<(), CliError> {
             print_account(&account, json)
         }
         AccountCommand::Set { system_id, changes } => {
+            if let Some(Setting(Some(url))) = &changes.callback_url {
+                let (config, _) = load_config(changes.config.as_deref())?;
+                check_callback_url(url, &callback_targets(&config))?;
+            }
             let account = with_store(data_dir, async |store| {
                 let current = store
                     .account(&system_id)
@@ -787,12 +799,4 @@ fn parse_setting(text: &str) -> Result<Setting<String>, String> {
         return Err("give a value, or `none` to remove the setting".to_string());
     }
     Ok(Setting((text != "none").then(|| text.to_string())))
-}
-
-fn parse_callback_url(text: &str) -> Result<Setting<String>, String> {
-    let setting = parse_setting(text)?;
-    if let Setting(Some(url)) = &setting {
-        crate::ingress::http_api::send::check_callback_url(url)?;
-    }
-    Ok(setting)
 }

@@ -8,6 +8,9 @@
 //! - [`webhook`]: one signed HTTP POST of an MO message or a status event
 //!   to a customer's endpoint (`[webhooks.NAME]`), and the backoff schedule
 //!   between attempts.
+//! - [`callback_targets`]: which addresses a customer's callback URL may
+//!   reach (no loopback, private or other internal ranges unless
+//!   `[http] callback_allow` says so), checked again at each connection.
 //! - [`asterisk`]: one MO message written as an Asterisk call file into a
 //!   PBX's spool (`[asterisk.NAME]`), the way the WebSMS bridge does it.
 //!
@@ -34,6 +37,7 @@
 //! ```
 
 pub mod asterisk;
+pub mod callback_targets;
 pub mod mo_routes;
 pub mod webhook;
 

@@ -10,6 +10,16 @@
 //! than the webhook's `max_age` (default 24 h); keeping the event until
 //! then is the caller's durable queue's job.
 //!
+//! A reason names the answer's status only, never what its body says: a
+//! reason ends up in a message's trace, which the customer reads, and the
+//! body of whatever a callback URL points at is not theirs to read.
+//!
+//! A webhook whose URL a customer chose (a status callback) is built with
+//! [`Webhook::guarded`]: it connects only to addresses
+//! [`callback_targets`](super::callback_targets) allows, checked at each
+//! connection, and a refused target is a [`PostOutcome::Permanent`]
+//! `target refused: ...`.
+//!
 //! # The request
 //!
 //! A flat object: JSON (`application/json`, absent values as `null`) or a
@@ -89,6 +99,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use super::callback_targets::{CallbackTargets, GuardedResolver, TargetRefused};
 use crate::config::ConfigError;
 use crate::store::MessageState;
 use crate::tls_roots::system_roots;
@@ -102,9 +113,6 @@ pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(10);
 
 /// The longest wait between two attempts (before jitter).
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
-
-/// How much of an error answer's body goes into the reason, in octets.
-const BODY_EXCERPT: usize = 200;
 
 /// What form encoding leaves alone (as browsers do); a space becomes `+`.
 const FORM: &AsciiSet = &NON_ALPHANUMERIC
@@ -335,6 +343,8 @@ pub struct Webhook {
     timeout: Duration,
     max_age: Duration,
     client: reqwest::Client,
+    /// For a customer's URL: the addresses it may reach.
+    targets: Option<Arc<CallbackTargets>>,
 }
 
 impl fmt::Debug for Webhook {
@@ -344,6 +354,7 @@ impl fmt::Debug for Webhook {
             .field("url", &redacted_url(self.url.as_str()))
             .field("format", &self.format)
             .field("signed", &self.signer.is_some())
+            .field("guarded", &self.targets.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -352,6 +363,28 @@ impl Webhook {
     /// Checks `[webhooks.<name>]` and builds its HTTP client (for https,
     /// with the system's root certificates).
     pub fn new(name: &str, config: WebhookConfig) -> Result<Webhook, ConfigError> {
+        Webhook::build(name, config, None)
+    }
+
+    /// [`Webhook::new`] for a URL a customer chose: its client connects
+    /// only to addresses `targets` allows. A literal address in the URL is
+    /// checked before each attempt; a host name is resolved by the client's
+    /// own resolver ([`GuardedResolver`]), which hands it only the allowed
+    /// addresses, at each new connection. The system's proxy settings are
+    /// ignored: a proxy would resolve the name itself, unchecked.
+    pub fn guarded(
+        name: &str,
+        config: WebhookConfig,
+        targets: Arc<CallbackTargets>,
+    ) -> Result<Webhook, ConfigError> {
+        Webhook::build(name, config, Some(targets))
+    }
+
+    fn build(
+        name: &str,
+        config: WebhookConfig,
+        targets: Option<Arc<CallbackTargets>>,
+    ) -> Result<Webhook, ConfigError> {
         let invalid = |problem: String| ConfigError::Invalid(format!("webhooks.{name}: {problem}"));
         if config.url.is_empty() {
             return Err(invalid("url is required".into()));
@@ -421,7 +454,8 @@ impl Webhook {
         if config.timeout.is_zero() || config.max_age.is_zero() {
             return Err(invalid("timeout and max_age must be above zero".into()));
         }
-        let client = http_client(config.timeout, url.scheme() == "https").map_err(invalid)?;
+        let client = http_client(config.timeout, url.scheme() == "https", targets.clone())
+            .map_err(invalid)?;
         Ok(Webhook {
             name: name.to_string(),
             url,
@@ -433,6 +467,7 @@ impl Webhook {
             timeout: config.timeout,
             max_age: config.max_age,
             client,
+            targets,
         })
     }
 
@@ -447,11 +482,22 @@ impl Webhook {
     }
 
     /// Makes one attempt to deliver `payload`. Never panics and never
-    /// puts the URL's query or credentials into a reason.
+    /// puts the URL's query or credentials, nor anything of the answer but
+    /// its status, into a reason. A reason reads after the webhook's name
+    /// ("answered HTTP 500 Internal Server Error", "target refused: ...").
     pub async fn post(&self, payload: &WebhookPayload) -> PostOutcome {
+        if let Some(targets) = &self.targets
+            && let Err(refused) = targets.check_url(&self.url)
+        {
+            return PostOutcome::Permanent(format!("target refused: {refused}"));
+        }
         let body = match self.body(payload) {
             Ok(body) => body,
-            Err(e) => return PostOutcome::Permanent(format!("cannot encode the payload: {e}")),
+            Err(e) => {
+                return PostOutcome::Permanent(format!(
+                    "could not be sent: cannot encode the payload: {e}"
+                ));
+            }
         };
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -475,7 +521,9 @@ impl Webhook {
         if status.is_success() {
             return PostOutcome::Delivered;
         }
-        let reason = format!("HTTP {status}{}", excerpt(response).await);
+        // The body stays unread: see the module documentation.
+        drop(response);
+        let reason = format!("answered HTTP {status}");
         if status == StatusCode::REQUEST_TIMEOUT
             || status == StatusCode::TOO_MANY_REQUESTS
             || status.is_server_error()
@@ -552,16 +600,22 @@ impl Webhook {
     /// What a request that got no answer comes to.
     fn failure(&self, error: reqwest::Error) -> PostOutcome {
         let error = error.without_url();
+        if let Some(refused) = target_refusal(&error) {
+            return PostOutcome::Permanent(format!("target refused: {refused}"));
+        }
         if error.is_builder() {
-            return PostOutcome::Permanent(format!("cannot build the request: {}", chain(&error)));
+            return PostOutcome::Permanent(format!(
+                "could not be sent: cannot build the request: {}",
+                chain(&error)
+            ));
         }
         if error.is_timeout() {
             return PostOutcome::Retry(format!(
-                "no answer within {}",
+                "did not answer within {}",
                 humantime::format_duration(self.timeout)
             ));
         }
-        PostOutcome::Retry(chain(&error))
+        PostOutcome::Retry(format!("could not be reached: {}", chain(&error)))
     }
 }
 
@@ -624,25 +678,16 @@ fn signature(signer: &Hmac<Sha256>, timestamp: u64, body: &[u8]) -> String {
     format!("sha256={}", super::hex(&mac.finalize().into_bytes()))
 }
 
-/// `: <start of the body>` of an error answer, for the reason; empty if
-/// it has none. Reads at most a little more than [`BODY_EXCERPT`] octets.
-async fn excerpt(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    while bytes.len() < BODY_EXCERPT {
-        match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
+/// The [`GuardedResolver`]'s refusal among an error's causes, if it is one.
+fn target_refusal<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a TargetRefused> {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(refused) = error.downcast_ref::<TargetRefused>() {
+            return Some(refused);
         }
+        cause = error.source();
     }
-    bytes.truncate(BODY_EXCERPT);
-    let text: String = String::from_utf8_lossy(&bytes)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match text.trim() {
-        "" => String::new(),
-        text => format!(": {text}"),
-    }
+    None
 }
 
 /// An error and its causes, `outer: inner: ...`.
@@ -677,8 +722,13 @@ fn spread_delay(attempt: u32, unit: f64) -> Duration {
 
 /// The HTTP client of one webhook: rustls with the ring provider (no
 /// process-wide provider is assumed), the system roots for https, no
-/// redirects, and `timeout` for the whole request.
-fn http_client(timeout: Duration, https: bool) -> Result<reqwest::Client, String> {
+/// redirects, and `timeout` for the whole request. With `targets`, names
+/// resolve through the [`GuardedResolver`] and no proxy is used.
+fn http_client(
+    timeout: Duration,
+    https: bool,
+    targets: Option<Arc<CallbackTargets>>,
+) -> Result<reqwest::Client, String> {
     let roots = if https {
         system_roots()?
     } else {
@@ -691,11 +741,17 @@ fn http_client(timeout: Duration, https: bool) -> Result<reqwest::Client, String
     .map_err(|e| format!("cannot set up TLS: {e}"))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("smsgate/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("smsgate/", env!("CARGO_PKG_VERSION")));
+    if let Some(targets) = targets {
+        builder = builder
+            .dns_resolver(GuardedResolver::new(targets))
+            .no_proxy();
+    }
+    builder
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", chain(&e)))
 }

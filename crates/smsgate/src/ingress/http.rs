@@ -16,6 +16,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use ipnet::IpNet;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -31,13 +32,24 @@ use crate::store::Store;
 /// How long `/readyz` waits for the store before it calls the node not ready.
 const READY_STORE_WAIT: Duration = Duration::from_secs(2);
 
-/// `[http]`: where the HTTP listener listens.
+/// `[http]`: where the HTTP listener listens, and where the customer
+/// API's callbacks may go.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Addresses to listen on. Default 0.0.0.0:8080 and [::]:8080; empty
     /// turns the HTTP listener (and with it the customer API) off.
     pub listen: Vec<SocketAddr>,
+    /// Address ranges (CIDR, or one address) that customers' callback URLs
+    /// may reach although they are internal: loopback, private, link-local
+    /// and the other ranges callbacks are refused by default, and the
+    /// node's own listen addresses (see
+    /// [`crate::delivery::callback_targets`]). For an operator's receiver
+    /// on the internal network, e.g. `["10.1.2.0/24"]`; everything it does
+    /// not list stays refused. Default empty: callbacks reach public
+    /// addresses only.
+    #[serde(deserialize_with = "ip_ranges")]
+    pub callback_allow: Vec<IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -47,8 +59,21 @@ impl Default for HttpConfig {
                 SocketAddr::from(([0, 0, 0, 0], 8080)),
                 SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8080)),
             ],
+            callback_allow: Vec::new(),
         }
     }
+}
+
+/// serde: address ranges written as CIDR or as one address; an entry that
+/// is neither is refused by name (with the file's line and column).
+fn ip_ranges<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| {
+            crate::accounts::fields::parse_ip_range(text.trim())
+                .map_err(|why| serde::de::Error::custom(format!("callback_allow: {why}")))
+        })
+        .collect()
 }
 
 /// The running listener.
@@ -190,6 +215,29 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
+
+    #[test]
+    fn callback_allow_takes_cidr_ranges_and_single_addresses() {
+        let config: HttpConfig =
+            toml::from_str("callback_allow = [\"127.0.0.0/8\", \"10.1.2.3\", \"fd00::/8\"]")
+                .expect("valid");
+        let expected: Vec<IpNet> = ["127.0.0.0/8", "10.1.2.3/32", "fd00::/8"]
+            .iter()
+            .map(|net| net.parse().expect("net"))
+            .collect();
+        assert_eq!(config.callback_allow, expected);
+        assert!(HttpConfig::default().callback_allow.is_empty());
+    }
+
+    #[test]
+    fn a_bad_callback_allow_entry_is_refused_by_name() {
+        let error =
+            toml::from_str::<HttpConfig>("callback_allow = [\"10.0.0.0/8\", \"10.0.0.300/8\"]")
+                .expect_err("refused")
+                .to_string();
+        assert!(error.contains("callback_allow"), "{error}");
+        assert!(error.contains("\"10.0.0.300/8\""), "{error}");
+    }
 
     fn readiness_of(dir: &std::path::Path, stopping: &CancellationToken) -> Readiness {
         let store = SqliteStore::open(&dir.join("smsgate.db")).expect("store opens");

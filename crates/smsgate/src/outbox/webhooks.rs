@@ -11,6 +11,14 @@
 //!   account's callback secret: HMAC-SHA256 of the account's system_id
 //!   under the node's key in `<data dir>/callback.key`, so each account
 //!   has its own (`smsgate account callback-secret ACCOUNT` prints it).
+//!   A callback connects only to addresses
+//!   [`callback_targets`](crate::delivery::callback_targets) allows; a
+//!   refused target drops the event (`callback target refused: ...`).
+//!
+//! The trace of each attempt names the webhook (`callback`, or
+//! `webhook NAME`) and how it went: `callback answered 2xx`, `callback
+//! answered HTTP 500 Internal Server Error`; never what the target's
+//! answer said.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -29,6 +37,7 @@ use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 use super::{OutboxItem, OutboxResult};
+use crate::delivery::callback_targets::CallbackTargets;
 use crate::delivery::webhook::{
     PostOutcome, StatusEvent, Webhook, WebhookConfig, WebhookPayload, retry_delay,
 };
@@ -113,6 +122,8 @@ pub fn callback_secret(key: &[u8], account: &str) -> String {
 /// Webhooks for callback URLs, kept by URL and account.
 struct Callbacks {
     key: Vec<u8>,
+    /// Where callbacks may connect.
+    targets: Arc<CallbackTargets>,
     clients: Mutex<HashMap<(String, String), Arc<Webhook>>>,
 }
 
@@ -128,8 +139,10 @@ impl Callbacks {
             secret: Some(callback_secret(&self.key, account)),
             ..WebhookConfig::default()
         };
-        let webhook =
-            Arc::new(Webhook::new("callback", config).map_err(|error| error.to_string())?);
+        let webhook = Arc::new(
+            Webhook::guarded("callback", config, Arc::clone(&self.targets))
+                .map_err(|error| error.to_string())?,
+        );
         if clients.len() >= CLIENT_CACHE {
             clients.clear();
         }
@@ -152,11 +165,13 @@ pub struct WebhookCourier {
 }
 
 impl WebhookCourier {
-    /// Starts posting for `webhooks` (by name); nothing runs without any.
+    /// Starts posting for `webhooks` (by name) and for callback URLs,
+    /// which may reach only what `callback_targets` allows.
     pub fn start(
         store: Arc<dyn Store>,
         webhooks: BTreeMap<String, Webhook>,
         callback_key: Vec<u8>,
+        callback_targets: Arc<CallbackTargets>,
         node: String,
         poll_interval: Duration,
     ) -> WebhookCourier {
@@ -164,6 +179,7 @@ impl WebhookCourier {
         let posts = TaskTracker::new();
         let callbacks = Callbacks {
             key: callback_key,
+            targets: callback_targets,
             clients: Mutex::new(HashMap::new()),
         };
         let main = tokio::spawn(run(
@@ -490,15 +506,19 @@ async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
                 detail: "the stored event cannot be read".into(),
             };
         };
-        (webhook, WebhookPayload::Mo(event), name.to_string())
+        (
+            webhook,
+            WebhookPayload::Mo(event),
+            format!("webhook {name}"),
+        )
     };
     let name = name.as_str();
     match webhook.post(&payload).await {
         PostOutcome::Delivered => OutboxResult::Delivered {
-            detail: format!("webhook {name} answered 2xx"),
+            detail: format!("{name} answered 2xx"),
         },
         PostOutcome::Permanent(reason) => OutboxResult::Dropped {
-            detail: format!("webhook {name}: {reason}"),
+            detail: format!("{name} {reason}"),
         },
         PostOutcome::Retry(reason) => {
             let now = SystemTime::now();
@@ -506,14 +526,14 @@ async fn post(targets: &Targets, item: &OutboxItem) -> OutboxResult {
             if age >= webhook.max_age() {
                 OutboxResult::Dropped {
                     detail: format!(
-                        "webhook {name}: {reason}; given up after {}",
+                        "{name} {reason}; given up after {}",
                         humantime::format_duration(webhook.max_age())
                     ),
                 }
             } else {
                 OutboxResult::Retry {
                     at: now + retry_delay(item.attempts),
-                    detail: format!("webhook {name}: {reason}"),
+                    detail: format!("{name} {reason}"),
                 }
             }
         }

@@ -169,7 +169,7 @@ pub(super) async fn create(
     if let Some(tps) = request.tps {
         positive("tps", tps)?;
     }
-    let callback_url = callback_url(request.callback_url)?;
+    let callback_url = callback_url(&admin, request.callback_url)?;
     let new = NewAccount {
         password_hash: hash_password(&admin, request.password).await?,
         credits: request.credits,
@@ -265,7 +265,10 @@ pub(super) async fn update(
             .group
             .map(|group| not_blank("group", group))
             .transpose()?,
-        callback_url: changes.callback_url.map(callback_url).transpose()?,
+        callback_url: changes
+            .callback_url
+            .map(|url| callback_url(&admin, url))
+            .transpose()?,
     };
     let changes_settings = !patch.is_empty();
     if !changes_settings && new_hash.is_none() {
@@ -488,11 +491,14 @@ fn not_blank(name: &str, value: Option<String>) -> Result<Option<String>, Proble
     }
 }
 
-/// An account's default callback URL, checked as a message's is; blank is none.
-fn callback_url(url: Option<String>) -> Result<Option<String>, Problem> {
+/// An account's default callback URL, checked as a message's is (a
+/// literal internal address is refused unless `[http] callback_allow`
+/// allows it); blank is none.
+fn callback_url(admin: &AdminState, url: Option<String>) -> Result<Option<String>, Problem> {
     match url {
         Some(url) if !url.trim().is_empty() => {
-            crate::ingress::http_api::send::check_callback_url(&url).map_err(invalid)?;
+            crate::ingress::http_api::send::check_callback_url(&url, &admin.ctx.callback_targets)
+                .map_err(invalid)?;
             Ok(Some(url))
         }
         _ => Ok(None),

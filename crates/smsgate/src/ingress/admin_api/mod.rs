@@ -49,6 +49,7 @@ pub use self::gate::{AdminConfig, gated};
 use crate::accept::Acceptor;
 use crate::accounts::ip_guard::IpGuard;
 use crate::accounts::verifier::PasswordVerifier;
+use crate::delivery::callback_targets::CallbackTargets;
 use crate::dispatch::DispatchControl;
 use crate::ingress::http_api::problem::Problem;
 use crate::ingress::smpp_server::SessionRegistry;
@@ -83,6 +84,8 @@ pub struct AdminContext {
     pub trace: TraceSwitches,
     /// `[admin]`: allowed addresses, cookie flags.
     pub config: AdminConfig,
+    /// Where accounts' default callback URLs may point (`[http] callback_allow`).
+    pub callback_targets: Arc<CallbackTargets>,
 }
 
 /// The context and the console's login sessions, behind every handler.

@@ -120,7 +120,7 @@ async fn send_one(
     caller: &Caller,
     request: SendRequest,
 ) -> Result<SendAnswer, Problem> {
-    let prepared = request.prepare()?;
+    let prepared = request.prepare(&ctx.callback_targets)?;
     let messages: Vec<RecipientResult> = futures::stream::iter(prepared.submissions)
         .map(|(to, mut submission)| async move {
             // Without a callback URL of its own, a message reports to the

@@ -31,6 +31,7 @@ use self::problem::Problem;
 use crate::accept::Acceptor;
 use crate::accounts::ip_guard::IpGuard;
 use crate::accounts::verifier::PasswordVerifier;
+use crate::delivery::callback_targets::CallbackTargets;
 use crate::store::Store;
 
 /// What every request shares: the node's store and acceptor, and the
@@ -45,6 +46,8 @@ pub struct ApiContext {
     pub verifier: Arc<PasswordVerifier>,
     /// Brute-force blocking of addresses.
     pub guard: Arc<IpGuard>,
+    /// Where callback URLs may point (`[http] callback_allow`).
+    pub callback_targets: Arc<CallbackTargets>,
 }
 
 /// The API's routes, to merge into the HTTP listener's router.

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use super::problem::Problem;
 use crate::accept::Submission;
 use crate::accept::content::MAX_SHORT_MESSAGE_LEN;
+use crate::delivery::callback_targets::CallbackTargets;
 
 /// The most recipients one message may list; more is a batch's job.
 pub const MAX_RECIPIENTS: usize = 1000;
@@ -83,7 +84,9 @@ pub struct SendRequest {
     pub registered_delivery: bool,
     /// Where to POST each state change of the message (submitted, then
     /// its final state) as a JSON status event signed with the account's
-    /// callback secret; http or https.
+    /// callback secret; http or https, to a public address (loopback,
+    /// private, link-local and other internal addresses are refused unless
+    /// the operator allows them).
     #[schema(format = "uri", max_length = 2048)]
     pub callback_url: Option<String>,
 }
@@ -125,10 +128,11 @@ pub struct Prepared {
 
 impl SendRequest {
     /// Checks what acceptance cannot (the text's alphabet, the times'
-    /// syntax, the recipient count) and builds the submissions. The times
-    /// stay SMPP times for acceptance to resolve; validity is relative, so
-    /// it counts from the moment of acceptance.
-    pub fn prepare(self) -> Result<Prepared, Problem> {
+    /// syntax, the recipient count, the callback URL against `targets`)
+    /// and builds the submissions. The times stay SMPP times for
+    /// acceptance to resolve; validity is relative, so it counts from the
+    /// moment of acceptance.
+    pub fn prepare(self, targets: &CallbackTargets) -> Result<Prepared, Problem> {
         let recipients = match self.to {
             Recipients::One(to) => vec![to],
             Recipients::Many(list) => list,
@@ -157,7 +161,7 @@ impl SendRequest {
             (bytes::Bytes::new(), Some(octets))
         };
         let callback_url = match self.callback_url {
-            Some(url) => Some(callback(&url)?),
+            Some(url) => Some(callback(&url, targets)?),
             None => None,
         };
         if let Some(client_ref) = &self.client_ref
@@ -229,27 +233,35 @@ fn tags(mut tags: Vec<String>) -> Result<Vec<String>, Problem> {
     Ok(tags)
 }
 
-/// A callback URL: absolute http or https, at most 2048 characters.
-fn callback(url: &str) -> Result<String, Problem> {
-    check_callback_url(url)
+/// A callback URL: see [`check_callback_url`].
+fn callback(url: &str, targets: &CallbackTargets) -> Result<String, Problem> {
+    check_callback_url(url, targets)
         .map(|()| url.to_string())
         .map_err(|why| Problem::unprocessable("invalid_callback_url", why))
 }
 
 /// Why `url` cannot be a callback URL (a message's or an account's
 /// default): it must be an absolute http or https URL with a host, of at
-/// most 2048 characters.
-pub fn check_callback_url(url: &str) -> Result<(), String> {
+/// most 2048 characters, and a literal address must be one `targets`
+/// allows. A host name is checked when the callback connects, against
+/// what it resolves to then.
+pub fn check_callback_url(url: &str, targets: &CallbackTargets) -> Result<(), String> {
     if url.len() > 2048 {
         return Err("`callback_url` is longer than 2048 characters".into());
     }
-    match reqwest::Url::parse(url) {
+    let parsed = match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(())
+            parsed
         }
-        Ok(_) => Err("`callback_url` must be an http or https URL with a host".into()),
-        Err(error) => Err(format!("`callback_url` is not a URL: {error}")),
-    }
+        Ok(_) => return Err("`callback_url` must be an http or https URL with a host".into()),
+        Err(error) => return Err(format!("`callback_url` is not a URL: {error}")),
+    };
+    targets.check_url(&parsed).map_err(|refused| {
+        format!(
+            "`callback_url` is refused: {refused}; callbacks go only to public addresses \
+             (the gateway's operator can allow internal ones)"
+        )
+    })
 }
 
 fn encode(text: &str, encoding: TextEncoding) -> Result<Encoded, Problem> {
@@ -357,7 +369,7 @@ mod tests {
     }
 
     fn problem_code(json: serde_json::Value) -> &'static str {
-        match request(json).prepare() {
+        match request(json).prepare(&CallbackTargets::default()) {
             Ok(prepared) => panic!("prepared: {prepared:?}"),
             Err(problem) => problem.code(),
         }
@@ -368,7 +380,7 @@ mod tests {
         let prepared = request(serde_json::json!({
             "to": ["447911123456", "+14155551234"], "text": "hello", "from": "ACME"
         }))
-        .prepare()
+        .prepare(&CallbackTargets::default())
         .expect("prepared");
         assert_eq!(prepared.submissions.len(), 2);
         let (to, submission) = &prepared.submissions[1];
@@ -385,7 +397,7 @@ mod tests {
     fn long_text_goes_whole_in_message_payload() {
         let text = "x".repeat(400);
         let prepared = request(serde_json::json!({ "to": "447911123456", "text": text }))
-            .prepare()
+            .prepare(&CallbackTargets::default())
             .expect("prepared");
         let (_, submission) = &prepared.submissions[0];
         assert!(submission.short_message.is_empty());
@@ -399,7 +411,7 @@ mod tests {
     #[test]
     fn text_outside_gsm_is_ucs2_unless_gsm7_is_forced() {
         let prepared = request(serde_json::json!({ "to": "447911123456", "text": "Привет" }))
-            .prepare()
+            .prepare(&CallbackTargets::default())
             .expect("prepared");
         assert_eq!(prepared.submissions[0].1.data_coding, 8);
         assert_eq!(
@@ -413,13 +425,13 @@ mod tests {
     #[test]
     fn flash_uses_message_class_zero() {
         let gsm = request(serde_json::json!({ "to": "1", "text": "hi", "flash": true }))
-            .prepare()
+            .prepare(&CallbackTargets::default())
             .expect("prepared");
         assert_eq!(gsm.submissions[0].1.data_coding, 0x10);
         let ucs2 = request(
             serde_json::json!({ "to": "1", "text": "hi", "flash": true, "encoding": "ucs2" }),
         )
-        .prepare()
+        .prepare(&CallbackTargets::default())
         .expect("prepared");
         assert_eq!(ucs2.submissions[0].1.data_coding, 0x18);
         assert_eq!(
@@ -436,7 +448,7 @@ mod tests {
             "to": "1", "text": "hi", "validity": "1h 30m", "send_at": "2030-01-02T03:04:05+01:00",
             "registered_delivery": true
         }))
-        .prepare()
+        .prepare(&CallbackTargets::default())
         .expect("prepared");
         let submission = &prepared.submissions[0].1;
         assert_eq!(
@@ -478,13 +490,39 @@ mod tests {
             "to": ["447911123456", "14155551234"], "text": "hi",
             "tags": ["otp", "bank.eu", "otp"], "client_ref": "order-7"
         }))
-        .prepare()
+        .prepare(&CallbackTargets::default())
         .expect("prepared");
         for (_, submission) in &prepared.submissions {
             assert_eq!(submission.tags, ["otp", "bank.eu"]);
             assert_eq!(submission.client_ref.as_deref(), Some("order-7"));
         }
         assert_eq!(prepared.client_ref.as_deref(), Some("order-7"));
+    }
+
+    #[test]
+    fn a_callback_url_at_an_internal_address_is_refused_unless_allowed() {
+        let json = serde_json::json!({
+            "to": "1", "text": "hi", "callback_url": "http://169.254.169.254/latest/meta-data/"
+        });
+        let problem = request(json.clone())
+            .prepare(&CallbackTargets::default())
+            .expect_err("refused");
+        assert_eq!(problem.code(), "invalid_callback_url");
+        let allowed = CallbackTargets::new(vec!["169.254.0.0/16".parse().expect("net")], []);
+        let prepared = request(json).prepare(&allowed).expect("allowed");
+        assert_eq!(
+            prepared.submissions[0].1.callback_url.as_deref(),
+            Some("http://169.254.169.254/latest/meta-data/")
+        );
+        assert_eq!(
+            check_callback_url("http://[::ffff:10.0.0.1]/", &CallbackTargets::default()),
+            Err(
+                "`callback_url` is refused: ::ffff:10.0.0.1 is a private address \
+                 (10.0.0.0/8) in IPv4-mapped form; callbacks go only to public addresses \
+                 (the gateway's operator can allow internal ones)"
+                    .into()
+            )
+        );
     }
 
     #[test]
