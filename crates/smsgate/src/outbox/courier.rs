@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{OutboxItem, OutboxResult};
 use crate::ingress::smpp_server::{BoundSession, SessionRegistry};
@@ -337,6 +337,9 @@ fn start_send(context: &Arc<Context>, item: OutboxItem) {
         return;
     };
     if !lock(&context.in_flight).insert(item.seq) {
+        // Claimed again after its claim lapsed while the first attempt
+        // still runs: that attempt finishes it.
+        debug!(seq = item.seq, "courier: item already in flight");
         return;
     }
     lock(&context.held)
@@ -411,6 +414,13 @@ async fn account_sender(
                 Started::Done(result) => result,
             };
             let seq = item.seq;
+            // Out of the in-flight set before the row is deleted: SQLite
+            // gives the next new row the largest seq again once that row
+            // is gone, and a new item found "in flight" under its reused
+            // seq would stay claimed and unsent until its claim lapsed.
+            // (Our own claim on this row is fresh, so nothing claims it
+            // again meanwhile.)
+            lock(&context.in_flight).remove(&seq);
             if let Err(error) = context
                 .store
                 .finish_outbox(seq, &item.message_id, item.kind, result, SystemTime::now())
@@ -418,7 +428,6 @@ async fn account_sender(
             {
                 warn!(seq, %error, "courier: recording a delivery failed; it is sent again when its claim lapses");
             }
-            lock(&context.in_flight).remove(&seq);
             release_held(&context, &item.account);
             drop(permit);
         });
