@@ -161,22 +161,6 @@ impl IpGuard {
             .is_some_and(|until| until > now)
     }
 
-    /// Records a failed bind from `ip`. Returns `true` when this failure
-    /// starts a block (the caller logs it, once).
-    pub fn record_failure(&self, ip: IpAddr) -> bool {
-        if self.limits.max_failures == 0 {
-            return false;
-        }
-        let now = self.clock.now();
-        let mut entries = self.lock();
-        self.sweep(&mut entries, now);
-        let entry = entries.entry(key(ip)).or_default();
-        let started_block = self.count_failure(entry, now);
-        drop(entries);
-        self.settled.notify_waiters();
-        started_block
-    }
-
     /// Counts one failure; `true` when it starts a block.
     fn count_failure(&self, entry: &mut Entry, now: Instant) -> bool {
         if self.limits.max_failures == 0 || entry.blocked_until.is_some_and(|until| until > now) {
@@ -245,6 +229,12 @@ mod tests {
     use crate::clock::ManualClock;
     use std::net::Ipv6Addr;
 
+    /// One check from `ip` that fails; `true` when it starts a block
+    /// (`false` when the address was blocked already).
+    fn fail(guard: &IpGuard, ip: IpAddr) -> bool {
+        futures::executor::block_on(guard.begin(ip)).is_some_and(Attempt::failed)
+    }
+
     fn guard() -> (IpGuard, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new());
         let limits = GuardLimits {
@@ -260,13 +250,10 @@ mod tests {
         let (guard, clock) = guard();
         let ip: IpAddr = "192.0.2.7".parse().expect("ip");
         for _ in 0..4 {
-            assert!(!guard.record_failure(ip));
+            assert!(!fail(&guard, ip));
         }
         assert!(!guard.is_blocked(ip));
-        assert!(
-            guard.record_failure(ip),
-            "the fifth failure starts the block"
-        );
+        assert!(fail(&guard, ip), "the fifth failure starts the block");
         assert!(guard.is_blocked(ip));
         clock.advance(Duration::from_secs(899));
         assert!(guard.is_blocked(ip));
@@ -279,10 +266,10 @@ mod tests {
         let (guard, clock) = guard();
         let ip: IpAddr = "192.0.2.8".parse().expect("ip");
         for _ in 0..4 {
-            guard.record_failure(ip);
+            fail(&guard, ip);
         }
         clock.advance(Duration::from_secs(601));
-        assert!(!guard.record_failure(ip));
+        assert!(!fail(&guard, ip));
         assert!(!guard.is_blocked(ip));
     }
 
@@ -290,7 +277,7 @@ mod tests {
     fn a_block_is_reported_once() {
         let (guard, _) = guard();
         let ip: IpAddr = "192.0.2.9".parse().expect("ip");
-        let starts = (0..20).filter(|_| guard.record_failure(ip)).count();
+        let starts = (0..20).filter(|_| fail(&guard, ip)).count();
         assert_eq!(starts, 1);
     }
 
@@ -298,7 +285,7 @@ mod tests {
     fn other_addresses_are_not_affected() {
         let (guard, _) = guard();
         for _ in 0..5 {
-            guard.record_failure("192.0.2.10".parse().expect("ip"));
+            fail(&guard, "192.0.2.10".parse().expect("ip"));
         }
         assert!(!guard.is_blocked("192.0.2.11".parse().expect("ip")));
     }
@@ -358,7 +345,10 @@ mod tests {
     fn ipv6_addresses_in_one_slash_64_share_a_count() {
         let (guard, _) = guard();
         for i in 1..=5u16 {
-            guard.record_failure(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, i)));
+            fail(
+                &guard,
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, i)),
+            );
         }
         assert!(guard.is_blocked("2001:db8:1:2::ffff".parse().expect("ip")));
         assert!(!guard.is_blocked("2001:db8:1:3::1".parse().expect("ip")));

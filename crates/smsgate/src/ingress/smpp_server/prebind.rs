@@ -128,16 +128,6 @@ impl PreBind {
         }
     }
 
-    /// Unbound connections right now.
-    pub fn len(&self) -> usize {
-        self.lock().connections.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn set_binding(&self, id: u64, binding: bool) {
         let mut inner = self.lock();
         let Some(entry) = inner.connections.get_mut(&id) else {
@@ -248,6 +238,12 @@ impl Drop for Unbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl PreBind {
+        fn len(&self) -> usize {
+            self.lock().connections.len()
+        }
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().expect("ip")
