@@ -441,6 +441,70 @@ impl Metrics {
     }
 }
 
+/// How often [`log_traffic`] writes its line.
+pub const TRAFFIC_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Writes one info line per `every` with what the node did in it (accepted,
+/// rejected, submitted, submit errors, receipts, MO), and none for a
+/// period in which nothing happened, until `stopping` is cancelled.
+///
+/// The lines for single messages are at debug level: at tens of thousands
+/// of messages a second, a line each would cost more than the messages
+/// themselves. This line and `/metrics` are how an operator follows the
+/// traffic at info level; a message's own story is its trace.
+pub async fn log_traffic(
+    metrics: Arc<Metrics>,
+    every: Duration,
+    stopping: tokio_util::sync::CancellationToken,
+) {
+    let mut last = metrics.totals();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopping.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now = metrics.totals();
+        if let Some(line) = traffic_line(&last, &now, every) {
+            tracing::info!("{line}");
+        }
+        last = now;
+    }
+}
+
+/// The traffic between two readings of the totals, or `None` if there was
+/// none.
+fn traffic_line(before: &Totals, now: &Totals, period: Duration) -> Option<String> {
+    let delta = |now: u64, before: u64| now.saturating_sub(before);
+    let counts = [
+        ("accepted", delta(now.accepted, before.accepted)),
+        ("rejected", delta(now.rejected, before.rejected)),
+        ("submitted", delta(now.submitted, before.submitted)),
+        (
+            "submit errors",
+            delta(now.submit_errors, before.submit_errors),
+        ),
+        ("receipts", delta(now.receipts, before.receipts)),
+        ("MO", delta(now.mo, before.mo)),
+    ];
+    if counts.iter().all(|(_, count)| *count == 0) {
+        return None;
+    }
+    let seconds = period.as_secs_f64().max(f64::EPSILON);
+    let per_second = |count: u64| count as f64 / seconds;
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect();
+    Some(format!(
+        "traffic in the last {}: {} ({:.0} accepted/s)",
+        humantime::format_duration(period),
+        parts.join(", "),
+        per_second(counts[0].1)
+    ))
+}
+
 fn gauge_value(count: impl TryInto<i64>) -> i64 {
     count.try_into().unwrap_or(i64::MAX)
 }
@@ -505,6 +569,37 @@ mod tests {
         text.lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
             .map(str::to_string)
+    }
+
+    #[test]
+    fn traffic_line_counts_what_happened_in_the_period_and_is_silent_without_traffic() {
+        let before = Totals {
+            accepted: 100,
+            rejected: 1,
+            submitted: 90,
+            submit_errors: 2,
+            receipts: 80,
+            mo: 5,
+        };
+        assert_eq!(
+            traffic_line(&before, &before, Duration::from_secs(60)),
+            None
+        );
+        let now = Totals {
+            accepted: 700,
+            rejected: 1,
+            submitted: 690,
+            submit_errors: 2,
+            receipts: 680,
+            mo: 6,
+        };
+        assert_eq!(
+            traffic_line(&before, &now, Duration::from_secs(60)).as_deref(),
+            Some(
+                "traffic in the last 1m: accepted 600, rejected 0, submitted 600, \
+                 submit errors 0, receipts 600, MO 1 (10 accepted/s)"
+            )
+        );
     }
 
     #[test]

@@ -251,6 +251,11 @@ impl Node {
         )
         .await;
         let stopping = CancellationToken::new();
+        tokio::spawn(metrics::log_traffic(
+            Arc::clone(&metrics),
+            metrics::TRAFFIC_LOG_INTERVAL,
+            stopping.clone(),
+        ));
         let retention = tokio::spawn(crate::store::retention::run(
             store.clone(),
             config.store.retention,

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use futures::future::join_all;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{Notify, mpsc};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt, StoredSignal};
 use crate::metrics::Metrics;
@@ -142,7 +142,7 @@ async fn apply(
         .await
     {
         Ok(Some(id)) => {
-            info!(message_id = %id, %connector, stat = stat.as_str(), "tracking: receipt applied");
+            debug!(message_id = %id, %connector, stat = stat.as_str(), "tracking: receipt applied");
             if let (Some(metrics), Some(_)) = (metrics, receipt_state(&stat))
                 && let Some(took) = since_accepted(&id, received_at)
             {

@@ -253,7 +253,7 @@ impl Acceptor {
         let claim = place.map(|place| (place, message.to_claimed(String::new())));
         match self.store.accept(message).await {
             Ok(AcceptOutcome::Accepted { group_id }) => {
-                tracing::info!(message_id = %id, account = %account.system_id, cost, "message accepted");
+                tracing::debug!(message_id = %id, account = %account.system_id, cost, "message accepted");
                 match claim {
                     Some((place, mut claim)) => {
                         claim.message.group_id = group_id.clone();

@@ -188,12 +188,17 @@ pub(crate) async fn wait_for_signal() {
     }
 }
 
-/// Log lines to stderr, filtered by SMSGATE_LOG (default: info).
+/// Log lines to stderr, filtered by SMSGATE_LOG (default: info). Colours
+/// only when stderr is a terminal and NO_COLOR is not set, so that a log
+/// file or a pipe carries no ANSI escapes.
 pub(crate) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMSGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use smpp::receipt::ReceiptStat;
 use smpp::{Address, COctetString};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::outcomes::Verdict;
 use super::{Context, shape};
@@ -202,7 +202,7 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
         } else {
             format!("{} in {} segments", describe(&outcome), more_ids.len() + 1)
         };
-        info!(message_id = %id, route = %decision.route, connector = %name, %detail, "dispatch: submit answered");
+        debug!(message_id = %id, route = %decision.route, connector = %name, %detail, "dispatch: submit answered");
         let now = SystemTime::now();
         let verdict = link.outcomes().classify(&outcome);
         if let Some(metrics) = &context.metrics {
