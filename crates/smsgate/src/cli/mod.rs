@@ -63,7 +63,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Load-test a running gateway: `bench smpp` binds as a customer,
     /// submits through pipelined windows, awaits the receipts and reports
-    /// rates and latencies.
+    /// rates and latencies; `bench http` does the same through the HTTP API
+    /// (single messages or batches, status callbacks on a local listener).
     Bench(bench::BenchArgs),
 }
 

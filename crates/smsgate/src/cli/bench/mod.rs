@@ -8,12 +8,18 @@
 //! gateway serves with, so a run exercises exactly what customers use
 //! (pipelined windows, TLS), with nothing to install.
 //!
+//! `bench http` does the same over the customer HTTP API (or Kannel's
+//! sendsms, for comparison): keep-alive connections, single messages or
+//! batches, and the callbacks of their final states on a local listener.
+//! It lives in `http/`.
+//!
 //! The files split by job: `args` (options and the checked plan),
 //! `messages` (the submit_sm sent), `tls`, `client` (sessions and their
 //! loops) and `stats` (counting, matching, the report).
 
 mod args;
 mod client;
+mod http;
 mod messages;
 mod stats;
 mod tls;
@@ -26,6 +32,7 @@ use clap::{Args, Subcommand};
 use tokio::task::JoinSet;
 
 pub use args::{BindKind, SmppArgs};
+pub use http::{Api, HttpArgs};
 pub use messages::Text;
 
 use super::CliError;
@@ -53,6 +60,10 @@ pub enum BenchCommand {
     /// Bind as a customer over SMPP, submit as fast as the windows (or
     /// --rate) allow, await the receipts, and report rates and latencies.
     Smpp(SmppArgs),
+    /// Send over the customer HTTP API (or Kannel's sendsms) on keep-alive
+    /// connections, singly or in batches, optionally await each message's
+    /// final callback, and report rates and latencies.
+    Http(HttpArgs),
 }
 
 /// Runs a load test and prints its report on stdout.
@@ -64,6 +75,14 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
                 .enable_all()
                 .build()?;
             let report = runtime.block_on(smpp(plan))?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Http(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(http::run(args))?;
             println!("{report}");
             Ok(())
         }

@@ -76,7 +76,7 @@ impl Latencies {
             .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
     }
 
-    fn merge(&mut self, other: Latencies) {
+    pub(super) fn merge(&mut self, other: Latencies) {
         self.0.extend(other.0);
     }
 
@@ -219,7 +219,7 @@ impl Tracker {
     }
 
     /// Everything matched and not, once the run is over.
-    fn finish(&self) -> ReceiptTotals {
+    pub(super) fn finish(&self) -> ReceiptTotals {
         let mut totals = ReceiptTotals {
             duplicates: read(&self.duplicates),
             ..ReceiptTotals::default()
@@ -240,16 +240,16 @@ impl Tracker {
 }
 
 #[derive(Debug, Default)]
-struct ReceiptTotals {
-    latencies: Latencies,
-    first: Option<Instant>,
-    last: Option<Instant>,
+pub(super) struct ReceiptTotals {
+    pub(super) latencies: Latencies,
+    pub(super) first: Option<Instant>,
+    pub(super) last: Option<Instant>,
     /// Expected and never seen.
-    missing: u64,
+    pub(super) missing: u64,
     /// Seen for no message of this run (ids from an earlier run, or resent
     /// after matching).
-    unmatched: u64,
-    duplicates: u64,
+    pub(super) unmatched: u64,
+    pub(super) duplicates: u64,
 }
 
 /// Prints a progress line to stderr once a second, if it is a terminal,
@@ -554,18 +554,18 @@ fn status_name(status: CommandStatus) -> String {
         .map_or_else(|| format!("{:#010x}", status.0), str::to_string)
 }
 
-fn per_second(count: u64, seconds: Option<f64>) -> Option<f64> {
+pub(super) fn per_second(count: u64, seconds: Option<f64>) -> Option<f64> {
     seconds
         .filter(|seconds| *seconds > 0.0)
         .map(|seconds| count as f64 / seconds)
 }
 
 /// Three decimals are finer than anything measured here.
-fn round(value: Option<f64>) -> Value {
+pub(super) fn round(value: Option<f64>) -> Value {
     value.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
 }
 
-fn percentiles_json(percentiles: Option<Percentiles>) -> Value {
+pub(super) fn percentiles_json(percentiles: Option<Percentiles>) -> Value {
     let field = |get: fn(&Percentiles) -> f64| round(percentiles.as_ref().map(get));
     json!({
         "p50": field(|p| p.p50),
@@ -575,7 +575,7 @@ fn percentiles_json(percentiles: Option<Percentiles>) -> Value {
     })
 }
 
-fn percentiles_text(percentiles: Option<Percentiles>) -> String {
+pub(super) fn percentiles_text(percentiles: Option<Percentiles>) -> String {
     match percentiles {
         Some(p) => format!(
             "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -585,7 +585,7 @@ fn percentiles_text(percentiles: Option<Percentiles>) -> String {
     }
 }
 
-fn rate_text(rate: Option<f64>) -> String {
+pub(super) fn rate_text(rate: Option<f64>) -> String {
     rate.map_or_else(|| "-".to_string(), |rate| format!("{rate:.1}"))
 }
 
