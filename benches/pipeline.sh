@@ -9,7 +9,9 @@
 # `smsgate serve` on free ports of 127.0.0.1 with their data in a temporary
 # directory, creates a customer account, runs `smsgate bench smpp --json`
 # once per configuration and prints one result line for each. Everything it
-# started is stopped on exit, however it exits.
+# started is stopped on exit, however it exits. Each line ends with the
+# gateway's CPU time over the run and per message, which the machine's
+# noise moves much less than the rates.
 #
 # Usage: benches/pipeline.sh [CONFIG ...]
 #
@@ -186,10 +188,22 @@ echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin 
 "$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
     >"$work/serve.log" 2>&1 &
 pids+=($!)
+serve_pid=$!
 wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
 log "gateway on $HOST:$SMPP_PORT, simulator on $HOST:$SIM_PORT, data in $work"
 
 # --- the runs ---------------------------------------------------------------
+# The gateway's CPU time so far (user + system), in clock ticks: the cost
+# per message, which the machine's noise moves much less than the rate.
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$serve_pid/stat" 2>/dev/null) || { echo 0; return; }
+    stat=${stat##*) }
+    # Fields after the command: state is 3rd, utime 14th, stime 15th.
+    read -r -a fields <<<"$stat"
+    echo $(( fields[11] + fields[12] ))
+}
+tick_hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # One line from a JSON report (python3 if there is one, else the JSON).
 summary() {
     local label=$1 json=$2
@@ -232,9 +246,13 @@ for config in "${configs[@]}"; do
     binds=${BASH_REMATCH[1]}
     window=${BASH_REMATCH[2]}
     # shellcheck disable=SC2086 # the extra options are split on purpose
+    before=$(cpu_ticks)
     json=$("$bin" bench smpp --host "$HOST:$SMPP_PORT" --system-id bench \
         --binds "$binds" --window "$window" --count "$COUNT" \
         --receipt-wait "$RECEIPT_WAIT" --json $extra)
     [[ -n "$RESULTS" ]] && echo "$json" >>"$RESULTS"
-    summary "$binds x $window ${extra:-registered delivery}, $COUNT messages" "$json"
+    ticks=$(( $(cpu_ticks) - before ))
+    line=$(summary "$binds x $window ${extra:-registered delivery}, $COUNT messages" "$json")
+    # Gateway CPU over the run, and per message (microseconds).
+    echo "$line; gateway CPU $(( ticks / tick_hz )).$(( (ticks % tick_hz) * 100 / tick_hz )) s, $(( ticks * 1000000 / tick_hz / COUNT )) us/msg"
 done
