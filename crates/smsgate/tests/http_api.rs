@@ -234,6 +234,33 @@ async fn batch_answers_each_message_on_its_own() {
 }
 
 #[tokio::test]
+async fn a_large_batch_is_accepted_whole_and_answered_in_the_order_it_was_sent() {
+    // More entries than are accepted at once: the answers still line up
+    // with the entries that asked.
+    let gw = start().await;
+    let key = gw.account("acme", |_| {}).await;
+    let numbers: Vec<String> = (0..300).map(|n| format!("4479111{n:05}")).collect();
+    let messages: Vec<_> = numbers
+        .iter()
+        .map(|to| json!({ "to": to, "text": "batch" }))
+        .collect();
+    let (status, body) = answer(
+        gw.post("/messages/batch", &key)
+            .json(&json!({ "messages": messages })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), numbers.len());
+    for (result, to) in results.iter().zip(&numbers) {
+        assert_eq!(result["messages"][0]["to"], to.as_str(), "{result}");
+        assert!(result["messages"][0]["id"].is_string(), "{result}");
+    }
+    assert_eq!(body["credits_charged"], 300);
+    assert_eq!(gw.credits("acme").await, 700);
+}
+
+#[tokio::test]
 async fn message_lookup_shows_state_addresses_and_trace() {
     let gw = start().await;
     let key = gw.account("acme", |_| {}).await;

@@ -29,9 +29,10 @@ use crate::store::{MessageState, TraceEvent};
 /// The most messages one batch may hold.
 pub const MAX_BATCH: usize = 1000;
 
-/// Recipients of one message accepted at once: their writes share the
-/// store's group commits instead of waiting for one fsync each.
-const CONCURRENT_ACCEPTS: usize = 32;
+/// Recipients of one message, or entries of one batch, accepted at once:
+/// their writes share the store's group commits instead of waiting for one
+/// fsync each.
+const CONCURRENT_ACCEPTS: usize = 128;
 
 /// The answer to one message.
 #[derive(Debug, Serialize, ToSchema)]
@@ -238,17 +239,28 @@ pub async fn send_batch(
             ),
         ));
     }
-    let mut results = Vec::with_capacity(batch.messages.len());
+    // The entries are accepted side by side (up to CONCURRENT_ACCEPTS at
+    // once), not one after another: their writes share the store's group
+    // commits, so a batch of 100 costs about one commit, not 100 in a row.
+    // They are started in the batch's order and the answers keep it.
+    let ctx = &ctx;
+    let caller = &caller;
+    let sends = futures::stream::iter(batch.messages.into_iter().enumerate())
+        .map(|(index, entry)| async move {
+            match serde_json::from_value::<SendRequest>(entry) {
+                Ok(request) => send_one(ctx, caller, request).await,
+                Err(error) => Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_json",
+                    format!("messages[{index}]: {error}"),
+                )),
+            }
+        })
+        .buffered(CONCURRENT_ACCEPTS);
+    let answers: Vec<_> = sends.collect().await;
+    let mut results = Vec::with_capacity(answers.len());
     let mut credits_charged = 0;
-    for (index, entry) in batch.messages.into_iter().enumerate() {
-        let sent = match serde_json::from_value::<SendRequest>(entry) {
-            Ok(request) => send_one(&ctx, &caller, request).await,
-            Err(error) => Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "bad_json",
-                format!("messages[{index}]: {error}"),
-            )),
-        };
+    for sent in answers {
         results.push(match sent {
             Ok(answer) => {
                 credits_charged += answer.credits_charged;
