@@ -178,12 +178,14 @@ impl Node {
         }
         let connectors = Connectors::start(&config.connectors, &events, &trace)?;
         let callback_targets = Arc::new(callback_targets(config));
+        let api_keys = Arc::new(http_api::KeyCache::default());
         let mut http_routes = http_api::router(ApiContext {
             store: store.clone(),
             acceptor: acceptor.clone(),
             verifier: verifier.clone(),
             guard: guard.clone(),
             callback_targets: Arc::clone(&callback_targets),
+            keys: Arc::clone(&api_keys),
         });
         if let Some(webhooks) = webhook_routes(&config.connectors, &events)? {
             http_routes = http_routes.merge(webhooks);
@@ -280,6 +282,7 @@ impl Node {
                     trace: trace.clone(),
                     config: config.admin.clone(),
                     callback_targets,
+                    api_keys,
                 }))
                 .merge(metrics::routes(metrics::Sources {
                     metrics,

@@ -292,6 +292,9 @@ pub(super) async fn update(
             .map_err(store_problem)?;
         admin.ctx.verifier.forget(&system_id);
     }
+    // Enabled, allowlist and the rest: the customer API sees them now,
+    // not when its remembered keys lapse.
+    admin.ctx.api_keys.clear();
     let account = existing(&admin, &system_id).await?;
     Ok(Json(view(&admin, account)))
 }
@@ -346,6 +349,7 @@ pub(super) async fn remove(
         .delete_account(&system_id)
         .await
         .map_err(store_problem)?;
+    admin.ctx.api_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -413,6 +417,7 @@ pub(super) async fn revoke_api_key(
         )));
     }
     store.revoke_api_key(&key_id).await.map_err(store_problem)?;
+    admin.ctx.api_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -86,6 +86,9 @@ pub struct AdminContext {
     pub config: AdminConfig,
     /// Where accounts' default callback URLs may point (`[http] callback_allow`).
     pub callback_targets: Arc<CallbackTargets>,
+    /// The customer API's remembered API keys: emptied when an account or
+    /// a key changes here, so that the change holds at once on this node.
+    pub api_keys: Arc<crate::ingress::http_api::KeyCache>,
 }
 
 /// The context and the console's login sessions, behind every handler.

@@ -4,7 +4,9 @@
 //! Two ways in, both giving the account's own limits (rate and credits
 //! shared with its SMPP sessions):
 //! - `Authorization: Bearer sgk_…`, an API key (`smsgate account api-key
-//!   create`), found by its SHA-256 — the cheap, recommended way;
+//!   create`), found by its SHA-256 — the cheap, recommended way (a key
+//!   found is remembered for 2 s with its account, [`super::KeyCache`], so
+//!   a revoked key or a disabled account takes effect within 2 s);
 //! - `Authorization: Basic …` with the account's SMPP system_id and
 //!   password, checked as a bind checks them: the same verifier (argon2id
 //!   off the async workers, recent successes remembered so a client sending
@@ -18,7 +20,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -104,11 +106,18 @@ async fn by_key(ctx: &ApiContext, key: &str) -> Result<Account, Problem> {
     if !key.starts_with(api_key::PREFIX) {
         return Err(Problem::unauthorized());
     }
-    ctx.store
-        .account_for_api_key(&api_key::hash(key), SystemTime::now())
+    let hash = api_key::hash(key);
+    if let Some(account) = ctx.keys.get(&hash, Instant::now()) {
+        return Ok(account);
+    }
+    let account = ctx
+        .store
+        .account_for_api_key(&hash, SystemTime::now())
         .await
         .map_err(|error| Problem::store_unavailable(&error))?
-        .ok_or_else(Problem::unauthorized)
+        .ok_or_else(Problem::unauthorized)?;
+    ctx.keys.insert(&hash, &account, Instant::now());
+    Ok(account)
 }
 
 async fn by_password(

@@ -15,6 +15,7 @@
 //! keys and messages are the store's, limits the acceptor's.
 
 mod auth;
+mod key_cache;
 mod messages;
 pub mod openapi;
 pub mod problem;
@@ -27,6 +28,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 
+pub use self::key_cache::KeyCache;
 use self::problem::Problem;
 use crate::accept::Acceptor;
 use crate::accounts::ip_guard::IpGuard;
@@ -48,6 +50,9 @@ pub struct ApiContext {
     pub guard: Arc<IpGuard>,
     /// Where callback URLs may point (`[http] callback_allow`).
     pub callback_targets: Arc<CallbackTargets>,
+    /// API keys found in the last seconds, with their accounts (shared
+    /// with the admin API, which empties it when accounts or keys change).
+    pub keys: Arc<KeyCache>,
 }
 
 /// The API's routes, to merge into the HTTP listener's router.

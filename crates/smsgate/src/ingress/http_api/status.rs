@@ -1,13 +1,17 @@
 //! `GET /api/v1/balance` and `GET /api/v1/status`: what a caller asks
 //! before sending — what it has left, and whether sending would work now.
 
+use std::sync::Arc;
+
 use axum::Json;
-use axum::extract::Extension;
+use axum::extract::{Extension, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::ApiContext;
 use super::auth::Caller;
-use super::problem::ProblemBody;
+use super::problem::{Problem, ProblemBody};
+use crate::store::Account;
 
 /// The account's credits.
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,7 +23,7 @@ pub struct Balance {
     credits: i64,
 }
 
-/// `GET /api/v1/balance`: the credits as read for this request.
+/// `GET /api/v1/balance`: the credits as the store has them now.
 #[utoipa::path(
     get,
     path = "/api/v1/balance",
@@ -31,11 +35,26 @@ pub struct Balance {
         (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
-pub async fn balance(Extension(caller): Extension<Caller>) -> Json<Balance> {
-    Json(Balance {
-        account: caller.account.system_id.clone(),
-        credits: caller.account.credits,
-    })
+pub async fn balance(
+    State(ctx): State<Arc<ApiContext>>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Balance>, Problem> {
+    let account = current(&ctx, &caller).await?;
+    Ok(Json(Balance {
+        account: account.system_id,
+        credits: account.credits,
+    }))
+}
+
+/// The caller's account as the store has it now: the one authentication
+/// found may be up to 2 s old (API keys are remembered that long), and
+/// credits change with every message.
+async fn current(ctx: &ApiContext, caller: &Caller) -> Result<Account, Problem> {
+    ctx.store
+        .account(&caller.account.system_id)
+        .await
+        .map_err(|error| Problem::store_unavailable(&error))?
+        .ok_or_else(Problem::unauthorized)
 }
 
 /// Whether a message sent now would be taken (the hub API's status call).
@@ -68,12 +87,15 @@ pub struct Status {
         (status = 503, description = "The store is unavailable (`store_unavailable`)", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
-pub async fn status(Extension(caller): Extension<Caller>) -> Json<Status> {
-    let account = &caller.account;
+pub async fn status(
+    State(ctx): State<Arc<ApiContext>>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Status>, Problem> {
+    let account = current(&ctx, &caller).await?;
     let reason = (account.credits <= 0)
         .then(|| format!("account {} has no credits left", account.system_id));
-    Json(Status {
+    Ok(Json(Status {
         accepting: reason.is_none(),
         reason,
-    })
+    }))
 }
