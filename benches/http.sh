@@ -48,6 +48,8 @@
 #   KEEP=1           keep the temporary directory (configs, logs, store)
 #   NO_BUILD=1       use the binary as it is, without building
 #   SMSGATE_BIN      the binary to use [target/release/smsgate]
+#   BENCH_BIN        the binary whose `smsgate bench http` loads it [SMSGATE_BIN],
+#                    to compare gateways older than the bench
 set -euo pipefail
 
 COUNT=${COUNT:-20000}
@@ -62,6 +64,7 @@ HOST=127.0.0.1
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${SMSGATE_BIN:-$root/target/release/smsgate}
+bench_bin=${BENCH_BIN:-$bin}
 
 # --- clean-up: stop what we started, by pid, and remove the temp dir -------
 pids=()
@@ -255,7 +258,7 @@ run_config() {
     connections=${shape%x*}
     batch=${shape#*x}
     # shellcheck disable=SC2086 # the extra options are split on purpose
-    json=$("$bin" bench http --api "$api" --url "$url" "$@" \
+    json=$("$bench_bin" bench http --api "$api" --url "$url" "$@" \
         --connections "$connections" --batch "$batch" --count "$COUNT" \
         --callback-wait "$CALLBACK_WAIT" --json $extra)
     [[ -n "$RESULTS" ]] && echo "$json" >>"$RESULTS"

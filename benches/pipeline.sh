@@ -40,6 +40,8 @@
 #   KEEP=1           keep the temporary directory (configs, logs, store)
 #   NO_BUILD=1       use the binary as it is, without building
 #   SMSGATE_BIN      the binary to use [target/release/smsgate]
+#   BENCH_BIN        the binary whose `smsgate bench smpp` loads it [SMSGATE_BIN],
+#                    to compare gateways older than the bench
 set -euo pipefail
 
 COUNT=${COUNT:-100000}
@@ -56,6 +58,7 @@ HOST=127.0.0.1
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${SMSGATE_BIN:-$root/target/release/smsgate}
+bench_bin=${BENCH_BIN:-$bin}
 
 # --- clean-up: stop what we started, by pid, and remove the temp dir -------
 pids=()
@@ -247,7 +250,7 @@ for config in "${configs[@]}"; do
     window=${BASH_REMATCH[2]}
     # shellcheck disable=SC2086 # the extra options are split on purpose
     before=$(cpu_ticks)
-    json=$("$bin" bench smpp --host "$HOST:$SMPP_PORT" --system-id bench \
+    json=$("$bench_bin" bench smpp --host "$HOST:$SMPP_PORT" --system-id bench \
         --binds "$binds" --window "$window" --count "$COUNT" \
         --receipt-wait "$RECEIPT_WAIT" --json $extra)
     [[ -n "$RESULTS" ]] && echo "$json" >>"$RESULTS"
