@@ -66,80 +66,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${SMSGATE_BIN:-$root/target/release/smsgate}
 bench_bin=${BENCH_BIN:-$bin}
 
-# --- clean-up: stop what we started, by pid, and remove the temp dir -------
-pids=()
-work=""
-# Stops process $1: TERM, 10 s to go, then KILL.
-stop() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    local status=$? i
-    # The last started first (smsbox, bearerbox, the gateway), the
-    # simulator they are bound to last, so that none logs another's going
-    # as a failure.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        stop "${pids[i]}"
-    done
-    if [[ -n "$work" ]]; then
-        if [[ "${KEEP:-}" == 1 ]]; then
-            echo "http: kept $work" >&2
-        else
-            rm -rf "$work"
-        fi
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "http: $*" >&2; }
-
-# Whether something accepts connections on 127.0.0.1:$1.
-listening() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-# A port of 127.0.0.1 nothing listens on, from the high range, and none
-# handed out before.
-taken=()
-free_port() {
-    local port
-    for _ in $(seq 50); do
-        port=$((20000 + RANDOM % 40000))
-        if ! listening "$port" && [[ " ${taken[*]} " != *" $port "* ]]; then
-            taken+=("$port")
-            echo "$port"
-            return
-        fi
-    done
-    log "no free port found"
-    exit 1
-}
-
-# Waits until 127.0.0.1:$1 accepts connections, while process $2 lives.
-wait_for_port() {
-    local port=$1 pid=$2 name=$3
-    for _ in $(seq 600); do
-        if listening "$port"; then
-            return
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "$name exited before listening on $port; its log:"
-            cat "$work/$name.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-    log "$name is not listening on $port after 60 s"
-    exit 1
-}
+BENCH_NAME=http
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 
 # --- build ----------------------------------------------------------------
 if [[ "${NO_BUILD:-}" != 1 ]]; then
@@ -153,10 +82,12 @@ data="$work/data"
 mkdir -p "$data"
 # Ports given in the environment are taken as they are, and never handed
 # out as free ones.
-taken+=(${HTTP_PORT:-} ${SMPP_PORT:-} ${SIM_PORT:-})
-HTTP_PORT=${HTTP_PORT:-$(free_port)}
-SMPP_PORT=${SMPP_PORT:-$(free_port)}
-SIM_PORT=${SIM_PORT:-$(free_port)}
+for port in HTTP_PORT SMPP_PORT SIM_PORT; do
+    [[ -n "${!port:-}" ]] && taken+=("${!port}")
+done
+take_port HTTP_PORT
+take_port SMPP_PORT
+take_port SIM_PORT
 
 # --- the simulator: answers at once, receipts at once -----------------------
 "$bin" sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s \
@@ -301,7 +232,7 @@ fi
 
 # The machine to Kannel alone: the gateway and its simulator go first.
 for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    stop "${pids[i]}"
+    stop_pid "${pids[i]}"
 done
 pids=()
 
@@ -311,15 +242,19 @@ pids=()
 # wire before its submit_sm_resp; the gateway keeps such a receipt until
 # the answer names its id, Kannel drops it ("DLR ... not found"), which at
 # full speed is most of them.
-KANNEL_SIM_PORT=$(free_port)
+KANNEL_SIM_PORT=""
+take_port KANNEL_SIM_PORT
 "$bin" sim --listen "$HOST:$KANNEL_SIM_PORT" --latency 0s --receipt-delay "$KANNEL_RECEIPT_DELAY" \
     --max-window "$CONNECTOR_WINDOW" >"$work/kannel-sim.log" 2>&1 &
 pids+=($!)
 wait_for_port "$KANNEL_SIM_PORT" "${pids[-1]}" kannel-sim
 
-KANNEL_ADMIN_PORT=$(free_port)
-KANNEL_BOX_PORT=$(free_port)
-KANNEL_HTTP_PORT=$(free_port)
+KANNEL_ADMIN_PORT=""
+take_port KANNEL_ADMIN_PORT
+KANNEL_BOX_PORT=""
+take_port KANNEL_BOX_PORT
+KANNEL_HTTP_PORT=""
+take_port KANNEL_HTTP_PORT
 kannel_password="kannel-$RANDOM$RANDOM"
 # One smsc group per bind, all with the same smsc-id: Kannel spreads the
 # messages over them, as the gateway does over its connector's binds. Each

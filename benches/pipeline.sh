@@ -60,73 +60,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${SMSGATE_BIN:-$root/target/release/smsgate}
 bench_bin=${BENCH_BIN:-$bin}
 
-# --- clean-up: stop what we started, by pid, and remove the temp dir -------
-pids=()
-work=""
-cleanup() {
-    local status=$? pid i
-    # The gateway first, then the simulator it is bound to, so that
-    # neither logs the other's going as a failure.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        pid=${pids[i]}
-        kill -TERM "$pid" 2>/dev/null || true
-        # Give each 10 s to stop cleanly, then kill it.
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ -n "$work" ]]; then
-        if [[ "${KEEP:-}" == 1 ]]; then
-            echo "pipeline: kept $work" >&2
-        else
-            rm -rf "$work"
-        fi
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { echo "pipeline: $*" >&2; }
-
-# Whether something accepts connections on 127.0.0.1:$1.
-listening() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-# A port of 127.0.0.1 nothing listens on, from the high range.
-free_port() {
-    local port
-    for _ in $(seq 50); do
-        port=$((20000 + RANDOM % 40000))
-        if ! listening "$port"; then
-            echo "$port"
-            return
-        fi
-    done
-    log "no free port found"
-    exit 1
-}
-
-# Waits until 127.0.0.1:$1 accepts connections, while process $2 lives.
-wait_for_port() {
-    local port=$1 pid=$2 name=$3
-    for _ in $(seq 600); do
-        if listening "$port"; then
-            return
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "$name exited before listening on $port; its log:"
-            cat "$work/$name.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-    log "$name is not listening on $port after 60 s"
-    exit 1
-}
+BENCH_NAME=pipeline
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 
 # --- build ----------------------------------------------------------------
 if [[ "${NO_BUILD:-}" != 1 ]]; then
@@ -138,9 +74,11 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/smsgate-pipeline.XXXXXX")
 data="$work/data"
 mkdir -p "$data"
-SMPP_PORT=${SMPP_PORT:-$(free_port)}
-SIM_PORT=${SIM_PORT:-$(free_port)}
-while [[ "$SIM_PORT" == "$SMPP_PORT" ]]; do SIM_PORT=$(free_port); done
+for port in SMPP_PORT SIM_PORT; do
+    [[ -n "${!port:-}" ]] && taken+=("${!port}")
+done
+take_port SMPP_PORT
+take_port SIM_PORT
 
 # --- the simulator: answers at once, receipts at once -----------------------
 sim_args=(sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s

@@ -114,6 +114,25 @@ pub(super) enum Stop {
     Duration(Duration),
 }
 
+impl Stop {
+    /// From `--count` and `--duration` (the duration wins when both are
+    /// given; neither is `default` messages).
+    pub(super) fn from_options(
+        count: Option<u64>,
+        duration: Option<Duration>,
+        default: u64,
+    ) -> Result<Stop, CliError> {
+        match (count, duration) {
+            (_, Some(duration)) if duration.is_zero() => {
+                Err("--duration must be longer than zero".into())
+            }
+            (_, Some(duration)) => Ok(Stop::Duration(duration)),
+            (Some(count), None) => Ok(Stop::Count(count)),
+            (None, None) => Ok(Stop::Count(default)),
+        }
+    }
+}
+
 /// One run, checked: everything the client and the report need.
 #[derive(Debug)]
 pub(super) struct Plan {
@@ -146,14 +165,7 @@ impl SmppArgs {
             None if self.tls => DEFAULT_TLS_HOST.to_string(),
             None => DEFAULT_PLAIN_HOST.to_string(),
         };
-        let stop = match (self.count, self.duration) {
-            (_, Some(duration)) if duration.is_zero() => {
-                return Err("--duration must be longer than zero".into());
-            }
-            (_, Some(duration)) => Stop::Duration(duration),
-            (Some(count), None) => Stop::Count(count),
-            (None, None) => Stop::Count(DEFAULT_COUNT),
-        };
+        let stop = Stop::from_options(self.count, self.duration, DEFAULT_COUNT)?;
         let receipts_requested = !self.no_receipts;
         let receives = self.bind_type == BindKind::Trx || self.receiver_binds > 0;
         let messages = Messages::new(

@@ -159,14 +159,7 @@ pub(super) struct Plan {
 impl HttpArgs {
     /// Checks the options that clap cannot and resolves the defaults.
     pub(super) fn plan(self) -> Result<Plan, CliError> {
-        let stop = match (self.count, self.duration) {
-            (_, Some(duration)) if duration.is_zero() => {
-                return Err("--duration must be longer than zero".into());
-            }
-            (_, Some(duration)) => Stop::Duration(duration),
-            (Some(count), None) => Stop::Count(count),
-            (None, None) => Stop::Count(DEFAULT_COUNT),
-        };
+        let stop = Stop::from_options(self.count, self.duration, DEFAULT_COUNT)?;
         let credentials = match (self.api_key, self.user, self.password) {
             (Some(_), _, _) if self.api == Api::Kannel => {
                 return Err(
