@@ -71,11 +71,7 @@ BENCH_NAME=http
 source "$root/benches/lib.sh"
 
 # --- build ----------------------------------------------------------------
-if [[ "${NO_BUILD:-}" != 1 ]]; then
-    log "building the release binary"
-    (cd "$root" && cargo build --release -p smsgate)
-fi
-[[ -x "$bin" ]] || { log "$bin not found (build it, or unset NO_BUILD)"; exit 1; }
+build_release
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/smsgate-http.XXXXXX")
 data="$work/data"

@@ -6,7 +6,8 @@
 # KEEP=1), `log`, `stop_pid PID`, `listening PORT`, `take_port VAR` (sets
 # VAR, unless the environment set it, to a port of $HOST nothing listens on
 # and no earlier take_port handed out) and `wait_for_port PORT PID NAME`
-# (NAME's log is $work/NAME.log).
+# (NAME's log is $work/NAME.log), `build_release` (builds $root's release
+# binary unless NO_BUILD=1, and checks that $bin is there).
 
 pids=()
 work=""
@@ -86,4 +87,13 @@ wait_for_port() {
     done
     log "$name is not listening on $port after 60 s"
     exit 1
+}
+
+# Builds the release binary once (unless NO_BUILD=1); $bin must then exist.
+build_release() {
+    if [[ "${NO_BUILD:-}" != 1 ]]; then
+        log "building the release binary"
+        (cd "$root" && cargo build --release -p smsgate)
+    fi
+    [[ -x "$bin" ]] || { log "$bin not found (build it, or unset NO_BUILD)"; exit 1; }
 }
