@@ -110,13 +110,14 @@ async fn by_key(ctx: &ApiContext, key: &str) -> Result<Account, Problem> {
     if let Some(account) = ctx.keys.get(&hash, Instant::now()) {
         return Ok(account);
     }
+    let generation = ctx.keys.generation();
     let account = ctx
         .store
         .account_for_api_key(&hash, SystemTime::now())
         .await
         .map_err(|error| Problem::store_unavailable(&error))?
         .ok_or_else(Problem::unauthorized)?;
-    ctx.keys.insert(&hash, &account, Instant::now());
+    ctx.keys.insert(&hash, &account, Instant::now(), generation);
     Ok(account)
 }
 

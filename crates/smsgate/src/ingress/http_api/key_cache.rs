@@ -27,35 +27,56 @@ pub const KEY_CACHE_MAX: usize = 10_000;
 /// Keys (by their SHA-256, as the store finds them) and their accounts.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, (Account, Instant)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    keys: HashMap<String, (Account, Instant)>,
+    /// Counts [`KeyCache::clear`]s: a lookup that began before one must
+    /// not put back what it found (it may be the key just revoked).
+    generation: u64,
 }
 
 impl KeyCache {
     /// The account of a key found less than [`KEY_CACHE_TTL`] before `now`.
     pub fn get(&self, key_hash: &str, now: Instant) -> Option<Account> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (account, found) = entries.get(key_hash)?;
+        let (account, found) = entries.keys.get(key_hash)?;
         (now.saturating_duration_since(*found) < KEY_CACHE_TTL).then(|| account.clone())
     }
 
     /// Forgets every key: an account or a key changed.
     pub fn clear(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.keys.clear();
+        entries.generation += 1;
+    }
+
+    /// What to hand [`KeyCache::insert`] for a store lookup starting now.
+    pub fn generation(&self) -> u64 {
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+            .generation
     }
 
-    /// Remembers that `key_hash` was found for `account` at `now`.
-    pub fn insert(&self, key_hash: &str, account: &Account, now: Instant) {
+    /// Remembers that `key_hash` was found for `account` at `now` by a
+    /// lookup that began at `generation`; nothing if the cache was cleared
+    /// since.
+    pub fn insert(&self, key_hash: &str, account: &Account, now: Instant, generation: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= KEY_CACHE_MAX && !entries.contains_key(key_hash) {
-            entries.retain(|_, (_, found)| now.saturating_duration_since(*found) < KEY_CACHE_TTL);
-            if entries.len() >= KEY_CACHE_MAX {
-                entries.clear();
+        if entries.generation != generation {
+            return;
+        }
+        let keys = &mut entries.keys;
+        if keys.len() >= KEY_CACHE_MAX && !keys.contains_key(key_hash) {
+            keys.retain(|_, (_, found)| now.saturating_duration_since(*found) < KEY_CACHE_TTL);
+            if keys.len() >= KEY_CACHE_MAX {
+                keys.clear();
             }
         }
-        entries.insert(key_hash.to_string(), (account.clone(), now));
+        keys.insert(key_hash.to_string(), (account.clone(), now));
     }
 }
 
@@ -89,10 +110,24 @@ mod tests {
         let cache = KeyCache::default();
         let t0 = Instant::now();
         assert_eq!(cache.get("k", t0), None);
-        cache.insert("k", &account("acme"), t0);
+        cache.insert("k", &account("acme"), t0, 0);
         let hit = cache.get("k", t0 + KEY_CACHE_TTL / 2).expect("fresh");
         assert_eq!(hit.system_id, "acme");
         assert_eq!(cache.get("k", t0 + KEY_CACHE_TTL), None, "lapsed");
+    }
+
+    #[test]
+    fn a_lookup_that_began_before_a_clear_does_not_put_its_key_back() {
+        let cache = KeyCache::default();
+        let t0 = Instant::now();
+        let before = cache.generation();
+        // The key is revoked (and the cache cleared) while the lookup that
+        // still found it is on its way back.
+        cache.clear();
+        cache.insert("k", &account("acme"), t0, before);
+        assert_eq!(cache.get("k", t0), None);
+        cache.insert("k", &account("acme"), t0, cache.generation());
+        assert!(cache.get("k", t0).is_some());
     }
 
     #[test]
@@ -100,19 +135,23 @@ mod tests {
         let cache = KeyCache::default();
         let t0 = Instant::now();
         for n in 0..KEY_CACHE_MAX {
-            cache.insert(&format!("k{n}"), &account("acme"), t0);
+            cache.insert(&format!("k{n}"), &account("acme"), t0, 0);
         }
         // All fresh: the next key empties it rather than grow it.
-        cache.insert("one more", &account("other"), t0);
-        let len = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
+        cache.insert("one more", &account("other"), t0, 0);
+        let len = cache
+            .entries
+            .lock()
+            .map(|e| e.keys.len())
+            .unwrap_or_default();
         assert_eq!(len, 1);
         assert!(cache.get("one more", t0).is_some());
         assert!(cache.get("k0", t0).is_none());
         // Lapsed entries are what goes first.
         for n in 0..KEY_CACHE_MAX - 1 {
-            cache.insert(&format!("k{n}"), &account("acme"), t0 + KEY_CACHE_TTL);
+            cache.insert(&format!("k{n}"), &account("acme"), t0 + KEY_CACHE_TTL, 0);
         }
-        cache.insert("last", &account("acme"), t0 + KEY_CACHE_TTL);
+        cache.insert("last", &account("acme"), t0 + KEY_CACHE_TTL, 0);
         assert!(cache.get("k0", t0 + KEY_CACHE_TTL).is_some());
         assert!(cache.get("one more", t0 + KEY_CACHE_TTL).is_none());
     }
