@@ -43,6 +43,7 @@ mod handle;
 mod outstanding;
 mod tap;
 mod task;
+mod window;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;

@@ -345,6 +345,95 @@ async fn requests_beyond_the_window_wait_for_a_free_slot() {
 }
 
 #[tokio::test]
+async fn a_window_lowered_below_what_is_in_flight_holds_new_requests_until_enough_are_answered() {
+    let config = SessionConfig {
+        window: 4,
+        ..config()
+    };
+    let (handle, _events, mut peer) = session_with_raw_peer(config).await;
+    let mut requests = Vec::new();
+    let mut sent = Vec::new();
+    for message in ["one", "two", "three"] {
+        let pending = handle.start_request(submit_sm(message)).await;
+        requests.push(pending.expect("started"));
+        sent.push(peer.recv().await);
+    }
+    assert_eq!(handle.set_window(1), 1);
+    assert_eq!(handle.window(), 1);
+    let fourth = {
+        let handle = handle.clone();
+        tokio::spawn(async move { handle.request(submit_sm("four")).await })
+    };
+    for request in &sent[..2] {
+        peer.send(Pdu::new(request.sequence, submit_sm_resp("a")))
+            .await;
+        peer.expect_silence().await;
+    }
+    assert_eq!(handle.in_flight(), 1);
+    peer.send(Pdu::new(sent[2].sequence, submit_sm_resp("a")))
+        .await;
+    let last = peer.recv().await;
+    assert_eq!(last.sequence, 4);
+    assert_eq!(handle.in_flight(), 1);
+    peer.send(Pdu::new(last.sequence, submit_sm_resp("b")))
+        .await;
+    for request in requests {
+        assert_eq!(
+            request.response().await.expect("answered").status,
+            CommandStatus::ESME_ROK
+        );
+    }
+    assert_eq!(
+        fourth.await.expect("task").expect("answered").status,
+        CommandStatus::ESME_ROK
+    );
+    assert_eq!(handle.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_window_raised_again_lets_the_waiting_requests_out_up_to_the_configured_size() {
+    let config = SessionConfig {
+        window: 5,
+        ..config()
+    };
+    let (handle, _events, mut peer) = session_with_raw_peer(config).await;
+    assert_eq!(handle.window(), 5);
+    handle.set_window(2);
+    let requests: Vec<_> = (0..7)
+        .map(|_| {
+            let handle = handle.clone();
+            tokio::spawn(async move { handle.request(submit_sm("hello")).await })
+        })
+        .collect();
+    let mut sent = vec![peer.recv().await, peer.recv().await];
+    peer.expect_silence().await;
+    assert_eq!(handle.in_flight(), 2);
+    // Past the configured size it stays at the size.
+    assert_eq!(handle.set_window(50), 5);
+    for _ in 0..3 {
+        sent.push(peer.recv().await);
+    }
+    peer.expect_silence().await;
+    assert_eq!(handle.in_flight(), 5);
+    for request in &sent {
+        peer.send(Pdu::new(request.sequence, submit_sm_resp("a")))
+            .await;
+    }
+    for _ in 0..2 {
+        let request = peer.recv().await;
+        peer.send(Pdu::new(request.sequence, submit_sm_resp("b")))
+            .await;
+    }
+    for request in requests {
+        assert_eq!(
+            request.await.expect("task").expect("answered").status,
+            CommandStatus::ESME_ROK
+        );
+    }
+    assert_eq!(handle.in_flight(), 0);
+}
+
+#[tokio::test]
 async fn a_request_without_response_times_out_and_frees_its_slot() {
     let config = SessionConfig {
         window: 1,

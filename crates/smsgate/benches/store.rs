@@ -68,6 +68,7 @@ fn accepts(c: &mut Criterion) {
             max_binds: 4,
             tps: None,
             window: 10,
+            deliver_window: 10,
             bind_types: BindType::ALL.to_vec(),
             allowed_ips: Vec::new(),
             allowed_senders: Vec::new(),

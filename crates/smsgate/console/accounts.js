@@ -33,6 +33,7 @@ function accountForm(account) {
     max_binds: h('input', { name: 'max_binds', type: 'number', min: '1', step: '1', value: String(account?.max_binds ?? '') }),
     tps: h('input', { name: 'tps', type: 'number', min: '1', step: '1', value: account?.tps == null ? '' : String(account.tps), placeholder: 'no limit' }),
     window: h('input', { name: 'window', type: 'number', min: '1', step: '1', value: String(account?.window ?? '') }),
+    deliver_window: h('input', { name: 'deliver_window', type: 'number', min: '1', max: '1000', step: '1', value: String(account?.deliver_window ?? '') }),
     default_sender: h('input', { name: 'default_sender', value: account?.default_sender ?? '', placeholder: 'none' }),
     group: h('input', { name: 'group', value: account?.group ?? '', placeholder: 'none' }),
     callback_url: h('input', { name: 'callback_url', type: 'url', value: account?.callback_url ?? '', placeholder: 'none' }),
@@ -46,7 +47,7 @@ function accountForm(account) {
     return { name, box, label: h('label', { class: 'check' }, box, ` ${short} (${name})`) };
   });
   if (creating) {
-    for (const key of ['max_binds', 'window']) inputs[key].placeholder = 'default';
+    for (const key of ['max_binds', 'window', 'deliver_window']) inputs[key].placeholder = 'default';
   }
 
   const elements = h(
@@ -58,6 +59,7 @@ function accountForm(account) {
     field('Max binds', inputs.max_binds),
     field('Messages per second', inputs.tps, 'Empty for no limit.'),
     field('Window', inputs.window, 'Requests in flight per session.'),
+    field('Deliver window', inputs.deliver_window, 'Receipts and MO a session may leave unanswered.'),
     field('Default sender', inputs.default_sender),
     field('Group', inputs.group),
     field('Callback URL', inputs.callback_url, 'Status events of HTTP API messages sent without their own callback_url.'),
@@ -72,6 +74,7 @@ function accountForm(account) {
       max_binds: numberOrNull(inputs.max_binds),
       tps: numberOrNull(inputs.tps),
       window: numberOrNull(inputs.window),
+      deliver_window: numberOrNull(inputs.deliver_window),
       default_sender: textOrNull(inputs.default_sender),
       group: textOrNull(inputs.group),
       callback_url: textOrNull(inputs.callback_url),

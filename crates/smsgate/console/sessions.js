@@ -13,9 +13,9 @@ function remoteCell(session) {
   return h('span', { class: 'nowrap' }, h('code', {}, session.remote ?? '—'), ' ', version ? badge(version, 'info') : null);
 }
 
-function windowCell(session) {
-  const used = session.window?.in_use ?? 0;
-  const size = session.window?.size ?? 0;
+function windowCell(window) {
+  const used = window?.in_use ?? 0;
+  const size = window?.size ?? 0;
   const meter = h('span', { class: 'meter' }, h('span', { class: 'meter-fill' }));
   meter.firstChild.style.width = `${size ? Math.min(100, (used / size) * 100) : 0}%`;
   return h('span', { class: 'nowrap' }, meter, ` ${used} / ${size}`);
@@ -58,7 +58,8 @@ export async function render(ctx) {
           { label: 'Remote address', cell: remoteCell },
           { label: 'TLS', cell: (s) => yesNo(s.tls) },
           { label: 'Bound since', cell: (s) => h('span', { class: 'stack nowrap' }, fmtTime(s.since), h('span', { class: 'muted small', testid: 'session-age' }, `for ${fmtAge(s.since)}`)) },
-          { label: 'Window', cell: windowCell },
+          { label: 'Window', cell: (s) => windowCell(s.window) },
+          { label: 'Deliver window', cell: (s) => windowCell(s.deliver_window) },
           { label: 'In', num: true, cell: (s) => fmtNum(s.messages_in) },
           { label: 'Out', num: true, cell: (s) => fmtNum(s.messages_out) },
           {

@@ -456,6 +456,7 @@ async fn accounts_are_created_listed_changed_credited_and_deleted() {
     assert_eq!(created["credits"], 100);
     assert_eq!(created["max_binds"], 4, "the CLI's default");
     assert_eq!(created["window"], 10, "the CLI's default");
+    assert_eq!(created["deliver_window"], 10, "the CLI's default");
     assert_eq!(created["allowed_ips"], json!(["203.0.113.0/24"]));
     assert_eq!(created["sessions"], 0);
     assert!(created.get("password_hash").is_none());
@@ -466,9 +467,13 @@ async fn accounts_are_created_listed_changed_credited_and_deleted() {
     let changed = json_of(
         gateway
             .admin(reqwest::Method::PATCH, "/accounts/acme", &token)
-            .json(&json!({"tps": null, "group": null, "window": 20, "enabled": false})),
+            .json(
+                &json!({"tps": null, "group": null, "window": 20, "deliver_window": 200,
+                          "enabled": false}),
+            ),
     )
     .await;
+    assert_eq!(changed["deliver_window"], 200);
     assert_eq!(changed["tps"], Value::Null);
     assert_eq!(changed["group"], Value::Null);
     assert_eq!(changed["window"], 20);
@@ -519,6 +524,14 @@ async fn account_fields_out_of_range_are_invalid_and_name_the_field() {
         (
             json!({"system_id": "acme", "password": "x", "window": 0}),
             "window",
+        ),
+        (
+            json!({"system_id": "acme", "password": "x", "deliver_window": 0}),
+            "deliver_window",
+        ),
+        (
+            json!({"system_id": "acme", "password": "x", "deliver_window": 1001}),
+            "deliver_window",
         ),
         (
             json!({"system_id": "acme", "password": "x", "allowed_ips": ["nowhere"]}),
@@ -691,6 +704,7 @@ async fn sessions_list_counts_messages_and_disconnect_unbinds_the_session() {
     assert_eq!(session["tls"], false);
     assert_eq!(session["messages_in"], 1);
     assert_eq!(session["window"]["size"], 10);
+    assert_eq!(session["deliver_window"], json!({"in_use": 0, "size": 10}));
     let accounts = json_of(gateway.get("/accounts/acme", &token)).await;
     assert_eq!(accounts["sessions"], 1);
 

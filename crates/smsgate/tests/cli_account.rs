@@ -27,6 +27,8 @@ fn add_then_show_and_list_report_the_settings() {
             "2",
             "--window",
             "20",
+            "--deliver-window",
+            "50",
             "--bind-types",
             "tx,trx",
             "--allow-ip",
@@ -54,6 +56,7 @@ fn add_then_show_and_list_report_the_settings() {
     assert_eq!(shown["tps"], 50);
     assert_eq!(shown["max_binds"], 2);
     assert_eq!(shown["window"], 20);
+    assert_eq!(shown["deliver_window"], 50);
     assert_eq!(
         shown["bind_types"],
         serde_json::json!(["transmitter", "transceiver"])
@@ -188,6 +191,8 @@ fn set_changes_only_the_given_settings_and_lists_grow_or_clear() {
             "none",
             "--window",
             "5",
+            "--deliver-window",
+            "1",
             "--sender",
             "BETA",
             "--clear-allow-ip",
@@ -199,6 +204,7 @@ fn set_changes_only_the_given_settings_and_lists_grow_or_clear() {
     );
     assert_eq!(changed["tps"], serde_json::Value::Null);
     assert_eq!(changed["window"], 5);
+    assert_eq!(changed["deliver_window"], 1);
     assert_eq!(
         changed["allowed_senders"],
         serde_json::json!(["ACME", "BETA"])

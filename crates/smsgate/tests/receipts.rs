@@ -333,6 +333,7 @@ async fn a_receiver_that_never_answers_does_not_hold_back_another_accounts_recei
             NewAccount {
                 credits: 10_000,
                 window: 100,
+                deliver_window: 10,
                 ..common::test_account(system_id, "secret")
             },
         )
@@ -380,4 +381,72 @@ async fn a_receiver_that_never_answers_does_not_hold_back_another_accounts_recei
     assert_eq!(receipts, sent, "every receipt of fast, each once");
     drop(unanswered);
     node.shutdown().await;
+}
+
+/// Submits `total` messages as `system_id` (deliver window `window`) and
+/// returns how many receipts its session was sent before it answered any,
+/// and how many came in all once it answered.
+async fn held_then_delivered(system_id: &str, window: u32, total: usize) -> (usize, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(
+        &(sim("a", "") + "[[routes]]\nname = \"r\"\nconnectors = \"a\"\n"),
+        dir.path(),
+    )
+    .await;
+    common::add_account(
+        &node,
+        NewAccount {
+            window: 100,
+            deliver_window: window,
+            ..common::test_account(system_id, "secret")
+        },
+    )
+    .await;
+    // A client that would take far more than the window unanswered.
+    let stream = tokio::net::TcpStream::connect(common::smpp_addr(&node))
+        .await
+        .expect("connect");
+    let (session, events) = smpp::session::start(
+        stream,
+        smpp::session::SessionConfig {
+            peer_window: 1000,
+            ..common::client_session_config()
+        },
+    );
+    let mut got = common::forward_requests(events);
+    common::bind(&session, Body::BindTransceiver, system_id, "secret").await;
+    let mut ids = Vec::with_capacity(total);
+    for n in 0..total {
+        ids.push(submit(&session, UK, &format!("message {n}"), 1).await);
+    }
+    for id in &ids {
+        until_traced(&node, id, "receipt queued").await;
+    }
+    let mut unanswered = Vec::new();
+    while let Ok(Some(request)) = tokio::time::timeout(Duration::from_millis(500), got.recv()).await
+    {
+        unanswered.push(request);
+    }
+    let held = unanswered.len();
+    let mut delivered = held;
+    for request in unanswered {
+        request.respond_status(CommandStatus::ESME_ROK);
+    }
+    while delivered < total {
+        next_deliver(&mut got)
+            .await
+            .respond_status(CommandStatus::ESME_ROK);
+        delivered += 1;
+    }
+    node.shutdown().await;
+    (held, delivered)
+}
+
+/// The account's deliver window, not a fixed 10, is how many deliver_sm
+/// one of its sessions is sent without answering: a customer platform that
+/// takes one at a time gets one, a fast one gets what it asked for.
+#[tokio::test]
+async fn a_session_is_sent_at_most_its_accounts_deliver_window_of_unanswered_receipts() {
+    assert_eq!(held_then_delivered("narrow", 1, 5).await, (1, 5));
+    assert_eq!(held_then_delivered("wide", 25, 40).await, (25, 40));
 }

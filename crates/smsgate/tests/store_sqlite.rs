@@ -27,6 +27,7 @@ fn new_account(system_id: &str, credits: i64) -> NewAccount {
         max_binds: 4,
         tps: Some(50),
         window: 10,
+        deliver_window: 10,
         bind_types: vec![BindType::Transmitter, BindType::Transceiver],
         allowed_ips: vec![
             "192.0.2.0/24".parse().unwrap(),

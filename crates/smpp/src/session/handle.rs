@@ -10,6 +10,8 @@ use crate::command::CommandId;
 use crate::error::DecodeError;
 use crate::pdu::{Body, Pdu};
 
+use super::window::WindowLimit;
+
 /// Why one of our requests got no usable response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -78,7 +80,10 @@ pub struct SessionHandle {
     /// a list of them, and a slot is returned by dropping its permit on every
     /// path (response, timeout, close) so none can leak.
     slots: Arc<Semaphore>,
+    /// `SessionConfig::window`: the semaphore's size.
     window: usize,
+    /// The window in use, at most `window`.
+    limit: Arc<WindowLimit>,
     close: CancellationToken,
     /// The peer window in force, read by the task before each request.
     peer_limit: Arc<AtomicUsize>,
@@ -99,6 +104,7 @@ impl SessionHandle {
             commands,
             slots,
             window,
+            limit: Arc::new(WindowLimit::new(window)),
             close,
             peer_limit,
             peer_window,
@@ -115,6 +121,16 @@ impl SessionHandle {
             requests.clamp(1, self.peer_window.max(1)),
             Ordering::Relaxed,
         );
+    }
+
+    /// Lowers (or raises again, up to `SessionConfig::window`) how many of
+    /// our requests may wait for the peer's responses at once, and returns
+    /// the window now in force. Requests already in flight are not touched:
+    /// when the window shrinks below them, new requests wait until enough
+    /// of them are answered. An SMSC opens a session at its largest window
+    /// and sets the customer's own once it knows who bound.
+    pub fn set_window(&self, requests: usize) -> usize {
+        self.limit.set(&self.slots, requests)
     }
 
     /// Sends a request and returns the peer's response, whatever its status.
@@ -178,15 +194,19 @@ impl SessionHandle {
         self.close.cancel();
     }
 
-    /// How many of our requests may wait for their responses at once.
+    /// How many of our requests may wait for their responses at once: the
+    /// window last set with [`SessionHandle::set_window`], else
+    /// `SessionConfig::window`.
     pub fn window(&self) -> usize {
-        self.window
+        self.limit.limit()
     }
 
     /// How many of our requests hold a window slot (sent and unanswered, or
     /// about to be sent).
     pub fn in_flight(&self) -> usize {
-        self.window.saturating_sub(self.slots.available_permits())
+        self.window
+            .saturating_sub(self.slots.available_permits())
+            .saturating_sub(self.limit.held())
     }
 
     /// Whether the session has ended.

@@ -15,6 +15,24 @@ pub const DEFAULT_MAX_BINDS: u32 = 4;
 /// Requests a new account's session may have in flight, unless told otherwise.
 pub const DEFAULT_WINDOW: u32 = 10;
 
+/// deliver_sm a new account's session may have unanswered, unless told otherwise.
+pub const DEFAULT_DELIVER_WINDOW: u32 = 10;
+
+/// The largest deliver window: what a customer session is opened with
+/// before its account is known (permits are counts, so a large cap costs
+/// nothing until used).
+pub const MAX_DELIVER_WINDOW: u32 = 1000;
+
+/// Checks a deliver window: 1 to [`MAX_DELIVER_WINDOW`].
+pub fn check_deliver_window(window: u32) -> Result<(), String> {
+    if window == 0 || window > MAX_DELIVER_WINDOW {
+        return Err(format!(
+            "deliver_window is 1 to {MAX_DELIVER_WINDOW} (got {window})"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a system_id: 1 to 64 printable ASCII characters, no spaces.
 pub fn check_system_id(text: &str) -> Result<(), String> {
     let length = text.chars().count();

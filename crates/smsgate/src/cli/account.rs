@@ -168,6 +168,9 @@ struct AccountSettings {
     /// How many requests a session may have in flight.
     #[arg(long, value_name = "N", default_value_t = fields::DEFAULT_WINDOW, value_parser = clap::value_parser!(u32).range(1..))]
     window: u32,
+    /// How many deliver_sm (receipts, MO) a session may have unanswered.
+    #[arg(long, value_name = "N", default_value_t = fields::DEFAULT_DELIVER_WINDOW, value_parser = clap::value_parser!(u32).range(1..=i64::from(fields::MAX_DELIVER_WINDOW)))]
+    deliver_window: u32,
     /// Allowed bind types, comma-separated [default: tx,rx,trx].
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_bind_type)]
     bind_types: Vec<BindType>,
@@ -204,6 +207,9 @@ struct AccountChanges {
     /// How many requests a session may have in flight.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     window: Option<u32>,
+    /// How many deliver_sm (receipts, MO) a session may have unanswered.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(fields::MAX_DELIVER_WINDOW)))]
+    deliver_window: Option<u32>,
     /// Allowed bind types, comma-separated (replaces the list).
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_bind_type)]
     bind_types: Option<Vec<BindType>>,
@@ -563,6 +569,7 @@ impl AccountSettings {
             max_binds: self.max_binds,
             tps: self.tps,
             window: self.window,
+            deliver_window: self.deliver_window,
             bind_types: or_all_bind_types(self.bind_types),
             allowed_ips: self.allow_ip,
             allowed_senders: self.senders,
@@ -596,6 +603,7 @@ impl AccountChanges {
             max_binds: self.max_binds,
             tps: self.tps.map(|Setting(tps)| tps),
             window: self.window,
+            deliver_window: self.deliver_window,
             bind_types: self.bind_types.map(or_all_bind_types),
             allowed_ips,
             allowed_senders: extended(self.clear_senders, &current.allowed_senders, self.senders),
@@ -673,6 +681,7 @@ fn print_account(account: &Account, json: bool) -> Result<(), CliError> {
             ("max binds", account.max_binds.to_string()),
             ("tps", tps_text(account.tps)),
             ("window", account.window.to_string()),
+            ("deliver window", account.deliver_window.to_string()),
             ("bind types", bind_types_text(&account.bind_types)),
             ("allowed IPs", list_or(&ips, "any")),
             ("senders", list_or(&account.allowed_senders, "any")),

@@ -155,6 +155,7 @@ async fn create_demo_account(node: &Node) -> Result<(), CliError> {
             max_binds: 4,
             tps: Some(50),
             window: 10,
+            deliver_window: 10,
             bind_types: BindType::ALL.to_vec(),
             allowed_ips: Vec::new(),
             allowed_senders: Vec::new(),

@@ -66,6 +66,10 @@ pub struct Account {
     pub tps: Option<u32>,
     /// How many of the account's requests may be in flight per session.
     pub window: u32,
+    /// How many deliver_sm (receipts, MO) may wait for the answer of one of
+    /// its sessions at once (default 10, at most
+    /// [`crate::accounts::fields::MAX_DELIVER_WINDOW`]).
+    pub deliver_window: u32,
     /// Which bind types the account may use.
     pub bind_types: Vec<BindType>,
     /// Source IP ranges a bind may come from; empty allows any.
@@ -101,6 +105,8 @@ pub struct NewAccount {
     pub tps: Option<u32>,
     /// Window per session (default 10).
     pub window: u32,
+    /// Deliver window per session (default 10).
+    pub deliver_window: u32,
     /// Allowed bind types.
     pub bind_types: Vec<BindType>,
     /// Allowed source IP ranges.
@@ -126,6 +132,8 @@ pub struct AccountPatch {
     pub tps: Option<Option<u32>>,
     /// New window.
     pub window: Option<u32>,
+    /// New deliver window.
+    pub deliver_window: Option<u32>,
     /// New bind types.
     pub bind_types: Option<Vec<BindType>>,
     /// New IP allowlist.
@@ -154,6 +162,7 @@ impl AccountPatch {
                 max_binds: None,
                 tps: None,
                 window: None,
+                deliver_window: None,
                 bind_types: None,
                 allowed_ips: None,
                 allowed_senders: None,
@@ -173,6 +182,7 @@ impl AccountPatch {
             max_binds,
             tps,
             window,
+            deliver_window,
             bind_types,
             allowed_ips,
             allowed_senders,
@@ -192,6 +202,9 @@ impl AccountPatch {
         }
         if let Some(window) = window {
             account.window = window;
+        }
+        if let Some(deliver_window) = deliver_window {
+            account.deliver_window = deliver_window;
         }
         if let Some(bind_types) = bind_types {
             account.bind_types = bind_types;

@@ -105,6 +105,7 @@ pub fn test_account_with_hash(system_id: &str, password_hash: String) -> NewAcco
         max_binds: 4,
         tps: None,
         window: 10,
+        deliver_window: 10,
         bind_types: BindType::ALL.to_vec(),
         allowed_ips: Vec::new(),
         allowed_senders: Vec::new(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::AdminState;
 use super::body::{conflict, invalid, json, optional_json, store_problem};
 use crate::accounts::api_key;
-use crate::accounts::fields::{self, DEFAULT_MAX_BINDS, DEFAULT_WINDOW};
+use crate::accounts::fields::{self, DEFAULT_DELIVER_WINDOW, DEFAULT_MAX_BINDS, DEFAULT_WINDOW};
 use crate::ingress::http_api::problem::Problem;
 use crate::store::{Account, AccountPatch, ApiKey, BindType, NewAccount, NewApiKey, StoreError};
 
@@ -42,6 +42,8 @@ pub(super) struct NewAccountRequest {
     tps: Option<u32>,
     #[serde(default = "default_window")]
     window: u32,
+    #[serde(default = "default_deliver_window")]
+    deliver_window: u32,
     #[serde(default)]
     bind_types: Vec<String>,
     #[serde(default)]
@@ -68,6 +70,10 @@ fn default_window() -> u32 {
     DEFAULT_WINDOW
 }
 
+fn default_deliver_window() -> u32 {
+    DEFAULT_DELIVER_WINDOW
+}
+
 /// `PATCH /admin/api/accounts/{system_id}`: each field given replaces the
 /// setting; `null` removes `tps` (no limit), `default_sender`, `group` and
 /// `callback_url`.
@@ -79,6 +85,7 @@ pub(super) struct AccountChanges {
     #[serde(default, deserialize_with = "present")]
     tps: Option<Option<u32>>,
     window: Option<u32>,
+    deliver_window: Option<u32>,
     bind_types: Option<Vec<String>>,
     allowed_ips: Option<Vec<String>>,
     allowed_senders: Option<Vec<String>>,
@@ -166,6 +173,7 @@ pub(super) async fn create(
     }
     positive("max_binds", request.max_binds)?;
     positive("window", request.window)?;
+    fields::check_deliver_window(request.deliver_window).map_err(invalid)?;
     if let Some(tps) = request.tps {
         positive("tps", tps)?;
     }
@@ -176,6 +184,7 @@ pub(super) async fn create(
         max_binds: request.max_binds,
         tps: request.tps,
         window: request.window,
+        deliver_window: request.deliver_window,
         bind_types: bind_types(&request.bind_types)?,
         allowed_ips: ip_ranges(&request.allowed_ips)?,
         allowed_senders: request.allowed_senders,
@@ -248,11 +257,15 @@ pub(super) async fn update(
     if let Some(Some(tps)) = changes.tps {
         positive("tps", tps)?;
     }
+    if let Some(window) = changes.deliver_window {
+        fields::check_deliver_window(window).map_err(invalid)?;
+    }
     let patch = AccountPatch {
         enabled: changes.enabled,
         max_binds: changes.max_binds,
         tps: changes.tps,
         window: changes.window,
+        deliver_window: changes.deliver_window,
         bind_types: changes.bind_types.as_deref().map(bind_types).transpose()?,
         allowed_ips: changes.allowed_ips.as_deref().map(ip_ranges).transpose()?,
         allowed_senders: changes.allowed_senders,
@@ -273,7 +286,7 @@ pub(super) async fn update(
     let changes_settings = !patch.is_empty();
     if !changes_settings && new_hash.is_none() {
         return Err(invalid(
-            "nothing to change: give at least one field (enabled, max_binds, tps, window, \
+            "nothing to change: give at least one field (enabled, max_binds, tps, window, deliver_window, \
              bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group, \
              callback_url, password)",
         ));

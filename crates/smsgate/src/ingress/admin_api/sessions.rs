@@ -33,15 +33,18 @@ pub(super) struct SessionView {
     #[serde(with = "crate::timefmt::rfc3339")]
     since: SystemTime,
     window: WindowView,
+    deliver_window: WindowView,
     messages_in: u64,
     messages_out: u64,
 }
 
-/// The customer's window: its requests being handled now, of how many it may have.
+/// A window: for `window`, the customer's requests being handled now, of
+/// how many it may have; for `deliver_window`, our deliver_sm it has not
+/// answered yet, of how many it may have.
 #[derive(Debug, Serialize)]
 struct WindowView {
     in_use: usize,
-    size: u32,
+    size: usize,
 }
 
 impl SessionView {
@@ -61,7 +64,11 @@ impl SessionView {
             since: session.since,
             window: WindowView {
                 in_use: stats.in_flight.load(Ordering::Relaxed),
-                size: stats.window.load(Ordering::Relaxed),
+                size: stats.window.load(Ordering::Relaxed) as usize,
+            },
+            deliver_window: WindowView {
+                in_use: session.handle.in_flight(),
+                size: session.handle.window(),
             },
             messages_in: stats.messages_in.load(Ordering::Relaxed),
             messages_out: stats.messages_out.load(Ordering::Relaxed),

@@ -94,6 +94,7 @@ mod tests {
             max_binds: 1,
             tps: None,
             window: 10,
+            deliver_window: 10,
             bind_types: vec![BindType::Transceiver],
             allowed_ips: Vec::new(),
             allowed_senders: Vec::new(),

@@ -30,6 +30,7 @@ use super::prebind::Unbound;
 use super::registry::{BoundSession, SessionStats};
 use crate::accept::Submission;
 use crate::accounts::canonical_ip;
+use crate::accounts::fields::{DEFAULT_DELIVER_WINDOW, MAX_DELIVER_WINDOW};
 use crate::accounts::verifier::{Check, upgrade_password_hash};
 use crate::pdu_trace::PduLogger;
 use crate::store::{Account, BindType, MessageState, Origin};
@@ -73,7 +74,8 @@ pub(super) async fn serve_connection<T>(
 {
     let config = &ctx.config;
     let session_config = SessionConfig {
-        window: 10,
+        // The largest deliver window: the account's own is set at bind.
+        window: MAX_DELIVER_WINDOW as usize,
         response_timeout: config.response_timeout,
         enquire_link_interval: Some(config.enquire_link_interval),
         inactivity_timeout: Some(config.inactivity_timeout),
@@ -92,6 +94,7 @@ pub(super) async fn serve_connection<T>(
     // (its bind, while the password is checked); whatever it pipelines
     // behind it is answered ESME_RTHROTTLED at once, never held.
     handle.set_peer_window(1);
+    handle.set_window(DEFAULT_DELIVER_WINDOW as usize);
     let mut connection = Connection {
         id: ctx.registry.next_id(),
         remote,
@@ -161,6 +164,9 @@ pub(super) async fn serve_connection<T>(
             match ctx.store.account(&bound.account.system_id).await {
                 Ok(Some(account)) if account.enabled => {
                     bound.stats.window.store(account.window, Ordering::Relaxed);
+                    if account.deliver_window != bound.account.deliver_window {
+                        handle.set_window(account.deliver_window as usize);
+                    }
                     bound.account = Arc::new(account);
                     bound.refreshed = Instant::now();
                 }
@@ -344,6 +350,8 @@ impl Connection {
             return refuse(CommandStatus::ESME_RBINDFAIL);
         }
         let stats = Arc::new(SessionStats::new(account.window));
+        // Before it is registered, so that no deliver_sm goes out past it.
+        self.handle.set_window(account.deliver_window as usize);
         let registered = ctx.registry.try_register(
             BoundSession {
                 id: self.id,

@@ -21,7 +21,7 @@ const API_KEY_COLUMNS: &str = "id, account, label, created_at, last_used_at";
 /// The columns of an account row.
 const ACCOUNT_COLUMNS: &str = "system_id, password_hash, enabled, credits, max_binds, tps, window, \
     bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, group_name, created_at, \
-    callback_url";
+    callback_url, deliver_window";
 
 impl Writer {
     pub(super) fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
@@ -31,8 +31,8 @@ impl Writer {
             .prepare_cached(
                 "INSERT INTO accounts (system_id, password_hash, enabled, credits, max_binds, tps, \
                  window, bind_types, allowed_ips, allowed_senders, default_sender, address_ranges, \
-                 group_name, created_at) \
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+                 group_name, created_at, deliver_window) \
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
                  ON CONFLICT (system_id) DO NOTHING",
             )
             .and_then(|mut statement| {
@@ -50,6 +50,7 @@ impl Writer {
                     strings_json(&account.address_ranges),
                     account.group,
                     to_millis(created_at),
+                    account.deliver_window,
                 ])
             })
             .map_err(backend)?;
@@ -67,6 +68,7 @@ impl Writer {
             max_binds: account.max_binds,
             tps: account.tps,
             window: account.window,
+            deliver_window: account.deliver_window,
             bind_types: account.bind_types,
             allowed_ips: account.allowed_ips,
             allowed_senders: account.allowed_senders,
@@ -90,7 +92,8 @@ impl Writer {
             .prepare_cached(
                 "UPDATE accounts SET enabled = ?2, max_binds = ?3, tps = ?4, window = ?5, \
                  bind_types = ?6, allowed_ips = ?7, allowed_senders = ?8, default_sender = ?9, \
-                 address_ranges = ?10, group_name = ?11, callback_url = ?12 WHERE system_id = ?1",
+                 address_ranges = ?10, group_name = ?11, callback_url = ?12, deliver_window = ?13 \
+                 WHERE system_id = ?1",
             )
             .and_then(|mut statement| {
                 statement.execute(params![
@@ -106,6 +109,7 @@ impl Writer {
                     strings_json(&account.address_ranges),
                     account.group,
                     account.callback_url,
+                    account.deliver_window,
                 ])
             })
             .map_err(backend)?;
@@ -319,6 +323,7 @@ fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
             .map(|tps| u32::try_from(tps).map_err(|_| bad_column("tps", tps)))
             .transpose()?,
         window: int_column(row, "window")?,
+        deliver_window: int_column(row, "deliver_window")?,
         bind_types,
         allowed_ips,
         allowed_senders: json_strings(row, "allowed_senders")?,
