@@ -41,7 +41,7 @@ pub struct Config {
     /// How accepted messages are sent: concurrency, polling, retries.
     pub dispatch: DispatchConfig,
     /// How receipts and MO reach SMPP customers: maximum age, retries.
-    pub delivery: crate::outbox::CourierConfig,
+    pub delivery: crate::delivery::outbox::CourierConfig,
     /// The HTTP listener (provider webhooks).
     pub http: crate::ingress::http::HttpConfig,
     /// MO routes (`[[mo_routes]]`), tried in order before the accounts'
@@ -52,7 +52,7 @@ pub struct Config {
     /// Asterisk call-file spools (`[asterisk.NAME]`) that MO routes can name.
     pub asterisk: BTreeMap<String, crate::delivery::asterisk::AsteriskSpoolConfig>,
     /// How MO messages are put together.
-    pub mo: crate::mo::MoConfig,
+    pub mo: crate::tracking::mo::MoConfig,
     /// Who may reach the operator console and the admin API.
     pub admin: crate::ingress::admin_api::AdminConfig,
     /// What the store keeps: retention.
@@ -69,12 +69,12 @@ impl Default for Config {
             routes: vec![demo_route()],
             connectors: BTreeMap::from([(DEMO_CONNECTOR.to_string(), demo_connector())]),
             dispatch: DispatchConfig::default(),
-            delivery: crate::outbox::CourierConfig::default(),
+            delivery: crate::delivery::outbox::CourierConfig::default(),
             http: crate::ingress::http::HttpConfig::default(),
             mo_routes: Vec::new(),
             webhooks: BTreeMap::new(),
             asterisk: BTreeMap::new(),
-            mo: crate::mo::MoConfig::default(),
+            mo: crate::tracking::mo::MoConfig::default(),
             admin: crate::ingress::admin_api::AdminConfig::default(),
             store: crate::store::retention::StoreConfig::default(),
         }

@@ -19,20 +19,20 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::callback_targets::CallbackTargets;
+use crate::delivery::courier::Courier;
 use crate::delivery::webhook::Webhook;
+use crate::delivery::webhook_courier::WebhookCourier;
 use crate::dispatch::{Connectors, DispatchControl, Dispatcher};
 use crate::ingress::admin_api::{self, AdminContext};
 use crate::ingress::http::{HttpServer, readiness, webhook_routes};
 use crate::ingress::http_api::{self, ApiContext};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
 use crate::metrics::{self, Metrics};
-use crate::mo::MoRouter;
-use crate::outbox::Courier;
-use crate::outbox::webhooks::WebhookCourier;
 use crate::routing::{RouteError, RouteTable};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 use crate::trace_switch::TraceSwitches;
+use crate::tracking::mo::MoRouter;
 
 /// Receipts and MO waiting for tracking; past it, connectors wait (their
 /// binds stop reading once their inbound window is full, and a webhook
@@ -214,9 +214,10 @@ impl Node {
             ),
             Err(error) => warn!(%error, "mo: the stored parts of long messages could not be read"),
         }
-        let callback_key = crate::outbox::webhooks::callback_key(data_dir).map_err(|e| {
-            StoreError::Backend(format!("the callback key in {}: {e}", data_dir.display()))
-        })?;
+        let callback_key =
+            crate::delivery::webhook_courier::callback_key(data_dir).map_err(|e| {
+                StoreError::Backend(format!("the callback key in {}: {e}", data_dir.display()))
+            })?;
         let webhook_courier = WebhookCourier::start(
             store.clone(),
             webhooks,

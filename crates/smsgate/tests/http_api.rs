@@ -512,8 +512,8 @@ async fn callback_url_gets_signed_status_events_submitted_then_delivered_in_orde
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    let secret = smsgate::outbox::webhooks::callback_secret(
-        &smsgate::outbox::webhooks::callback_key(gateway._dir.path()).expect("key"),
+    let secret = smsgate::delivery::webhook_courier::callback_secret(
+        &smsgate::delivery::webhook_courier::callback_key(gateway._dir.path()).expect("key"),
         "acme",
     );
     let mut states = Vec::new();

@@ -13,9 +13,9 @@ use bytes::Bytes;
 use smpp::receipt::ReceiptStat;
 use smpp::{Address, COctetString, Tlv};
 use smsgate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt, StoredReceiver};
-use smsgate::mo::{MoConfig, MoRouter};
 use smsgate::store::sqlite::SqliteStore;
 use smsgate::store::{MessageFilter, Store};
+use smsgate::tracking::mo::{MoConfig, MoRouter};
 use tokio::sync::mpsc;
 
 /// Long enough for anything that should arrive; only reached on failure.

@@ -260,7 +260,7 @@ impl Store for MemoryStore {
         _accounts: &[(String, u32)],
         _limit: u32,
         _now: SystemTime,
-    ) -> StoreResult<Vec<crate::outbox::OutboxItem>> {
+    ) -> StoreResult<Vec<crate::delivery::outbox::OutboxItem>> {
         Ok(Vec::new())
     }
 
@@ -268,8 +268,8 @@ impl Store for MemoryStore {
         &self,
         _seq: i64,
         _message_id: &str,
-        _kind: crate::outbox::OutboxKind,
-        _result: crate::outbox::OutboxResult,
+        _kind: crate::delivery::outbox::OutboxKind,
+        _result: crate::delivery::outbox::OutboxResult,
         _now: SystemTime,
     ) -> StoreResult<()> {
         Ok(())

@@ -404,8 +404,8 @@ pub fn run(data_dir: &Path, args: AccountArgs) -> Result<(), CliError> {
         }
         AccountCommand::ApiKey(command) => run_api_key(data_dir, &db, command, json),
         AccountCommand::CallbackSecret { system_id } => {
-            let key = crate::outbox::webhooks::callback_key(data_dir)?;
-            let secret = crate::outbox::webhooks::callback_secret(&key, &system_id);
+            let key = crate::delivery::webhook_courier::callback_key(data_dir)?;
+            let secret = crate::delivery::webhook_courier::callback_secret(&key, &system_id);
             if json {
                 println!(
                     "{}",

@@ -1,7 +1,21 @@
 //! Delivery: receipts and MO messages leave smsgate here, towards the
-//! customer they belong to (DESIGN.md, "one path per job").
+//! customer they belong to (DESIGN.md, "one path per job"). A receipt
+//! walks connectors -> tracking -> delivery; so does an MO.
 //!
-//! The building blocks, each usable on its own:
+//! What is waiting to go is in the store's outbox, written in the same
+//! transaction as the state change or the MO it reports, so nothing is
+//! lost between "the message was delivered" and "the customer was told":
+//! - [`outbox`]: the outbox items, and the deliver_sm receipt an SMPP
+//!   customer gets for a final state (as its `registered_delivery` asks).
+//! - [`courier`]: sends receipts and MO on the account's receiver and
+//!   transceiver sessions bound to this node, oldest first, up to each
+//!   session's deliver window, and keeps what it cannot send yet until a
+//!   session binds (up to a maximum age).
+//! - [`webhook_courier`]: posts status callbacks (HTTP API messages) and
+//!   MO webhooks, in order per message, bounded per target and in all.
+//!
+//! The building blocks they use, each making one attempt and reporting
+//! how it went (the retries and the durable queue are the couriers'):
 //! - [`mo_routes`]: which target an inbound message goes to: an SMPP
 //!   account, a named webhook or a named Asterisk spool (`[[mo_routes]]`,
 //!   then the accounts' address ranges).
@@ -13,11 +27,6 @@
 //!   `[http] callback_allow` says so), checked again at each connection.
 //! - [`asterisk`]: one MO message written as an Asterisk call file into a
 //!   PBX's spool (`[asterisk.NAME]`), the way the WebSMS bridge does it.
-//!
-//! Each block makes one attempt and reports how it went. None of them
-//! touches the store or keeps state between attempts: the durable queue of
-//! pending deliveries, the retries and the message states belong to the
-//! caller, so a crash loses nothing that was acknowledged.
 //!
 //! In smsgate.toml:
 //!
@@ -38,8 +47,11 @@
 
 pub mod asterisk;
 pub mod callback_targets;
+pub mod courier;
 pub mod mo_routes;
+pub mod outbox;
 pub mod webhook;
+pub mod webhook_courier;
 
 /// Lowercase hexadecimal, two digits per octet.
 fn hex(bytes: &[u8]) -> String {

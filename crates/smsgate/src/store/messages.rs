@@ -517,7 +517,7 @@ pub enum MoDelivery {
     Webhook {
         /// The webhook's name.
         name: String,
-        /// The stored event ([`crate::mo::StoredMoEvent`]).
+        /// The stored event ([`crate::tracking::mo::StoredMoEvent`]).
         event: bytes::Bytes,
     },
 }

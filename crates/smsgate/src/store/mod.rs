@@ -243,7 +243,7 @@ pub trait Store: Send + Sync + 'static {
         accounts: &[(String, u32)],
         limit: u32,
         now: SystemTime,
-    ) -> StoreResult<Vec<crate::outbox::OutboxItem>>;
+    ) -> StoreResult<Vec<crate::delivery::outbox::OutboxItem>>;
     /// Records how an attempt to deliver outbox item `seq` (about message
     /// `message_id`) ended: delivered or dropped items leave the outbox, a
     /// retry is due again at its time; each is traced on the message.
@@ -251,8 +251,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         seq: i64,
         message_id: &str,
-        kind: crate::outbox::OutboxKind,
-        result: crate::outbox::OutboxResult,
+        kind: crate::delivery::outbox::OutboxKind,
+        result: crate::delivery::outbox::OutboxResult,
         now: SystemTime,
     ) -> StoreResult<()>;
     /// Drops outbox items queued before `before`, with a trace event each;

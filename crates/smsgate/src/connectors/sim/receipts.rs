@@ -97,7 +97,7 @@ impl ReceiptOrder {
 
 /// The start of a message as the receipt's `text:` shows it (the same as
 /// smsgate's own receipts to customers).
-pub(super) use crate::outbox::echo;
+pub(super) use crate::delivery::outbox::echo;
 
 /// A receipt ready to go (or waiting for a session to go on).
 #[derive(Debug)]

@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use smpp::receipt::ReceiptStat;
 
-use crate::outbox::{OutboxItem, OutboxKind, OutboxResult};
+use crate::delivery::outbox::{OutboxItem, OutboxKind, OutboxResult};
 
 use super::{
     AcceptOutcome, Account, AccountPatch, AdminToken, AdminUser, ApiKey, Attempt, AttemptResult,

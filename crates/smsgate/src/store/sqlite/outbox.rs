@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use smpp::receipt::ReceiptStat;
 
-use crate::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
+use crate::delivery::outbox::{self, OutboxItem, OutboxKind, OutboxResult};
 use crate::store::{
     CLAIM_LEASE, MessageState, MoDelivery, MoRecord, NewMoPart, OutboxGroup, StoreResult,
     StoredAddress, StoredMoPart,
@@ -123,7 +123,7 @@ impl Writer {
         let Some(url) = &notice.callback_url else {
             return Ok(());
         };
-        let event = outbox::webhooks::StoredCallback {
+        let event = crate::delivery::webhook_courier::StoredCallback {
             url: url.clone(),
             account: notice.account.clone(),
             id: id.to_string(),

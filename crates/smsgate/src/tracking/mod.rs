@@ -14,6 +14,8 @@
 //! failed), and only then answers the provider: an acknowledged receipt
 //! or MO is never lost, and many are in flight at once.
 
+pub mod mo;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -25,8 +27,8 @@ use tracing::{debug, warn};
 
 use crate::connectors::{Inbound, InboundEvent, ProviderMo, ProviderReceipt, StoredSignal};
 use crate::metrics::Metrics;
-use crate::mo::MoRouter;
 use crate::store::{Store, receipt_state};
+use mo::MoRouter;
 
 /// Most events taken off the channel at once.
 const BATCH: usize = 512;

@@ -36,13 +36,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
-use super::{OutboxItem, OutboxResult};
+use super::outbox::{OutboxItem, OutboxResult};
 use crate::delivery::callback_targets::CallbackTargets;
 use crate::delivery::webhook::{
     PostOutcome, StatusEvent, Webhook, WebhookConfig, WebhookPayload, retry_delay,
 };
-use crate::mo::StoredMoEvent;
 use crate::store::{MessageState, Store};
+use crate::tracking::mo::StoredMoEvent;
 
 /// The outbox account of callback events.
 const CALLBACKS: &str = "callback";

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::{OutboxItem, OutboxResult};
+use super::outbox::{OutboxItem, OutboxResult};
 use crate::ingress::smpp_server::{BoundSession, SessionRegistry};
 use crate::store::{BindType, Store};
 

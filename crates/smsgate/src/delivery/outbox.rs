@@ -4,12 +4,9 @@
 //! Each is a deliver_sm in the store's outbox, written in the same
 //! transaction as the state change it reports, so a receipt is never lost
 //! between "the message was delivered" and "the customer was told". The
-//! [`courier`] sends them on any receiver or transceiver session of the
+//! [`super::courier`] sends them on any receiver or transceiver session of the
 //! account bound to this node, oldest first, and keeps those it cannot
 //! send yet until a session binds (up to a maximum age).
-
-pub mod courier;
-pub mod webhooks;
 
 use std::time::SystemTime;
 
@@ -20,7 +17,7 @@ use smpp::{Address, Body, COctetString, DeliverSm, Pdu, Tlv};
 
 use crate::store::{MessageState, StoredAddress};
 
-pub use courier::{Courier, CourierConfig};
+pub use super::courier::{Courier, CourierConfig};
 
 /// How many octets of a message are decoded for a receipt's `text:`, which
 /// shows 20 characters: enough for 20 UCS-2 characters.
