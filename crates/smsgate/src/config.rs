@@ -3,7 +3,6 @@
 //! for the annotated example.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,8 +10,10 @@ use serde::Deserialize;
 
 use crate::accept::AcceptConfig;
 use crate::connectors::sim::{Delay, SimConfig};
-use crate::connectors::smpp_client::SmppClientConfig;
+pub use crate::dispatch::{ConnectorConfig, ConnectorKind, DispatchConfig};
+pub use crate::ingress::smpp_server::{SecurityConfig, SmppConfig};
 use crate::routing::{DEFAULT_ORDER, RouteConfig, Strategy};
+use crate::settings::InvalidSetting;
 
 /// The whole configuration.
 ///
@@ -120,235 +121,12 @@ fn demo_route() -> RouteConfig {
     }
 }
 
-/// One connector (`[connectors.NAME]`): the keys every kind has, and
-/// `kind` with that kind's own keys.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ConnectorConfig {
-    /// The provider's submit answer is already the final outcome (as an OTP
-    /// provider whose ESME_ROK means "delivered"): success ends the message
-    /// `delivered` at once, with its DELIVRD receipt, without waiting for
-    /// one from the provider. Default false.
-    #[serde(default)]
-    pub synchronous: bool,
-    /// How the provider takes long messages: `udh` (a concatenation UDH in
-    /// each segment), `sar` (the sar_* TLVs) or `payload` (whole, in
-    /// message_payload). Default: `payload` for `kind = "http"` (one
-    /// request with the whole text), `udh` for the others. See docs/connectors.md.
-    #[serde(default)]
-    pub long_messages: Option<crate::dispatch::LongMessages>,
-    /// Which provider answers fail over, are retried, or are final, where
-    /// they differ from the defaults (`[connectors.NAME.outcomes]`, see
-    /// [`crate::dispatch::OutcomesConfig`]).
-    #[serde(default)]
-    pub outcomes: crate::dispatch::OutcomesConfig,
-    /// The HTTP endpoints this provider calls with MO messages and receipt
-    /// callbacks (`[connectors.NAME.webhooks]`), served on the `[http]`
-    /// listener; absent: none.
-    #[serde(default)]
-    pub webhooks: Option<crate::ingress::provider_webhooks::ProviderWebhookConfig>,
-    /// The kind and its keys.
-    #[serde(flatten)]
-    pub kind: ConnectorKind,
-}
-
-impl ConnectorConfig {
-    /// A connector of `kind` with the common keys at their defaults.
-    pub fn new(kind: ConnectorKind) -> ConnectorConfig {
-        ConnectorConfig {
-            synchronous: false,
-            long_messages: None,
-            outcomes: crate::dispatch::OutcomesConfig::default(),
-            webhooks: None,
-            kind,
-        }
-    }
-}
-
-/// A connector's kind: `kind` says which, the other keys are that kind's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum ConnectorKind {
-    /// Our SMPP client to a carrier; the keys of [`SmppClientConfig`].
-    Smpp(SmppClientConfig),
-    /// The built-in simulator: a [`crate::connectors::sim::SimServer`] on
-    /// 127.0.0.1 (a free port) with the keys of [`SimConfig`], and an smpp
-    /// connector bound to it, so messages travel real SMPP both ways.
-    Sim(SimConfig),
-    /// A provider's HTTP API; the keys of
-    /// [`crate::connectors::http::HttpConnectorConfig`].
-    Http(crate::connectors::http::HttpConnectorConfig),
-}
-
-/// How dispatch sends accepted messages.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DispatchConfig {
-    /// Messages being submitted at once, over all connectors: bounds the
-    /// tasks and memory a backlog can take. Default 1024.
-    pub concurrency: usize,
-    /// Accepted messages waiting in memory for a submit slot. Accept hands
-    /// each message to this queue right after its commit; when it is full,
-    /// messages wait in the store instead and are read back as slots free
-    /// (oldest first), so a backlog never grows memory. Default 20,000.
-    pub queue: usize,
-    /// How often the store is asked for due messages when nothing woke the
-    /// dispatcher sooner (a retry coming due, a scheduled message). Default 100 ms.
-    #[serde(with = "duration")]
-    pub poll_interval: Duration,
-    /// The waits before each retry on the same connector after a transient
-    /// failure (throttled, system error, no answer); when they are used up,
-    /// the message fails over to the next connector. Default 1 s, 5 s, 30 s.
-    #[serde(with = "durations")]
-    pub retry_delays: Vec<Duration>,
-    /// Whether a message that ends `failed` or `rejected` (no provider ever
-    /// took it) gives its credits back to the account. Default true.
-    pub refund_on_failure: bool,
-}
-
-impl Default for DispatchConfig {
-    fn default() -> Self {
-        DispatchConfig {
-            concurrency: 1024,
-            queue: 20_000,
-            poll_interval: Duration::from_millis(100),
-            retry_delays: vec![
-                Duration::from_secs(1),
-                Duration::from_secs(5),
-                Duration::from_secs(30),
-            ],
-            refund_on_failure: true,
-        }
-    }
-}
-
 /// Identity of this node in traces and logs.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// The node's name; defaults to the host name.
     pub name: Option<String>,
-}
-
-/// The SMPP listeners and session limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SmppConfig {
-    /// Whether the plaintext listener runs. Production deployments usually
-    /// keep only TLS (credentials and texts cross the internet).
-    pub plaintext: bool,
-    /// Plaintext addresses (IPv4 and IPv6).
-    pub listen: Vec<SocketAddr>,
-    /// Whether the TLS listener runs.
-    pub tls: bool,
-    /// TLS addresses.
-    pub tls_listen: Vec<SocketAddr>,
-    /// PEM certificate chain; with `tls_key`. If neither is set, a
-    /// self-signed certificate is generated under the data directory on
-    /// first start.
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key.
-    pub tls_key: Option<PathBuf>,
-    /// Connections over all listeners. Past it, the oldest connection that
-    /// has not sent a bind is closed to make room; with none, the new
-    /// connection is closed at once.
-    pub max_connections: usize,
-    /// Connections that have not bound yet (TLS handshake, waiting for a
-    /// bind), over all addresses. Past it, the oldest one that has not sent
-    /// a bind is closed to make room, so idle or hostile connections can
-    /// never keep a customer from binding.
-    pub max_unbound: usize,
-    /// Connections that have not bound yet from one address (an IPv6 /64).
-    /// Past it, that address's oldest one that has not sent a bind is
-    /// closed to make room.
-    pub max_unbound_per_ip: usize,
-    /// A connection must bind within this time.
-    #[serde(with = "duration")]
-    pub bind_timeout: Duration,
-    /// A session that sends nothing (not even enquire_link) for this long is closed.
-    #[serde(with = "duration")]
-    pub inactivity_timeout: Duration,
-    /// A session is unbound and closed after this long, whatever it does.
-    #[serde(with = "duration")]
-    pub session_lifetime: Duration,
-    /// Our own requests (deliver_sm, enquire_link) time out after this.
-    #[serde(with = "duration")]
-    pub response_timeout: Duration,
-    /// We send enquire_link after this much silence.
-    #[serde(with = "duration")]
-    pub enquire_link_interval: Duration,
-    /// On shutdown, how long to wait for sessions to unbind and in-flight
-    /// messages to be stored.
-    #[serde(with = "duration")]
-    pub shutdown_timeout: Duration,
-    /// Largest PDU accepted, in octets.
-    pub max_pdu_len: u32,
-    /// Longest system_id and password accepted in a bind, in octets (SMPP
-    /// 3.4 says 15 and 8, many clients send more).
-    pub max_credential_len: usize,
-}
-
-impl Default for SmppConfig {
-    fn default() -> Self {
-        SmppConfig {
-            plaintext: true,
-            listen: vec![
-                SocketAddr::from(([0, 0, 0, 0], 2775)),
-                SocketAddr::from(([0u16; 8], 2775)),
-            ],
-            tls: true,
-            tls_listen: vec![
-                SocketAddr::from(([0, 0, 0, 0], 2776)),
-                SocketAddr::from(([0u16; 8], 2776)),
-            ],
-            tls_cert: None,
-            tls_key: None,
-            max_connections: 1000,
-            max_unbound: 200,
-            max_unbound_per_ip: 50,
-            bind_timeout: Duration::from_secs(30),
-            inactivity_timeout: Duration::from_secs(90),
-            session_lifetime: Duration::from_secs(24 * 3600),
-            response_timeout: Duration::from_secs(30),
-            enquire_link_interval: Duration::from_secs(30),
-            shutdown_timeout: Duration::from_secs(10),
-            max_pdu_len: 64 * 1024,
-            max_credential_len: 64,
-        }
-    }
-}
-
-/// Bind security.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SecurityConfig {
-    /// Failed binds from one IP address that trigger a block.
-    pub max_failed_binds: u32,
-    /// The window in which those failures are counted.
-    #[serde(with = "duration")]
-    pub failed_bind_window: Duration,
-    /// How long a blocked address gets ESME_RBINDFAIL without its
-    /// credentials being checked.
-    #[serde(with = "duration")]
-    pub block_duration: Duration,
-    /// Password checks (argon2id, ~30 ms of CPU each) running at once; the
-    /// rest wait their turn, so a bind storm cannot starve bound sessions.
-    pub password_check_concurrency: usize,
-    /// How long a successful password check is remembered, sparing
-    /// reconnecting clients the cost. Zero disables the cache.
-    #[serde(with = "duration")]
-    pub password_cache_ttl: Duration,
-}
-
-impl Default for SecurityConfig {
-    fn default() -> Self {
-        SecurityConfig {
-            max_failed_binds: 5,
-            failed_bind_window: Duration::from_secs(600),
-            block_duration: Duration::from_secs(900),
-            password_check_concurrency: 2,
-            password_cache_ttl: Duration::from_secs(300),
-        }
-    }
 }
 
 /// Why a configuration could not be used.
@@ -373,6 +151,12 @@ pub enum ConfigError {
     /// The values contradict each other.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+}
+
+impl From<InvalidSetting> for ConfigError {
+    fn from(InvalidSetting(reason): InvalidSetting) -> ConfigError {
+        ConfigError::Invalid(reason)
+    }
 }
 
 impl Config {
@@ -411,44 +195,11 @@ impl Config {
 
     /// Checks the values that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let smpp = &self.smpp;
-        if smpp.tls_cert.is_some() != smpp.tls_key.is_some() {
-            return Err(ConfigError::Invalid(
-                "smpp.tls_cert and smpp.tls_key must be set together".into(),
-            ));
-        }
-        if smpp.max_unbound == 0 || smpp.max_unbound_per_ip == 0 {
-            return Err(ConfigError::Invalid(
-                "smpp.max_unbound and smpp.max_unbound_per_ip must be at least 1".into(),
-            ));
-        }
-        if smpp.max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "smpp.max_connections must be at least 1".into(),
-            ));
-        }
-        if smpp.max_pdu_len < 16 {
-            return Err(ConfigError::Invalid(
-                "smpp.max_pdu_len must be at least 16".into(),
-            ));
-        }
-        if self.security.password_check_concurrency == 0 {
-            return Err(ConfigError::Invalid(
-                "security.password_check_concurrency must be at least 1".into(),
-            ));
-        }
+        self.smpp.validate()?;
+        self.security.validate()?;
         crate::routing::check_routes(&self.routes)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        if self.dispatch.concurrency == 0 || self.dispatch.poll_interval.is_zero() {
-            return Err(ConfigError::Invalid(
-                "dispatch.concurrency and dispatch.poll_interval must be above zero".into(),
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.dispatch.queue) {
-            return Err(ConfigError::Invalid(
-                "dispatch.queue must be between 1 and 1,000,000".into(),
-            ));
-        }
+        self.dispatch.validate()?;
         Ok(())
     }
 
@@ -483,46 +234,6 @@ impl Config {
             .map(|name| name.trim().to_string())
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| "local".to_string())
-    }
-}
-
-/// serde: durations written as `30s`, `10m`, `24h`, `1h 30m`.
-pub(crate) mod duration {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e}")))
-    }
-}
-
-/// serde: a list of durations, each written as [`duration`] is.
-pub(crate) mod durations {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|text| {
-                humantime::parse_duration(text).map_err(|e| {
-                    serde::de::Error::custom(format!("invalid duration {text:?}: {e}"))
-                })
-            })
-            .collect()
-    }
-}
-
-/// serde: an optional duration, written as [`duration`] is; use with
-/// `#[serde(default, with = "crate::config::option_duration")]`.
-pub(crate) mod option_duration {
-    use serde::Deserializer;
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::duration::deserialize(d).map(Some)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod node;
 pub mod pdu_trace;
 pub mod routing;
+pub mod settings;
 pub mod store;
 pub mod timefmt;
 pub mod tls_roots;

@@ -17,6 +17,7 @@ use crate::accounts::ip_guard::{GuardLimits, IpGuard};
 use crate::accounts::verifier::PasswordVerifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::settings::InvalidSetting;
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::callback_targets::CallbackTargets;
 use crate::delivery::courier::Courier;
@@ -60,6 +61,12 @@ pub enum NodeError {
     /// The routes could not be compiled.
     #[error(transparent)]
     Routes(#[from] RouteError),
+}
+
+impl From<InvalidSetting> for NodeError {
+    fn from(invalid: InvalidSetting) -> NodeError {
+        NodeError::Config(invalid.into())
+    }
 }
 
 /// A running node.

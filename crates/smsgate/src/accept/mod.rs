@@ -66,10 +66,10 @@ pub struct AcceptConfig {
     /// 255 segments of 140 octets, is the most a concatenated SMS can carry.
     pub max_payload_len: usize,
     /// How long a message without a validity_period is tried for.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub default_validity: Duration,
     /// The longest a message is tried for, whatever the customer asks.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_validity: Duration,
 }
 

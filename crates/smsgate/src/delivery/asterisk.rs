@@ -53,7 +53,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// What RFC 3986 encodes: everything but the unreserved characters
 /// (`A-Z a-z 0-9 - . _ ~`), as PHP's `rawurlencode` does.
@@ -88,12 +88,12 @@ pub struct AsteriskSpoolConfig {
     /// The dialplan priority that handles the message.
     pub priority: u32,
     /// How long to wait for an answer before the call fails (`WaitTime`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub wait_time: Duration,
     /// Retries before failing (`MaxRetries`); 0: do not retry.
     pub max_retries: u32,
     /// The wait between retries (`RetryTime`).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_time: Duration,
     /// Whether Asterisk keeps the call file in `outgoing_done` (`Archive`).
     pub archive: bool,
@@ -151,8 +151,8 @@ pub struct AsteriskSpool {
 impl AsteriskSpool {
     /// Checks `[asterisk.<name>]` and creates its staging directory if
     /// missing.
-    pub fn new(name: &str, config: AsteriskSpoolConfig) -> Result<AsteriskSpool, ConfigError> {
-        let invalid = |problem: String| ConfigError::Invalid(format!("asterisk.{name}: {problem}"));
+    pub fn new(name: &str, config: AsteriskSpoolConfig) -> Result<AsteriskSpool, InvalidSetting> {
+        let invalid = |problem: String| InvalidSetting(format!("asterisk.{name}: {problem}"));
         for (key, value) in [
             ("channel_context", Some(&config.channel_context)),
             ("context", Some(&config.context)),

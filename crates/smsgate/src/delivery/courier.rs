@@ -70,15 +70,15 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 pub struct CourierConfig {
     /// How long a receipt or MO waits for a session of its account before
     /// it is dropped (with a trace event). Default 72 h.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_age: Duration,
     /// The waits before each new attempt after a temporary error or no
     /// answer; the last one repeats until `max_age`. Default 5 s, 30 s, 2 min, 10 min.
-    #[serde(with = "crate::config::durations")]
+    #[serde(with = "crate::settings::durations")]
     pub retry_delays: Vec<Duration>,
     /// How often the outbox is looked at when nothing woke the courier
     /// sooner. Default 100 ms.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub poll_interval: Duration,
 }
 

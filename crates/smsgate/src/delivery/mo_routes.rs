@@ -44,7 +44,7 @@ use std::sync::Arc;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// One `[[mo_routes]]` entry, as written. Compiled and checked by
 /// [`MoRouteTable::from_config`].
@@ -184,7 +184,7 @@ impl MoRouteTable {
     pub fn from_config(
         routes: &[MoRouteConfig],
         account_ranges: &[(String, String)],
-    ) -> Result<MoRouteTable, ConfigError> {
+    ) -> Result<MoRouteTable, InvalidSetting> {
         let routes = routes
             .iter()
             .enumerate()
@@ -193,7 +193,7 @@ impl MoRouteTable {
         let mut ranges = Vec::with_capacity(account_ranges.len());
         for (system_id, pattern) in account_ranges {
             let range = AddressRange::parse(pattern).map_err(|problem| {
-                ConfigError::Invalid(format!(
+                InvalidSetting(format!(
                     "account {system_id}: address range {pattern:?}: {problem}"
                 ))
             })?;
@@ -253,9 +253,9 @@ impl MoRouteTable {
 }
 
 impl MoRoute {
-    fn compile(number: usize, config: &MoRouteConfig) -> Result<MoRoute, ConfigError> {
+    fn compile(number: usize, config: &MoRouteConfig) -> Result<MoRoute, InvalidSetting> {
         let invalid = |key: &str, problem: String| {
-            ConfigError::Invalid(format!("mo route {number}: {key}: {problem}"))
+            InvalidSetting(format!("mo route {number}: {key}: {problem}"))
         };
         let regex =
             |key: &str, pattern: &str| Regex::new(pattern).map_err(|e| invalid(key, e.to_string()));
@@ -429,12 +429,12 @@ pub fn check_targets<W, A>(
     routes: &[MoRouteConfig],
     webhooks: &BTreeMap<String, W>,
     spools: &BTreeMap<String, A>,
-) -> Result<(), ConfigError> {
+) -> Result<(), InvalidSetting> {
     for (index, route) in routes.iter().enumerate() {
         if let Some(name) = &route.webhook
             && !webhooks.contains_key(name)
         {
-            return Err(ConfigError::Invalid(format!(
+            return Err(InvalidSetting(format!(
                 "mo route {}: webhook {name} is not declared: add a [webhooks.{name}] table",
                 index + 1
             )));
@@ -442,7 +442,7 @@ pub fn check_targets<W, A>(
         if let Some(name) = &route.asterisk
             && !spools.contains_key(name)
         {
-            return Err(ConfigError::Invalid(format!(
+            return Err(InvalidSetting(format!(
                 "mo route {}: asterisk {name} is not declared: add an [asterisk.{name}] table",
                 index + 1
             )));

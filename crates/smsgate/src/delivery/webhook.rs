@@ -100,7 +100,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::callback_targets::{CallbackTargets, GuardedResolver, TargetRefused};
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 use crate::store::MessageState;
 use crate::tls_roots::system_roots;
 
@@ -141,11 +141,11 @@ pub struct WebhookConfig {
     pub signature_header: String,
     /// The longest a request may take, connecting and reading the answer
     /// included; past it the attempt counts as failed and is retried.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub timeout: Duration,
     /// How long an event is retried, counted from when it happened; older
     /// events are given up on.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_age: Duration,
 }
 
@@ -362,7 +362,7 @@ impl fmt::Debug for Webhook {
 impl Webhook {
     /// Checks `[webhooks.<name>]` and builds its HTTP client (for https,
     /// with the system's root certificates).
-    pub fn new(name: &str, config: WebhookConfig) -> Result<Webhook, ConfigError> {
+    pub fn new(name: &str, config: WebhookConfig) -> Result<Webhook, InvalidSetting> {
         Webhook::build(name, config, None)
     }
 
@@ -376,7 +376,7 @@ impl Webhook {
         name: &str,
         config: WebhookConfig,
         targets: Arc<CallbackTargets>,
-    ) -> Result<Webhook, ConfigError> {
+    ) -> Result<Webhook, InvalidSetting> {
         Webhook::build(name, config, Some(targets))
     }
 
@@ -384,8 +384,8 @@ impl Webhook {
         name: &str,
         config: WebhookConfig,
         targets: Option<Arc<CallbackTargets>>,
-    ) -> Result<Webhook, ConfigError> {
-        let invalid = |problem: String| ConfigError::Invalid(format!("webhooks.{name}: {problem}"));
+    ) -> Result<Webhook, InvalidSetting> {
+        let invalid = |problem: String| InvalidSetting(format!("webhooks.{name}: {problem}"));
         if config.url.is_empty() {
             return Err(invalid("url is required".into()));
         }

@@ -17,13 +17,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use super::config::{ConnectorConfig, ConnectorKind};
 use super::outcomes::Outcomes;
 use super::shape::LongMessages;
-use crate::config::{ConfigError, ConnectorConfig, ConnectorKind};
 use crate::connectors::http::HttpConnector;
 use crate::connectors::sim::SimServer;
 use crate::connectors::smpp_client::{HostConfig, SmppClient, SmppClientConfig};
 use crate::connectors::{ConnectorHealth, Inbound, OutboundSegment, SubmitOutcome};
+use crate::settings::InvalidSetting;
 use crate::trace_switch::TraceSwitches;
 
 /// The system_id our smpp connector binds to a `sim` connector's simulator
@@ -69,7 +70,7 @@ impl Link {
         config: &ConnectorConfig,
         events: &mpsc::Sender<Inbound>,
         trace: &TraceSwitches,
-    ) -> Result<Link, ConfigError> {
+    ) -> Result<Link, InvalidSetting> {
         let outcomes = Outcomes::from_config(name, &config.outcomes)?;
         let (transport, simulator) = match &config.kind {
             ConnectorKind::Smpp(client) => (
@@ -92,7 +93,7 @@ impl Link {
             ConnectorKind::Sim(sim) => {
                 let local = SocketAddr::from(([127, 0, 0, 1], 0));
                 let simulator = SimServer::start(&[local], sim.clone())
-                    .map_err(|e| ConfigError::Invalid(format!("connector {name}: {e}")))?;
+                    .map_err(|e| InvalidSetting(format!("connector {name}: {e}")))?;
                 let hosts = vec![HostConfig::plain(simulator.local_addr().to_string())];
                 let system_id = if sim.system_id.is_empty() {
                     SIM_SYSTEM_ID
@@ -186,7 +187,7 @@ impl Connectors {
         configs: &BTreeMap<String, ConnectorConfig>,
         events: &mpsc::Sender<Inbound>,
         trace: &TraceSwitches,
-    ) -> Result<Connectors, ConfigError> {
+    ) -> Result<Connectors, InvalidSetting> {
         let mut links = BTreeMap::new();
         for (name, config) in configs {
             links.insert(
@@ -219,7 +220,7 @@ impl Connectors {
     pub fn reconfigure(
         &self,
         configs: &BTreeMap<String, ConnectorConfig>,
-    ) -> Result<(Connectors, Vec<Arc<Link>>), ConfigError> {
+    ) -> Result<(Connectors, Vec<Arc<Link>>), InvalidSetting> {
         let mut links = BTreeMap::new();
         let mut started = Vec::new();
         for (name, config) in configs {

@@ -22,6 +22,7 @@
 //! is kept in memory by name: it survives reloads, not a restart.
 
 mod attempt;
+mod config;
 mod connectors;
 mod outcomes;
 pub mod queue;
@@ -39,15 +40,16 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub(crate) use self::attempt::routing_text as message_text;
+pub use self::config::{ConnectorConfig, ConnectorKind, DispatchConfig};
 pub use self::connectors::{Connectors, Link};
 pub use self::outcomes::{Outcomes, OutcomesConfig, Verdict};
 pub use self::queue::{DispatchQueue, QueueReceiver};
 pub use self::shape::LongMessages;
 use crate::accept::NumberTable;
-use crate::config::{ConfigError, ConnectorConfig, DispatchConfig};
 use crate::connectors::ConnectorHealth;
 use crate::metrics::Metrics;
 use crate::routing::{RouteSummary, RouteTable, RouteTest, RouteTestAnswer, test_route};
+use crate::settings::InvalidSetting;
 use crate::store::{ClaimedMessage, Store, StoreResult};
 
 /// Most messages claimed in one go: one store write each, and an upper
@@ -170,7 +172,7 @@ impl Dispatcher {
         &self,
         routes: RouteTable,
         connectors: &BTreeMap<String, ConnectorConfig>,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), InvalidSetting> {
         let current = self.context.setup();
         let (connectors, retired) = current.connectors.reconfigure(connectors)?;
         drop(current);

@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use smpp::CommandStatus;
 
-use crate::config::ConfigError;
 use crate::connectors::{SubmitFailure, SubmitOutcome};
+use crate::settings::InvalidSetting;
 
 /// What a submit's outcome means for the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -147,7 +147,10 @@ fn defaults() -> HashMap<Code, Verdict> {
 
 impl Outcomes {
     /// The defaults overridden by a connector's `[outcomes]` table.
-    pub fn from_config(connector: &str, config: &OutcomesConfig) -> Result<Outcomes, ConfigError> {
+    pub fn from_config(
+        connector: &str,
+        config: &OutcomesConfig,
+    ) -> Result<Outcomes, InvalidSetting> {
         let mut table = defaults();
         let groups = [
             ("fail_over", &config.fail_over, Verdict::FailOver),
@@ -158,7 +161,7 @@ impl Outcomes {
         for (key, entries, verdict) in groups {
             for entry in entries {
                 let code = Code::parse(entry).ok_or_else(|| {
-                    ConfigError::Invalid(format!(
+                    InvalidSetting(format!(
                         "connector {connector}: outcomes.{key}: {entry:?} is neither an SMPP \
                          status (0x45, 69, ESME_RSUBMITFAIL), an HTTP status (http:503, \
                          http:5xx) nor one of timeout, connection_lost, not_bound, malformed, \
@@ -168,7 +171,7 @@ impl Outcomes {
                 if let Some(other) = seen.insert(code, key)
                     && other != key
                 {
-                    return Err(ConfigError::Invalid(format!(
+                    return Err(InvalidSetting(format!(
                         "connector {connector}: {entry:?} is both in outcomes.{other} and outcomes.{key}"
                     )));
                 }

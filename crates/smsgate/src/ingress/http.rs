@@ -24,9 +24,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::config::{ConfigError, ConnectorConfig};
 use crate::connectors::Inbound;
+use crate::dispatch::ConnectorConfig;
 use crate::ingress::provider_webhooks;
+use crate::settings::InvalidSetting;
 use crate::store::Store;
 
 /// How long `/readyz` waits for the store before it calls the node not ready.
@@ -87,7 +88,7 @@ pub struct HttpServer {
 pub fn webhook_routes(
     connectors: &BTreeMap<String, ConnectorConfig>,
     events: &mpsc::Sender<Inbound>,
-) -> Result<Option<Router>, ConfigError> {
+) -> Result<Option<Router>, InvalidSetting> {
     let mut router: Option<Router> = None;
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
     for (name, connector) in connectors {
@@ -97,7 +98,7 @@ pub fn webhook_routes(
         let own = webhooks.paths(name);
         for path in [own.mo, own.receipt] {
             if let Some(other) = paths.insert(path.clone(), name.clone()) {
-                return Err(ConfigError::Invalid(format!(
+                return Err(InvalidSetting(format!(
                     "connectors {other} and {name} both use the webhook path {path}"
                 )));
             }

@@ -73,7 +73,7 @@ pub struct RouteConfig {
     pub source_npi: Option<u8>,
     /// The longest validity a message keeps on this route (`6h`): a
     /// message asking for longer gets this.
-    #[serde(default, with = "crate::config::option_duration")]
+    #[serde(default, with = "crate::settings::option_duration")]
     pub validity_cap: Option<Duration>,
 }
 

@@ -29,7 +29,7 @@ const INTERVAL: Duration = Duration::from_secs(600);
 pub struct StoreConfig {
     /// How long a message and its trace are kept after it was accepted;
     /// `0s` keeps them for ever. Default 30 days.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retention: Duration,
 }
 

@@ -31,11 +31,11 @@ use smstext::{Concat, EncodeOptions, SplitMethod};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::config::ConfigError;
 use crate::connectors::ProviderMo;
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::mo_routes::{MoInput, MoRouteConfig, MoRouteTable, MoTarget};
 use crate::delivery::webhook::MoEvent;
+use crate::settings::InvalidSetting;
 use crate::store::{
     MessageState, MoDelivery, MoRecord, NewMoPart, Store, StoredAddress, StoredMoPart,
 };
@@ -54,7 +54,7 @@ const MAX_PENDING: usize = 10_000;
 pub struct MoConfig {
     /// How long the parts of a long message are waited for; then the parts
     /// that came go on as they are. Default 2 min.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub reassembly_timeout: Duration,
 }
 
@@ -106,7 +106,7 @@ impl MoRouter {
         routes: Vec<MoRouteConfig>,
         spools: BTreeMap<String, AsteriskSpool>,
         config: MoConfig,
-    ) -> Result<MoRouter, ConfigError> {
+    ) -> Result<MoRouter, InvalidSetting> {
         let table = build_table(store.as_ref(), &routes).await?;
         Ok(MoRouter {
             store,
@@ -410,11 +410,11 @@ impl MoRouter {
 async fn build_table(
     store: &dyn Store,
     routes: &[MoRouteConfig],
-) -> Result<MoRouteTable, ConfigError> {
+) -> Result<MoRouteTable, InvalidSetting> {
     let accounts = store
         .accounts()
         .await
-        .map_err(|e| ConfigError::Invalid(format!("reading the accounts: {e}")))?;
+        .map_err(|e| InvalidSetting(format!("reading the accounts: {e}")))?;
     let ranges: Vec<(String, String)> = accounts
         .iter()
         .filter(|account| account.enabled)

@@ -13,7 +13,7 @@ use sha1::Sha1;
 
 use super::config::{Auth, invalid};
 use super::request::form_encode;
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// What each request carries to authenticate itself.
 #[derive(Clone)]
@@ -43,7 +43,7 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     /// Checks the credentials and prepares what every request needs.
-    pub(super) fn new(name: &str, auth: &Auth) -> Result<Signer, ConfigError> {
+    pub(super) fn new(name: &str, auth: &Auth) -> Result<Signer, InvalidSetting> {
         let no_control = |key: &str, value: &str| {
             if value.is_empty() {
                 Err(invalid(name, format!("auth.{key} is empty")))

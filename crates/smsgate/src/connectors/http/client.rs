@@ -11,7 +11,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::config::{HttpConnectorConfig, invalid};
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 use crate::tls_roots::system_roots;
 
 /// Sent with every request, so providers can tell who is calling.
@@ -28,7 +28,7 @@ pub(super) fn build(
     name: &str,
     config: &HttpConnectorConfig,
     https: bool,
-) -> Result<reqwest::Client, ConfigError> {
+) -> Result<reqwest::Client, InvalidSetting> {
     let roots = match &config.ca_file {
         Some(path) => file_roots(path)
             .map_err(|e| invalid(name, format!("cannot load ca_file {}: {e}", path.display())))?,

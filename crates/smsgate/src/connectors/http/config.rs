@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::request::RequestTemplate;
 use super::response::AnswerCheck;
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// The most requests in flight a connector may allow: far beyond what any
 /// provider accepts from one client, and small enough for a semaphore's
@@ -111,7 +111,7 @@ pub struct HttpConnectorConfig {
     pub id_regex: Option<String>,
     /// How long one request may take, connecting to reading the whole
     /// answer. Default 30 s.
-    #[serde(default = "default_timeout", with = "crate::config::duration")]
+    #[serde(default = "default_timeout", with = "crate::settings::duration")]
     pub timeout: Duration,
     /// Requests in flight at once; a submit beyond it waits for one to end.
     /// Default 10.
@@ -289,7 +289,7 @@ impl HttpConnectorConfig {
     /// credentials, the response check and id extraction, the limits.
     /// `name` is the connector's, for the message. The CA file is read
     /// only when the connector starts.
-    pub fn validate(&self, name: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, name: &str) -> Result<(), InvalidSetting> {
         self.check_limits(name)?;
         RequestTemplate::new(name, self)?;
         AnswerCheck::new(name, self)?;
@@ -297,7 +297,7 @@ impl HttpConnectorConfig {
     }
 
     /// The checks of [`HttpConnectorConfig::validate`] that build nothing.
-    pub(super) fn check_limits(&self, name: &str) -> Result<(), ConfigError> {
+    pub(super) fn check_limits(&self, name: &str) -> Result<(), InvalidSetting> {
         if self.timeout.is_zero() {
             return Err(invalid(name, "timeout must be above zero"));
         }
@@ -318,8 +318,8 @@ impl HttpConnectorConfig {
 }
 
 /// A configuration error naming the connector.
-pub(super) fn invalid(name: &str, what: impl std::fmt::Display) -> ConfigError {
-    ConfigError::Invalid(format!("connector {name}: {what}"))
+pub(super) fn invalid(name: &str, what: impl std::fmt::Display) -> InvalidSetting {
+    InvalidSetting(format!("connector {name}: {what}"))
 }
 
 #[cfg(test)]

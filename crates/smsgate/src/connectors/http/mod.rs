@@ -36,8 +36,8 @@ pub use config::{Auth, Charset, Format, HttpConnectorConfig, Method, NumberForma
 
 use super::rate::RateMeter;
 use super::{ConnectorHealth, OutboundSegment, SubmitFailure, SubmitOutcome};
-use crate::config::ConfigError;
 use crate::pdu_trace::{PDU_TARGET, text_dump};
+use crate::settings::InvalidSetting;
 use crate::trace_switch::TraceSwitches;
 use request::RequestTemplate;
 use response::AnswerCheck;
@@ -124,7 +124,10 @@ impl HttpConnector {
     /// expression or JSON pointer, missing credentials, ...) or its TLS
     /// settings cannot be loaded (a missing CA file, no system roots for
     /// an https URL).
-    pub fn start(name: String, config: HttpConnectorConfig) -> Result<HttpConnector, ConfigError> {
+    pub fn start(
+        name: String,
+        config: HttpConnectorConfig,
+    ) -> Result<HttpConnector, InvalidSetting> {
         HttpConnector::start_traced(name, config, TraceSwitches::new())
     }
 
@@ -135,7 +138,7 @@ impl HttpConnector {
         name: String,
         config: HttpConnectorConfig,
         trace: TraceSwitches,
-    ) -> Result<HttpConnector, ConfigError> {
+    ) -> Result<HttpConnector, InvalidSetting> {
         config.check_limits(&name)?;
         let template = RequestTemplate::new(&name, &config)?;
         let check = AnswerCheck::new(&name, &config)?;

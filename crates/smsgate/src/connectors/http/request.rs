@@ -17,8 +17,8 @@ use smpp::types::ton;
 use super::auth::Signer;
 use super::config::{Charset, Format, HttpConnectorConfig, Method, NumberFormat, Secret, invalid};
 use super::text;
-use crate::config::ConfigError;
 use crate::connectors::OutboundSegment;
+use crate::settings::InvalidSetting;
 
 /// What PHP's `urlencode` (and so `http_build_query` with RFC 1738) leaves
 /// as it is: letters, digits and `-_.`. A space becomes `+`.
@@ -58,7 +58,7 @@ impl RequestTemplate {
     pub(super) fn new(
         name: &str,
         config: &HttpConnectorConfig,
-    ) -> Result<RequestTemplate, ConfigError> {
+    ) -> Result<RequestTemplate, InvalidSetting> {
         let url = Url::parse(&config.url)
             .map_err(|e| invalid(name, format!("url {:?} is not a URL: {e}", config.url)))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -196,7 +196,7 @@ impl RequestTemplate {
 
 /// The parameter names must be non-empty and distinct, or one value would
 /// silently replace another.
-fn check_keys(name: &str, config: &HttpConnectorConfig) -> Result<(), ConfigError> {
+fn check_keys(name: &str, config: &HttpConnectorConfig) -> Result<(), InvalidSetting> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     let named = [
         ("key_to", Some(&config.key_to)),

@@ -10,8 +10,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::config::{HttpConnectorConfig, invalid};
-use crate::config::ConfigError;
 use crate::connectors::SubmitOutcome;
+use crate::settings::InvalidSetting;
 
 /// How much of a body a refusal's detail keeps, in characters.
 const DETAIL_CHARS: usize = 200;
@@ -40,7 +40,7 @@ impl AnswerCheck {
     pub(super) fn new(
         name: &str,
         config: &HttpConnectorConfig,
-    ) -> Result<AnswerCheck, ConfigError> {
+    ) -> Result<AnswerCheck, InvalidSetting> {
         let success = match (&config.success_field, &config.success_value) {
             (None, None) => None,
             (Some(field), Some(value)) => {

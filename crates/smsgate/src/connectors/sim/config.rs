@@ -65,7 +65,7 @@ pub struct SimConfig {
     pub receipt_retries: u32,
     /// The wait before the first resend of a refused receipt; it doubles
     /// for each further one. Default 1 s.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub receipt_retry_delay: Duration,
     /// Receipts kept, per system_id, while it has no receiver or
     /// transceiver bound (they go out when one binds); past it, new

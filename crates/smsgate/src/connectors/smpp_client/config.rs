@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// bind's system_id field size, NUL included (SMPP 3.4 5.2.1).
 const SYSTEM_ID_MAX: usize = 16;
@@ -74,32 +74,35 @@ pub struct SmppClientConfig {
     #[serde(default)]
     pub tps_per_host: Option<u32>,
     /// How long a bind may be idle before we send enquire_link. Default 30 s.
-    #[serde(default = "default_thirty_seconds", with = "crate::config::duration")]
+    #[serde(default = "default_thirty_seconds", with = "crate::settings::duration")]
     pub enquire_link_interval: Duration,
     /// How long we wait for the answer to each request (bind, submit_sm,
     /// enquire_link). Default 30 s.
-    #[serde(default = "default_thirty_seconds", with = "crate::config::duration")]
+    #[serde(default = "default_thirty_seconds", with = "crate::settings::duration")]
     pub response_timeout: Duration,
     /// The first wait before reconnecting after a lost or refused bind; it
     /// doubles on each failure up to `reconnect_max`, with jitter so that
     /// many binds do not all knock at once. Default 1 s.
-    #[serde(default = "default_reconnect_min", with = "crate::config::duration")]
+    #[serde(default = "default_reconnect_min", with = "crate::settings::duration")]
     pub reconnect_min: Duration,
     /// The longest wait between reconnection attempts. Default 60 s.
-    #[serde(default = "default_reconnect_max", with = "crate::config::duration")]
+    #[serde(default = "default_reconnect_max", with = "crate::settings::duration")]
     pub reconnect_max: Duration,
     /// How long a bind is kept before it is replaced by a fresh one.
     /// Default 23 h: carriers commonly cut sessions at 24 h, and a cut we
     /// did not choose could catch messages in flight; a recycle we choose
     /// opens the new bind first and lets the old one's messages finish.
-    #[serde(default = "default_session_lifetime", with = "crate::config::duration")]
+    #[serde(
+        default = "default_session_lifetime",
+        with = "crate::settings::duration"
+    )]
     pub session_lifetime: Duration,
     /// How long a received receipt or MO may wait for room in the events
     /// channel before it is refused with ESME_RX_T_APPN (so the carrier
     /// sends it again later). Default 2 s.
     #[serde(
         default = "default_event_handoff_timeout",
-        with = "crate::config::duration"
+        with = "crate::settings::duration"
     )]
     pub event_handoff_timeout: Duration,
     /// How many of the carrier's deliver_sm / data_sm (receipts, MO) a bind
@@ -243,8 +246,8 @@ impl SmppClientConfig {
 
     /// Checks what serde cannot: lengths SMPP allows, non-zero limits,
     /// parseable addresses. `name` is the connector's, for the message.
-    pub fn validate(&self, name: &str) -> Result<(), ConfigError> {
-        let invalid = |what: String| Err(ConfigError::Invalid(format!("connector {name}: {what}")));
+    pub fn validate(&self, name: &str) -> Result<(), InvalidSetting> {
+        let invalid = |what: String| Err(InvalidSetting(format!("connector {name}: {what}")));
         if self.system_id.len() >= SYSTEM_ID_MAX {
             return invalid(format!(
                 "system_id is longer than {} characters",

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsConnector;
 
 use super::config::{BindType, HostConfig, SmppClientConfig, host_part};
-use crate::config::ConfigError;
 use crate::pdu_trace::PduLogger;
+use crate::settings::InvalidSetting;
 use crate::tls_roots::system_roots;
 
 /// How to reach one host: its address and, for TLS, the connector and the
@@ -37,9 +37,9 @@ impl std::fmt::Debug for HostTarget {
 }
 
 impl HostTarget {
-    pub(super) fn new(name: &str, host: &HostConfig) -> Result<HostTarget, ConfigError> {
+    pub(super) fn new(name: &str, host: &HostConfig) -> Result<HostTarget, InvalidSetting> {
         let invalid = |what: String| {
-            ConfigError::Invalid(format!("connector {name}, host {}: {what}", host.address))
+            InvalidSetting(format!("connector {name}, host {}: {what}", host.address))
         };
         let tls = if host.tls {
             let server_name = host

@@ -32,7 +32,7 @@ pub use config::{BindType, HostConfig, SmppClientConfig};
 
 use super::rate::RateMeter;
 use super::{ConnectorHealth, Inbound, OutboundSegment, SubmitFailure, SubmitOutcome};
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 use crate::trace_switch::TraceSwitches;
 use connect::HostTarget;
 
@@ -210,7 +210,7 @@ impl SmppClient {
         name: String,
         config: SmppClientConfig,
         events: mpsc::Sender<Inbound>,
-    ) -> Result<SmppClient, ConfigError> {
+    ) -> Result<SmppClient, InvalidSetting> {
         SmppClient::start_traced(name, config, events, TraceSwitches::new())
     }
 
@@ -221,7 +221,7 @@ impl SmppClient {
         config: SmppClientConfig,
         events: mpsc::Sender<Inbound>,
         trace: TraceSwitches,
-    ) -> Result<SmppClient, ConfigError> {
+    ) -> Result<SmppClient, InvalidSetting> {
         config.validate(&name)?;
         let targets = config
             .hosts

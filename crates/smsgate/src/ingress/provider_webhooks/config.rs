@@ -22,7 +22,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Deserializer};
 use smpp::receipt::ReceiptStat;
 
-use crate::config::ConfigError;
+use crate::settings::InvalidSetting;
 
 /// How a connector's provider calls us back. A TOML table, every key
 /// optional (the defaults are [`ProviderWebhookConfig::default`]):
@@ -122,7 +122,7 @@ pub struct ProviderWebhookConfig {
     pub max_body_size: usize,
     /// How long a request waits for room in the channel to tracking before
     /// it is answered 503, so the provider tries again later. Default 2 s.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub event_handoff_timeout: Duration,
 }
 
@@ -180,9 +180,9 @@ impl ProviderWebhookConfig {
     /// Checks what serde cannot: paths, field names, the header names, the
     /// credentials, and that the webhook is not open to anyone unless
     /// `insecure` says so.
-    pub fn validate(&self, connector: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, connector: &str) -> Result<(), InvalidSetting> {
         let invalid = |what: String| {
-            Err(ConfigError::Invalid(format!(
+            Err(InvalidSetting(format!(
                 "connector {connector:?} webhooks: {what}"
             )))
         };
@@ -353,7 +353,7 @@ pub enum WebhookAuth {
         timestamp_header: String,
         /// How far the timestamp may be from our clock, either way: older
         /// (or later) requests are answered 401. Default 5 minutes.
-        #[serde(default = "default_max_age", with = "crate::config::duration")]
+        #[serde(default = "default_max_age", with = "crate::settings::duration")]
         max_age: Duration,
         /// How many signatures taken within `max_age` are remembered, so
         /// that the same request sent again is answered 401. A signature is

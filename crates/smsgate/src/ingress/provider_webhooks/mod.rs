@@ -69,8 +69,8 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendTimeoutError;
 use tracing::{debug, error, info, warn};
 
-use crate::config::ConfigError;
 use crate::connectors::{Inbound, InboundEvent};
+use crate::settings::InvalidSetting;
 use auth::TakenSignature;
 pub use config::{
     AddressRange, HmacAlgorithm, ProviderWebhookConfig, Secret, SignatureEncoding, StatusWord,
@@ -94,10 +94,10 @@ pub fn router(
     connector: &str,
     config: &ProviderWebhookConfig,
     events: mpsc::Sender<Inbound>,
-) -> Result<Router, ConfigError> {
+) -> Result<Router, InvalidSetting> {
     config.validate(connector)?;
     let proxy_header = HeaderName::from_str(&config.proxy_header).map_err(|_| {
-        ConfigError::Invalid(format!(
+        InvalidSetting(format!(
             "connector {connector:?} webhooks: proxy_header {:?} is not a valid HTTP header name",
             config.proxy_header
         ))

@@ -7,6 +7,7 @@
 //! every submission in flight has finished, so that nothing acknowledged is
 //! lost and nothing accepted goes unanswered.
 
+mod config;
 mod listener;
 pub mod prebind;
 pub mod registry;
@@ -26,8 +27,9 @@ use tracing::{info, warn};
 use crate::accept::Acceptor;
 use crate::accounts::ip_guard::IpGuard;
 use crate::accounts::verifier::PasswordVerifier;
-use crate::config::{SecurityConfig, SmppConfig};
+
 use crate::store::Store;
+pub use config::{SecurityConfig, SmppConfig};
 pub use registry::{BoundSession, SessionRegistry};
 
 /// What every connection shares.
