@@ -41,6 +41,14 @@ function accountForm(account) {
     allowed_senders: h('textarea', { name: 'allowed_senders', rows: '2', placeholder: 'any sender' }, (account?.allowed_senders ?? []).join('\n')),
     address_ranges: h('textarea', { name: 'address_ranges', rows: '2', placeholder: 'none' }, (account?.address_ranges ?? []).join('\n')),
   };
+  // SMPP 3.4 carries at most 8 password characters and many clients cut
+  // longer ones: such an account could never bind from them.
+  const passwordWarning = h('p', { class: 'field-warning', testid: 'password-warning', hidden: true });
+  inputs.password.addEventListener('input', () => {
+    const length = [...inputs.password.value].length;
+    passwordWarning.hidden = length <= 8;
+    passwordWarning.textContent = `${length} characters: SMPP clients that cut passwords at 8 (smpplib, many carrier platforms) could never bind with it; the HTTP API takes it whole.`;
+  });
   const current = new Set(account?.bind_types ?? BIND_TYPES.map(([name]) => name));
   const bindBoxes = BIND_TYPES.map(([name, short]) => {
     const box = h('input', { type: 'checkbox', name: 'bind_types', value: name, checked: current.has(name) });
@@ -54,7 +62,8 @@ function accountForm(account) {
     'div',
     { class: 'form-grid' },
     creating ? field('System id', inputs.system_id, 'The SMPP system_id and HTTP API login.') : null,
-    field(creating ? 'Password' : 'New password', inputs.password, creating ? null : 'Leave empty to keep the current one.'),
+    field(creating ? 'Password' : 'New password', inputs.password, creating ? 'SMPP carries at most 8 characters.' : 'Leave empty to keep the current one. SMPP carries at most 8 characters.'),
+    passwordWarning,
     creating ? field('Credits', inputs.credits) : null,
     field('Max binds', inputs.max_binds),
     field('Messages per second', inputs.tps, 'Empty for no limit.'),

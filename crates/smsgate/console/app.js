@@ -10,6 +10,7 @@ import * as connectors from './connectors.js';
 import * as routes from './routes.js';
 import * as messages from './messages.js';
 import * as queues from './queues.js';
+import * as security from './security.js';
 
 const PAGES = [
   { name: 'dashboard', label: 'Dashboard', page: dashboard },
@@ -19,6 +20,7 @@ const PAGES = [
   { name: 'routes', label: 'Routes', page: routes },
   { name: 'messages', label: 'Messages', page: messages },
   { name: 'queues', label: 'Queues', page: queues },
+  { name: 'security', label: 'Blocked addresses', page: security },
 ];
 
 const root = document.getElementById('app');
@@ -93,6 +95,8 @@ function showLogin(message, error) {
       password.value = '';
       startSession(me);
     } catch (failure) {
+      // One message, replacing the last attempt's.
+      clearBanners();
       showError(failure, 'Login failed');
       password.select();
     } finally {

@@ -13,11 +13,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::accept::{AcceptConfig, Acceptor, NumberTableError};
-use crate::accounts::ip_guard::{GuardLimits, IpGuard};
+use crate::accounts::ip_guard::{self, GuardLimits, Guards};
 use crate::accounts::verifier::PasswordVerifier;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::settings::InvalidSetting;
 use crate::delivery::asterisk::AsteriskSpool;
 use crate::delivery::callback_targets::CallbackTargets;
 use crate::delivery::courier::Courier;
@@ -30,6 +29,7 @@ use crate::ingress::http_api::{self, ApiContext};
 use crate::ingress::smpp_server::{ServerContext, SessionRegistry, SmppServer, StartError};
 use crate::metrics::{self, Metrics};
 use crate::routing::{RouteError, RouteTable};
+use crate::settings::InvalidSetting;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 use crate::trace_switch::TraceSwitches;
@@ -90,6 +90,8 @@ pub struct Node {
     /// from the store by `trace_refresher` until shutdown begins.
     pub trace: TraceSwitches,
     trace_refresher: JoinHandle<()>,
+    /// Keeps the blocked addresses in step with the store until shutdown begins.
+    block_sync: JoinHandle<()>,
     /// Deletes messages older than `[store] retention` until shutdown begins.
     retention: JoinHandle<()>,
 }
@@ -170,14 +172,17 @@ impl Node {
                 .with_dispatch(dispatch_queue),
         );
         let stored = acceptor.stored_signal();
-        let guard = Arc::new(IpGuard::new(
+        let guards = Guards::new(
             GuardLimits {
                 max_failures: security.max_failed_binds,
                 window: security.failed_bind_window,
                 block: security.block_duration,
             },
-            clock,
-        ));
+            &security.trusted_ips,
+            &clock,
+        );
+        // Blocks stored before a restart hold at once.
+        ip_guard::sync_once(&guards.all(), store.as_ref(), &node_name).await;
         let (events, inbound) = mpsc::channel(INBOUND_QUEUE);
         let trace = TraceSwitches::new();
         if let Err(error) = trace.refresh(store.as_ref()).await {
@@ -190,7 +195,7 @@ impl Node {
             store: store.clone(),
             acceptor: acceptor.clone(),
             verifier: verifier.clone(),
-            guard: guard.clone(),
+            guard: Arc::clone(&guards.api),
             callback_targets: Arc::clone(&callback_targets),
             keys: Arc::clone(&api_keys),
         });
@@ -286,7 +291,7 @@ impl Node {
                     dispatch: dispatcher.control(),
                     metrics: Arc::clone(&metrics),
                     verifier: verifier.clone(),
-                    guard: guard.clone(),
+                    guards: guards.clone(),
                     trace: trace.clone(),
                     config: config.admin.clone(),
                     callback_targets,
@@ -315,13 +320,19 @@ impl Node {
             store: store.clone(),
             acceptor,
             verifier,
-            guard,
+            guard: Arc::clone(&guards.smpp),
             registry,
             tasks: TaskTracker::new(),
             trace: trace.clone(),
         };
         let smpp = SmppServer::start(context, data_dir).await?;
         let trace_refresher = trace.spawn_refresher(store.clone(), stopping.clone());
+        let block_sync = ip_guard::spawn_sync(
+            guards.all(),
+            store.clone(),
+            node_name.clone(),
+            stopping.clone(),
+        );
         Ok(Node {
             smpp,
             store,
@@ -332,6 +343,7 @@ impl Node {
             http,
             config: config.clone(),
             trace_refresher,
+            block_sync,
             retention,
             trace,
             stopping,
@@ -455,6 +467,7 @@ impl Node {
         self.stopping.cancel();
         // Cancelling `stopping` ended the refresher's loop.
         let _ = self.trace_refresher.await;
+        let _ = self.block_sync.await;
         let _ = self.retention.await;
         self.dispatcher.shutdown().await;
         if let Some(http) = self.http {

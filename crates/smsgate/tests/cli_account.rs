@@ -563,3 +563,25 @@ async fn message_show_and_list_print_a_stored_message_and_its_trace() {
     let none = json(&data, &["message", "list", "--state", "delivered"]);
     assert_eq!(none, serde_json::json!([]));
 }
+
+#[test]
+fn a_password_longer_than_smpp_carries_is_taken_with_a_warning_that_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let long = common::smsgate(
+        data,
+        &["account", "add", "acme", "--password", "twelve-chars"],
+    );
+    assert!(long.status.success());
+    let warning = String::from_utf8_lossy(&long.stderr);
+    assert!(
+        warning.contains("12 characters") && warning.contains("at most 8"),
+        "{warning}"
+    );
+    let short = common::smsgate(data, &["account", "add", "beta", "--password", "8chars!!"]);
+    assert!(short.status.success());
+    assert!(
+        !String::from_utf8_lossy(&short.stderr).contains("warning"),
+        "no warning at 8"
+    );
+}

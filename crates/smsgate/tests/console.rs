@@ -239,6 +239,26 @@ async fn operator_disconnects_a_session_and_reads_a_message_trace_in_the_console
     // The simulator delivers it: the trace has its whole life to show.
     until_state(&node, &message_id, MessageState::Delivered).await;
 
+    // Failed logins on the customer API block 127.0.0.1 there (not on the
+    // console, which the script uses from the same address and which lifts
+    // the block).
+    let api = common::http_client();
+    let balance = || {
+        api.get(format!("{url}/api/v1/balance"))
+            .basic_auth(SYSTEM_ID, Some("secret"))
+    };
+    for _ in 0..5 {
+        let refused = api
+            .get(format!("{url}/api/v1/balance"))
+            .basic_auth(SYSTEM_ID, Some("wrong"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    }
+    let blocked = balance().send().await.expect("answered");
+    assert_eq!(blocked.status(), reqwest::StatusCode::FORBIDDEN);
+
     let script_url = url.clone();
     let script_id = message_id.clone();
     let (passed, printed) =
@@ -251,6 +271,10 @@ async fn operator_disconnects_a_session_and_reads_a_message_trace_in_the_console
         "the console e2e script failed (screenshots in {}):\n{printed}",
         screenshots_dir().display()
     );
+
+    // The console's Lift really lifted the block.
+    let lifted = balance().send().await.expect("answered");
+    assert_eq!(lifted.status(), reqwest::StatusCode::OK);
 
     // The console's Disconnect really closed the customer's connection.
     let (unbound, reason) = tokio::time::timeout(PATIENCE, closed)

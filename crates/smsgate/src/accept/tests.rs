@@ -333,6 +333,22 @@ impl Store for MemoryStore {
         Ok(Vec::new())
     }
 
+    async fn put_ip_blocks(&self, _blocks: Vec<crate::store::IpBlock>) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn ip_blocks(&self, _now: SystemTime) -> StoreResult<Vec<crate::store::IpBlock>> {
+        Ok(Vec::new())
+    }
+
+    async fn delete_ip_blocks(
+        &self,
+        _address: std::net::IpAddr,
+        _surface: Option<crate::store::Surface>,
+    ) -> StoreResult<u64> {
+        Ok(0)
+    }
+
     // Admin users and tokens, message search: not used by acceptance.
 
     async fn create_admin_user(

@@ -33,6 +33,23 @@ pub fn check_deliver_window(window: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest password SMPP 3.4 carries in a bind (a C-Octet String of 9
+/// octets with its NUL); many clients cut anything longer.
+pub const SMPP_PASSWORD_LEN: usize = 8;
+
+/// A warning for a password longer than [`SMPP_PASSWORD_LEN`]: smsgate
+/// takes it, but an SMPP client that cuts it can never bind with it.
+pub fn smpp_password_warning(password: &str) -> Option<String> {
+    let length = password.chars().count();
+    (length > SMPP_PASSWORD_LEN).then(|| {
+        format!(
+            "the password has {length} characters: SMPP 3.4 carries at most \
+             {SMPP_PASSWORD_LEN} in a bind and many clients (smpplib, carrier platforms) \
+             cut longer ones, so they could never bind with it; the HTTP API takes it whole"
+        )
+    })
+}
+
 /// Checks a system_id: 1 to 64 printable ASCII characters, no spaces.
 pub fn check_system_id(text: &str) -> Result<(), String> {
     let length = text.chars().count();

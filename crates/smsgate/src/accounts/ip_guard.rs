@@ -1,10 +1,14 @@
-//! Brute-force protection: an address that fails too many binds is refused
-//! for a while without its credentials being checked.
+//! Brute-force protection: an address that fails too many logins is
+//! refused for a while without its credentials being checked.
 //!
-//! Failures are counted per IPv4 address and per IPv6 /64 (one subscriber's
-//! prefix: counting single IPv6 addresses would let an attacker rotate
-//! through 2^64 of them). The block is logged once when it starts, not per
-//! refused attempt.
+//! Each surface (SMPP binds, the customer API, the console and admin API)
+//! has its own guard, so a script's typo on one never locks its operator
+//! out of the others; addresses in `[security] trusted_ips` are never
+//! counted. Failures are counted per IPv4 address and per IPv6 /64 (one
+//! subscriber's prefix: counting single IPv6 addresses would let an
+//! attacker rotate through 2^64 of them). A block is logged when it starts,
+//! and its refusals at most once a minute per address, with how many there
+//! were and how long the block has left.
 //!
 //! A check counts from the moment it starts ([`IpGuard::begin`]): failures
 //! in the window plus checks still running may not pass `max_failures`, so
@@ -13,15 +17,32 @@
 //! refused at once if they ended the address's chances, or checked (a
 //! burst of a real customer's logins, whose first success fills the
 //! verifier's cache, goes through).
+//!
+//! Blocks are kept in the store too ([`spawn_sync`]): a node writes the
+//! blocks it starts and reads everyone's every [`SYNC_INTERVAL`], so a
+//! block holds over a restart and on every node sharing the store, and an
+//! operator lifts one by deleting its row (`smsgate security unblock`, or
+//! the admin API, which also lifts it here at once).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use ipnet::IpNet;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 use crate::clock::Clock;
+use crate::store::{IpBlock, Store, Surface};
+
+/// How often a node writes the blocks it started and reads them all back.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Refusals of one blocked address are logged at most this often.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The limits: `max_failures` within `window` blocks for `block`.
 #[derive(Debug, Clone, Copy)]
@@ -34,10 +55,13 @@ pub struct GuardLimits {
     pub block: Duration,
 }
 
-/// Tracks failed binds per source address.
+/// Tracks failed logins per source address, for one surface.
 #[derive(Debug)]
 pub struct IpGuard {
+    surface: Surface,
     limits: GuardLimits,
+    /// Networks never counted nor blocked.
+    trusted: Vec<IpNet>,
     clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<IpAddr, Entry>>,
     /// Woken whenever a check ends, for the attempts waiting on one.
@@ -48,8 +72,30 @@ pub struct IpGuard {
 struct Entry {
     failures: VecDeque<Instant>,
     blocked_until: Option<Instant>,
+    /// The block is in the store: once its row is gone, an operator lifted it.
+    stored: bool,
     /// Checks started and not yet ended.
     running: u32,
+    /// Refusals since the last log line about them, and when that was.
+    refusals: u64,
+    refusals_logged: Option<Instant>,
+}
+
+impl Entry {
+    fn blocked_for(&self, now: Instant) -> Option<Duration> {
+        self.blocked_until
+            .filter(|&until| until > now)
+            .map(|until| until - now)
+    }
+}
+
+/// A blocked address as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// The IPv4 address, or the first address of the IPv6 /64.
+    pub address: IpAddr,
+    /// How long it has left.
+    pub remaining: Duration,
 }
 
 /// A password check that counts against its address while it runs. End it
@@ -91,21 +137,39 @@ impl Drop for Attempt<'_> {
 const SWEEP_AT: usize = 10_000;
 
 impl IpGuard {
-    /// A guard with these limits, reading time from `clock`.
-    pub fn new(limits: GuardLimits, clock: Arc<dyn Clock>) -> Self {
+    /// A guard of `surface` with these limits, reading time from `clock`.
+    pub fn new(surface: Surface, limits: GuardLimits, clock: Arc<dyn Clock>) -> Self {
         IpGuard {
+            surface,
             limits,
+            trusted: Vec::new(),
             clock,
             entries: Mutex::new(HashMap::new()),
             settled: Notify::new(),
         }
     }
 
+    /// Never counts nor blocks addresses in `networks`.
+    pub fn with_trusted(mut self, networks: Vec<IpNet>) -> Self {
+        self.trusted = networks;
+        self
+    }
+
+    /// The surface this guard keeps.
+    pub fn surface(&self) -> Surface {
+        self.surface
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        let ip = super::canonical_ip(ip);
+        self.trusted.iter().any(|network| network.contains(&ip))
+    }
+
     /// Starts a password check from `ip`: `None` when the address is
     /// blocked, or becomes blocked while this attempt waits for the checks
     /// already running from it (see the module's introduction).
     pub async fn begin(&self, ip: IpAddr) -> Option<Attempt<'_>> {
-        if self.limits.max_failures == 0 {
+        if self.limits.max_failures == 0 || self.is_trusted(ip) {
             return Some(Attempt {
                 guard: self,
                 ip: None,
@@ -120,7 +184,8 @@ impl IpGuard {
                 let mut entries = self.lock();
                 self.sweep(&mut entries, now);
                 let entry = entries.entry(key(ip)).or_default();
-                if entry.blocked_until.is_some_and(|until| until > now) {
+                if let Some(remaining) = entry.blocked_for(now) {
+                    self.refused(ip, entry, remaining, now);
                     return None;
                 }
                 self.forget_old_failures(entry, now);
@@ -151,19 +216,68 @@ impl IpGuard {
         started_block
     }
 
-    /// Whether binds from `ip` are refused right now.
-    pub fn is_blocked(&self, ip: IpAddr) -> bool {
+    /// How long logins from `ip` are still refused: `None` when they are
+    /// not. A refusal the caller makes on this answer is counted for the log.
+    pub fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
         let now = self.clock.now();
-        let entries = self.lock();
-        entries
-            .get(&key(ip))
-            .and_then(|entry| entry.blocked_until)
-            .is_some_and(|until| until > now)
+        let mut entries = self.lock();
+        let entry = entries.get_mut(&key(ip))?;
+        let remaining = entry.blocked_for(now)?;
+        self.refused(ip, entry, remaining, now);
+        Some(remaining)
+    }
+
+    /// How long logins from `ip` are still refused, not counting this as
+    /// a refusal (for the answer to one already counted).
+    pub fn remaining(&self, ip: IpAddr) -> Option<Duration> {
+        let now = self.clock.now();
+        self.lock().get(&key(ip))?.blocked_for(now)
+    }
+
+    /// Logs that a failure from `ip` started a block (the caller learns it
+    /// from [`Attempt::failed`]).
+    pub fn log_block_start(&self, ip: Option<IpAddr>) {
+        let remaining = ip
+            .and_then(|ip| self.remaining(ip))
+            .unwrap_or(self.limits.block);
+        warn!(
+            surface = self.surface.as_str(),
+            ip = ?ip,
+            failures = self.limits.max_failures,
+            block = %humantime::format_duration(whole_seconds(remaining)),
+            "too many failed logins: address blocked"
+        );
+    }
+
+    /// Whether logins from `ip` are refused right now (see [`IpGuard::blocked_for`]).
+    pub fn is_blocked(&self, ip: IpAddr) -> bool {
+        self.blocked_for(ip).is_some()
+    }
+
+    /// Counts a refusal of a blocked address; logs the first and then at
+    /// most one line per [`REFUSAL_LOG_INTERVAL`].
+    fn refused(&self, ip: IpAddr, entry: &mut Entry, remaining: Duration, now: Instant) {
+        entry.refusals += 1;
+        if entry
+            .refusals_logged
+            .is_some_and(|last| now.duration_since(last) < REFUSAL_LOG_INTERVAL)
+        {
+            return;
+        }
+        warn!(
+            surface = self.surface.as_str(),
+            %ip,
+            refused = entry.refusals,
+            remaining = %humantime::format_duration(whole_seconds(remaining)),
+            "login refused: the address is blocked after too many failed logins"
+        );
+        entry.refusals = 0;
+        entry.refusals_logged = Some(now);
     }
 
     /// Counts one failure; `true` when it starts a block.
     fn count_failure(&self, entry: &mut Entry, now: Instant) -> bool {
-        if self.limits.max_failures == 0 || entry.blocked_until.is_some_and(|until| until > now) {
+        if self.limits.max_failures == 0 || entry.blocked_for(now).is_some() {
             return false;
         }
         self.forget_old_failures(entry, now);
@@ -171,6 +285,9 @@ impl IpGuard {
         if entry.failures.len() >= self.limits.max_failures as usize {
             entry.failures.clear();
             entry.blocked_until = Some(now + self.limits.block);
+            entry.stored = false;
+            entry.refusals = 0;
+            entry.refusals_logged = None;
             return true;
         }
         false
@@ -194,7 +311,7 @@ impl IpGuard {
         let window = self.limits.window;
         entries.retain(|_, entry| {
             entry.running > 0
-                || entry.blocked_until.is_some_and(|until| until > now)
+                || entry.blocked_for(now).is_some()
                 || entry
                     .failures
                     .back()
@@ -203,13 +320,107 @@ impl IpGuard {
     }
 
     /// Addresses (or /64 prefixes) blocked right now, for operators.
-    pub fn blocked(&self) -> Vec<IpAddr> {
+    pub fn blocks(&self) -> Vec<Block> {
+        let now = self.clock.now();
+        let mut blocks: Vec<Block> = self
+            .lock()
+            .iter()
+            .filter_map(|(address, entry)| {
+                entry.blocked_for(now).map(|remaining| Block {
+                    address: *address,
+                    remaining,
+                })
+            })
+            .collect();
+        blocks.sort_by_key(|block| block.address);
+        blocks
+    }
+
+    /// Lifts the block of `ip` (and forgets its failures); returns whether
+    /// it was blocked.
+    pub fn unblock(&self, ip: IpAddr) -> bool {
+        let now = self.clock.now();
+        let mut entries = self.lock();
+        let Some(entry) = entries.get_mut(&key(ip)) else {
+            return false;
+        };
+        let was_blocked = entry.blocked_for(now).is_some();
+        *entry = Entry {
+            running: entry.running,
+            ..Entry::default()
+        };
+        drop(entries);
+        self.settled.notify_waiters();
+        was_blocked
+    }
+
+    /// The blocks started here and not yet in the store, as rows.
+    fn unstored(&self, node: &str, wall: SystemTime) -> Vec<IpBlock> {
         let now = self.clock.now();
         self.lock()
             .iter()
-            .filter(|(_, entry)| entry.blocked_until.is_some_and(|until| until > now))
-            .map(|(ip, _)| *ip)
+            .filter(|(_, entry)| !entry.stored)
+            .filter_map(|(address, entry)| {
+                entry.blocked_for(now).map(|remaining| IpBlock {
+                    surface: self.surface,
+                    address: *address,
+                    until: wall + remaining,
+                    node: node.to_string(),
+                })
+            })
             .collect()
+    }
+
+    /// Marks these blocks as in the store.
+    fn stored(&self, blocks: &[IpBlock]) {
+        let mut entries = self.lock();
+        for block in blocks.iter().filter(|block| block.surface == self.surface) {
+            if let Some(entry) = entries.get_mut(&block.address) {
+                entry.stored = true;
+            }
+        }
+    }
+
+    /// Follows the store's blocks (all surfaces' rows may be given): takes
+    /// up those started elsewhere or before a restart, and lifts the stored
+    /// ones whose row is gone.
+    fn follow(&self, rows: &[IpBlock], wall: SystemTime) {
+        let now = self.clock.now();
+        let mut lifted = Vec::new();
+        {
+            let mut entries = self.lock();
+            let mut present = HashSet::new();
+            for row in rows.iter().filter(|row| row.surface == self.surface) {
+                let address = key(row.address);
+                present.insert(address);
+                let Ok(remaining) = row.until.duration_since(wall) else {
+                    continue;
+                };
+                let entry = entries.entry(address).or_default();
+                if entry.blocked_for(now).is_none() {
+                    entry.blocked_until = Some(now + remaining);
+                    entry.failures.clear();
+                }
+                entry.stored = true;
+            }
+            for (address, entry) in entries.iter_mut() {
+                if entry.stored && entry.blocked_for(now).is_some() && !present.contains(address) {
+                    lifted.push(*address);
+                    *entry = Entry {
+                        running: entry.running,
+                        ..Entry::default()
+                    };
+                }
+            }
+        }
+        for address in lifted {
+            info!(
+                surface = self.surface.as_str(),
+                %address,
+                "block lifted: its row was removed from the store (smsgate security unblock)"
+            );
+        }
+        self.settled.notify_waiters();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
@@ -217,6 +428,104 @@ impl IpGuard {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The guards of a node, one per surface.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    /// SMPP binds.
+    pub smpp: Arc<IpGuard>,
+    /// The customer API.
+    pub api: Arc<IpGuard>,
+    /// The console and the admin API.
+    pub console: Arc<IpGuard>,
+}
+
+impl Guards {
+    /// A guard per surface, each with `limits` and never counting `trusted`.
+    pub fn new(limits: GuardLimits, trusted: &[IpNet], clock: &Arc<dyn Clock>) -> Guards {
+        let guard = |surface| {
+            Arc::new(
+                IpGuard::new(surface, limits, Arc::clone(clock)).with_trusted(trusted.to_vec()),
+            )
+        };
+        Guards {
+            smpp: guard(Surface::Smpp),
+            api: guard(Surface::Api),
+            console: guard(Surface::Console),
+        }
+    }
+
+    /// The guard of `surface`.
+    pub fn of(&self, surface: Surface) -> &Arc<IpGuard> {
+        match surface {
+            Surface::Smpp => &self.smpp,
+            Surface::Api => &self.api,
+            Surface::Console => &self.console,
+        }
+    }
+
+    /// All three, in [`Surface::ALL`] order.
+    pub fn all(&self) -> Vec<Arc<IpGuard>> {
+        Surface::ALL
+            .into_iter()
+            .map(|surface| Arc::clone(self.of(surface)))
+            .collect()
+    }
+}
+
+/// One pass of [`spawn_sync`]: writes the blocks the guards started, then
+/// has them follow every stored block.
+pub async fn sync_once(guards: &[Arc<IpGuard>], store: &dyn Store, node: &str) {
+    let wall = SystemTime::now();
+    let new: Vec<IpBlock> = guards
+        .iter()
+        .flat_map(|guard| guard.unstored(node, wall))
+        .collect();
+    if !new.is_empty() {
+        match store.put_ip_blocks(new.clone()).await {
+            Ok(()) => guards.iter().for_each(|guard| guard.stored(&new)),
+            Err(error) => warn!(%error, "cannot store the blocked addresses; trying again"),
+        }
+    }
+    match store.ip_blocks(wall).await {
+        Ok(rows) => guards.iter().for_each(|guard| guard.follow(&rows, wall)),
+        Err(error) => warn!(%error, "cannot read the blocked addresses"),
+    }
+}
+
+/// Keeps the guards and the store's `ip_blocks` in step every
+/// [`SYNC_INTERVAL`] until `stop` (see the module's introduction).
+pub fn spawn_sync(
+    guards: Vec<Arc<IpGuard>>,
+    store: Arc<dyn Store>,
+    node: String,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            sync_once(&guards, store.as_ref(), &node).await;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(SYNC_INTERVAL) => {}
+            }
+        }
+    })
+}
+
+/// An address as blocks are kept and shown: IPv4 alone, IPv6 as its /64.
+pub fn shown(address: IpAddr) -> String {
+    match key(address) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("{v6}/64"),
+    }
+}
+
+/// A duration to the whole second above (at least one), for people and
+/// `Retry-After`: waiting that long is always enough.
+pub fn whole_seconds(duration: Duration) -> Duration {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    Duration::from_secs(seconds.max(1))
 }
 
 fn key(ip: IpAddr) -> IpAddr {
@@ -242,7 +551,7 @@ mod tests {
             window: Duration::from_secs(600),
             block: Duration::from_secs(900),
         };
-        (IpGuard::new(limits, clock.clone()), clock)
+        (IpGuard::new(Surface::Smpp, limits, clock.clone()), clock)
     }
 
     #[test]
@@ -338,6 +647,85 @@ mod tests {
         assert!(
             guard.is_blocked(ip),
             "five abandoned checks block like five failures"
+        );
+    }
+
+    #[test]
+    fn trusted_networks_are_never_counted_nor_blocked() {
+        let (guard, _) = guard();
+        let guard = guard.with_trusted(vec!["192.0.2.0/28".parse().expect("cidr")]);
+        let trusted: IpAddr = "192.0.2.3".parse().expect("ip");
+        for _ in 0..10 {
+            assert!(!fail(&guard, trusted));
+        }
+        assert!(!guard.is_blocked(trusted));
+        let other: IpAddr = "192.0.2.30".parse().expect("ip");
+        let starts = (0..5).filter(|_| fail(&guard, other)).count();
+        assert_eq!(starts, 1);
+    }
+
+    #[test]
+    fn unblock_lifts_a_block_and_forgets_its_failures() {
+        let (guard, _) = guard();
+        let ip: IpAddr = "192.0.2.40".parse().expect("ip");
+        for _ in 0..5 {
+            fail(&guard, ip);
+        }
+        assert_eq!(guard.blocks().len(), 1);
+        assert!(guard.unblock(ip));
+        assert!(!guard.is_blocked(ip));
+        assert!(!guard.unblock(ip), "nothing left to lift");
+        for _ in 0..4 {
+            assert!(!fail(&guard, ip), "counting starts again from zero");
+        }
+    }
+
+    fn row(address: &str, left: Duration) -> IpBlock {
+        IpBlock {
+            surface: Surface::Smpp,
+            address: address.parse().expect("ip"),
+            until: SystemTime::now() + left,
+            node: "other".into(),
+        }
+    }
+
+    #[test]
+    fn a_stored_block_is_taken_up_and_lifted_once_its_row_is_gone() {
+        let (guard, _) = guard();
+        let wall = SystemTime::now();
+        let ip: IpAddr = "192.0.2.50".parse().expect("ip");
+        guard.follow(&[row("192.0.2.50", Duration::from_secs(60))], wall);
+        let remaining = guard.remaining(ip).expect("blocked from the store");
+        assert!(remaining > Duration::from_secs(59) && remaining < Duration::from_secs(61));
+        // Another surface's rows are not this guard's.
+        let mut console = row("192.0.2.51", Duration::from_secs(60));
+        console.surface = Surface::Console;
+        guard.follow(&[row("192.0.2.50", Duration::from_secs(60)), console], wall);
+        assert!(!guard.is_blocked("192.0.2.51".parse().expect("ip")));
+        guard.follow(&[], wall);
+        assert!(!guard.is_blocked(ip), "lifted: its row is gone");
+    }
+
+    #[test]
+    fn a_block_started_here_is_not_lifted_before_it_is_stored() {
+        let (guard, _) = guard();
+        let ip: IpAddr = "192.0.2.60".parse().expect("ip");
+        for _ in 0..5 {
+            fail(&guard, ip);
+        }
+        let wall = SystemTime::now();
+        guard.follow(&[], wall);
+        assert!(guard.is_blocked(ip), "not stored yet: kept");
+        let new = guard.unstored("here", wall);
+        assert_eq!(new.len(), 1);
+        guard.stored(&new);
+        assert!(guard.unstored("here", wall).is_empty());
+        guard.follow(&new, wall);
+        assert!(guard.is_blocked(ip));
+        guard.follow(&[], wall);
+        assert!(
+            !guard.is_blocked(ip),
+            "stored, then its row removed: lifted"
         );
     }
 

@@ -265,6 +265,7 @@ mod tests {
     async fn fifty_wrong_passwords_at_once_from_one_address_get_five_checks_and_a_block() {
         let (verifier, clock) = verifier(Duration::from_secs(60));
         let guard = IpGuard::new(
+            crate::store::Surface::Smpp,
             GuardLimits {
                 max_failures: 5,
                 window: Duration::from_secs(600),

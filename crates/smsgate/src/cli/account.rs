@@ -556,6 +556,9 @@ impl PasswordInput {
             }
         };
         check_password(&password)?;
+        if let Some(warning) = fields::smpp_password_warning(&password) {
+            eprintln!("warning: {warning}");
+        }
         Ok(password)
     }
 }

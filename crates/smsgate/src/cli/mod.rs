@@ -10,6 +10,7 @@ pub mod admin;
 pub mod bench;
 pub mod message;
 pub mod route;
+pub mod security;
 pub mod send;
 pub mod serve;
 pub mod sim;
@@ -59,6 +60,10 @@ pub enum Command {
     /// Switch PDU traces (hex dumps in the log) on and off for an account
     /// or a connector; running nodes follow within seconds.
     Trace(trace::TraceArgs),
+    /// List the addresses blocked after too many failed logins (per
+    /// surface: SMPP, customer API, console) and lift a block; running
+    /// nodes follow within seconds.
+    Security(security::SecurityArgs),
     /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
     Sim(sim::SimArgs),
     /// Load-test a running gateway: `bench smpp` binds as a customer,
@@ -90,6 +95,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sim(args) => sim::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Trace(args) => trace::run(&cli.data_dir, args),
+        Command::Security(args) => security::run(&cli.data_dir, args),
     };
     done.map(|()| ExitCode::SUCCESS)
 }

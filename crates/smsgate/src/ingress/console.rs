@@ -62,6 +62,7 @@ const ASSETS: &[Asset] = &[
     asset!("routes.js", JS),
     asset!("messages.js", JS),
     asset!("queues.js", JS),
+    asset!("security.js", JS),
 ];
 
 /// The console's routes, to merge into the HTTP listener's router.

@@ -347,6 +347,55 @@ impl std::fmt::Display for TraceKind {
     }
 }
 
+/// Where a login failed: each surface keeps its own count and blocks, so a
+/// script's typo on the customer API does not lock its operator out of the
+/// console or the SMPP binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surface {
+    /// SMPP binds.
+    Smpp,
+    /// The customer HTTP API (Basic authentication).
+    Api,
+    /// The operator console and the admin API.
+    Console,
+}
+
+impl Surface {
+    /// Every surface.
+    pub const ALL: [Surface; 3] = [Surface::Smpp, Surface::Api, Surface::Console];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Smpp => "smpp",
+            Surface::Api => "api",
+            Surface::Console => "console",
+        }
+    }
+
+    /// The surface of a stored or typed name.
+    pub fn parse(name: &str) -> Option<Surface> {
+        Surface::ALL
+            .into_iter()
+            .find(|surface| surface.as_str() == name)
+    }
+}
+
+/// An address blocked after too many failed logins on one surface.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IpBlock {
+    /// Where the logins failed.
+    pub surface: Surface,
+    /// The IPv4 address, or the first address of the IPv6 /64.
+    pub address: std::net::IpAddr,
+    /// When the block ends.
+    #[serde(with = "crate::timefmt::rfc3339")]
+    pub until: SystemTime,
+    /// The node that started it.
+    pub node: String,
+}
+
 /// A trace switch: PDU hex dumps in the log for an account or a connector
 /// until a time (see [`crate::trace_switch`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

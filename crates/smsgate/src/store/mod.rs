@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use smpp::receipt::ReceiptStat;
 
 pub use accounts::{
-    Account, AccountPatch, AdminToken, AdminUser, ApiKey, BindType, NewAccount, NewAdminToken,
-    NewApiKey, TraceKind, TraceSwitch,
+    Account, AccountPatch, AdminToken, AdminUser, ApiKey, BindType, IpBlock, NewAccount,
+    NewAdminToken, NewApiKey, Surface, TraceKind, TraceSwitch,
 };
 pub use messages::{
     AcceptOutcome, Attempt, AttemptResult, ClaimedMessage, Direction, DispatchProgress,
@@ -330,6 +330,21 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_trace_switch(&self, kind: TraceKind, name: &str) -> StoreResult<bool>;
     /// The switches still on at `now` (`until` after it), by kind and name.
     async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>>;
+
+    // Blocked addresses
+
+    /// Stores blocks (replacing the `until` and node of one already there
+    /// for the same surface and address), and deletes those that are over.
+    async fn put_ip_blocks(&self, blocks: Vec<IpBlock>) -> StoreResult<()>;
+    /// The blocks not over at `now`, by surface and address.
+    async fn ip_blocks(&self, now: SystemTime) -> StoreResult<Vec<IpBlock>>;
+    /// Lifts the blocks of `address` (on `surface`, or on every surface);
+    /// returns how many there were.
+    async fn delete_ip_blocks(
+        &self,
+        address: std::net::IpAddr,
+        surface: Option<Surface>,
+    ) -> StoreResult<u64>;
 
     /// Waits until every write handed to the store so far is durable, then
     /// stops accepting writes (graceful shutdown).

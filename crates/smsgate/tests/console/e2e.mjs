@@ -9,7 +9,8 @@
 // It logs in, disconnects the session of SMSGATE_SYSTEM_ID on the sessions
 // page, finds the message sent to SMSGATE_DESTINATION and opens its trace,
 // gives the account 500 credits and a new API key, pauses and resumes the
-// first connector, tests a route, and logs out. Run it against a test
+// first connector, tests a route, lifts the block of 127.0.0.1 on the
+// customer API (the test runner made it), and logs out. Run it against a test
 // gateway, not a production one: it changes things. Exit status 0 when all of it
 // worked; otherwise 1, with what failed on stderr and a screenshot in
 // SMSGATE_SCREENSHOTS (default target/console-e2e). With
@@ -104,6 +105,16 @@ async function main() {
       await page.waitForURL((url) => url.pathname === '/console/');
       await page.getByTestId('login-form').waitFor();
       await page.getByTestId('login-username').fill(user);
+      // Two wrong passwords: one message says so, the second replacing the first.
+      for (let attempt = 1; attempt <= 2; attempt += 1) {
+        await page.getByTestId('login-password').fill(`not-the-password-${attempt}`);
+        await page.getByTestId('login-submit').click();
+        await page.getByTestId('error-banner').filter({ hasText: 'wrong user name or password' }).waitFor();
+        await page.getByTestId('login-submit').isEnabled();
+      }
+      await page.waitForFunction(() => !document.querySelector('[data-testid=login-submit]').disabled);
+      const banners = await page.getByTestId('error-banner').count();
+      if (banners !== 1) throw new Error(`${banners} error messages after two failed logins, expected one`);
       await page.getByTestId('login-password').fill(password);
       await page.getByTestId('login-submit').click();
       await page.getByTestId('dashboard').waitFor();
@@ -222,6 +233,18 @@ async function main() {
     await run(page, 'queues', async () => {
       await openPage(page, 'queues');
       await page.getByTestId('outbox-table').waitFor();
+    });
+
+    await run(page, 'blocked addresses', async () => {
+      // The test blocked 127.0.0.1 on the customer API (failed logins
+      // there); this console, from the same address, is not blocked.
+      await openPage(page, 'security');
+      const block = page.getByTestId('block-row').filter({ hasText: 'Customer API' }).filter({ hasText: '127.0.0.1' });
+      await block.waitFor();
+      await block.getByTestId('unblock').click();
+      await page.getByTestId('dialog-confirm').click();
+      await block.waitFor({ state: 'detached' });
+      await page.getByTestId('notice-banner').filter({ hasText: 'was lifted' }).waitFor();
     });
 
     await run(page, 'logout', async () => {

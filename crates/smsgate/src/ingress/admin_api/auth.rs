@@ -35,7 +35,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::body::json;
 use super::{Admin, AdminState};
@@ -268,12 +268,9 @@ async fn check_password(
     ip: Option<IpAddr>,
 ) -> Result<AdminUser, Problem> {
     let ctx = &admin.ctx;
-    if ip.is_some_and(|ip| ctx.guard.is_blocked(ip)) {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "address_blocked",
-            "too many failed logins from this address; try again later",
-        ));
+    let guard = &ctx.guards.console;
+    if let Some(remaining) = ip.and_then(|ip| guard.blocked_for(ip)) {
+        return Err(Problem::address_blocked(remaining));
     }
     let user = ctx
         .store
@@ -285,7 +282,7 @@ async fn check_password(
     let check = ctx
         .verifier
         .check(
-            &ctx.guard,
+            guard,
             ip,
             &verifier_key(name),
             user.as_ref().map(|user| user.password_hash.as_str()),
@@ -294,17 +291,13 @@ async fn check_password(
         .await;
     match (user, check) {
         (Some(user), Check::Valid { .. }) => Ok(user),
-        (_, Check::Blocked) => Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "address_blocked",
-            "too many failed logins from this address; try again later",
-        )),
+        (_, Check::Blocked) => Err(Problem::blocked_by(guard, ip)),
         (_, check) => {
             if check == (Check::Invalid { blocked_now: true }) {
-                warn!(?ip, "too many failed logins: address blocked");
+                guard.log_block_start(ip);
             }
             info!(?ip, user = %name, "admin api: invalid credentials");
-            Err(unauthorized())
+            Err(Problem::login_failed("wrong user name or password"))
         }
     }
 }

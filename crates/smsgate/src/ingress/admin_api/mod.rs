@@ -31,6 +31,7 @@ mod history;
 mod messages;
 mod overview;
 mod routes;
+mod security;
 mod sessions;
 mod trace;
 
@@ -47,7 +48,7 @@ use tokio_util::sync::CancellationToken;
 use self::auth::LoginSessions;
 pub use self::gate::{AdminConfig, gated};
 use crate::accept::Acceptor;
-use crate::accounts::ip_guard::IpGuard;
+use crate::accounts::ip_guard::Guards;
 use crate::accounts::verifier::PasswordVerifier;
 use crate::delivery::callback_targets::CallbackTargets;
 use crate::dispatch::DispatchControl;
@@ -77,9 +78,10 @@ pub struct AdminContext {
     pub metrics: Arc<Metrics>,
     /// Password checks (shared with binds and the customer API).
     pub verifier: Arc<PasswordVerifier>,
-    /// Brute-force blocking, shared with binds and the customer API: failed
-    /// admin logins count towards blocking the address too.
-    pub guard: Arc<IpGuard>,
+    /// Brute-force blocking, one guard per surface: failed admin and
+    /// console logins count on `console`; all three are listed and lifted
+    /// here.
+    pub guards: Guards,
     /// The runtime PDU trace switches.
     pub trace: TraceSwitches,
     /// `[admin]`: allowed addresses, cookie flags.
@@ -147,6 +149,8 @@ pub fn router(ctx: AdminContext) -> Router {
         .route("/routes/test", post(routes::test))
         .route("/messages", get(messages::search))
         .route("/messages/{id}", get(messages::show))
+        .route("/security/blocks", get(security::list))
+        .route("/security/blocks/{address}", delete(security::unblock))
         .route("/trace", get(trace::list))
         .route(
             "/trace/{kind}/{name}",

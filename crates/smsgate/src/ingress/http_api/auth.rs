@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::ApiContext;
 use super::problem::Problem;
@@ -116,7 +116,7 @@ async fn by_key(ctx: &ApiContext, key: &str) -> Result<Account, Problem> {
         .account_for_api_key(&hash, SystemTime::now())
         .await
         .map_err(|error| Problem::store_unavailable(&error))?
-        .ok_or_else(Problem::unauthorized)?;
+        .ok_or_else(|| Problem::login_failed("unknown or revoked API key"))?;
     ctx.keys.insert(&hash, &account, Instant::now(), generation);
     Ok(account)
 }
@@ -126,8 +126,8 @@ async fn by_password(
     credentials: &str,
     ip: Option<IpAddr>,
 ) -> Result<Account, Problem> {
-    if ip.is_some_and(|ip| ctx.guard.is_blocked(ip)) {
-        return Err(address_blocked());
+    if let Some(remaining) = ip.and_then(|ip| ctx.guard.blocked_for(ip)) {
+        return Err(Problem::address_blocked(remaining));
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(credentials)
@@ -164,23 +164,15 @@ async fn by_password(
             }
             Ok(account)
         }
-        (_, Check::Blocked) => Err(address_blocked()),
+        (_, Check::Blocked) => Err(Problem::blocked_by(&ctx.guard, ip)),
         (_, check) => {
             if check == (Check::Invalid { blocked_now: true }) {
-                warn!(?ip, "too many failed logins: address blocked");
+                ctx.guard.log_block_start(ip);
             }
             info!(?ip, %system_id, "http api: invalid credentials");
-            Err(Problem::unauthorized())
+            Err(Problem::login_failed("wrong system_id or password"))
         }
     }
-}
-
-fn address_blocked() -> Problem {
-    Problem::new(
-        StatusCode::FORBIDDEN,
-        "address_blocked",
-        "too many failed logins from this address; try again later",
-    )
 }
 
 /// What a bind checks after the credentials: enabled, and from an allowed address.

@@ -33,6 +33,8 @@ pub struct Problem {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    /// Seconds for a `Retry-After` header (429 has one of 1 s without it).
+    retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -42,6 +44,43 @@ impl Problem {
             status,
             code,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 401: credentials that do not authenticate, said as such (`detail`
+    /// names what was wrong without telling which part).
+    pub fn login_failed(detail: &'static str) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    /// [`Problem::address_blocked`] for a login `guard` refused (its
+    /// refusal already counted there).
+    pub fn blocked_by(
+        guard: &crate::accounts::ip_guard::IpGuard,
+        ip: Option<std::net::IpAddr>,
+    ) -> Problem {
+        let remaining = ip
+            .and_then(|ip| guard.remaining(ip))
+            .unwrap_or(std::time::Duration::from_secs(1));
+        Problem::address_blocked(remaining)
+    }
+
+    /// 403 with `Retry-After`: the caller's address is blocked on this
+    /// surface after too many failed logins, for `remaining`.
+    pub fn address_blocked(remaining: std::time::Duration) -> Problem {
+        let remaining = crate::accounts::ip_guard::whole_seconds(remaining);
+        Problem {
+            retry_after: Some(remaining.as_secs()),
+            ..Problem::new(
+                StatusCode::FORBIDDEN,
+                "address_blocked",
+                format!(
+                    "too many failed logins from this address: try again in {} \
+                     (an operator can lift the block: smsgate security unblock ADDRESS)",
+                    humantime::format_duration(remaining)
+                ),
+            )
         }
     }
 
@@ -140,7 +179,9 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::TOO_MANY_REQUESTS {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if self.status == StatusCode::UNAUTHORIZED {

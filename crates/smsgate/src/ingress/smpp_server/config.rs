@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::settings::InvalidSetting;
@@ -117,6 +118,10 @@ pub struct SecurityConfig {
     /// reconnecting clients the cost. Zero disables the cache.
     #[serde(with = "crate::settings::duration")]
     pub password_cache_ttl: Duration,
+    /// Networks whose failed logins are never counted nor blocked (CIDR or
+    /// single addresses), on any surface. Default none.
+    #[serde(deserialize_with = "trusted_ips")]
+    pub trusted_ips: Vec<IpNet>,
 }
 
 impl Default for SecurityConfig {
@@ -127,8 +132,20 @@ impl Default for SecurityConfig {
             block_duration: Duration::from_secs(900),
             password_check_concurrency: 2,
             password_cache_ttl: Duration::from_secs(300),
+            trusted_ips: Vec::new(),
         }
     }
+}
+
+/// serde: `trusted_ips`, CIDR ranges or single addresses.
+fn trusted_ips<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| {
+            crate::accounts::fields::parse_ip_range(text.trim())
+                .map_err(|why| serde::de::Error::custom(format!("trusted_ips: {why}")))
+        })
+        .collect()
 }
 
 impl SmppConfig {

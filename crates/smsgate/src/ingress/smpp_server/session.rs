@@ -311,13 +311,11 @@ impl Connection {
             .await;
         let (account, needs_upgrade) = match (account, check) {
             (Some(account), Check::Valid { needs_upgrade }) => (account, needs_upgrade),
-            (_, Check::Blocked) => {
-                debug!(session = self.id, %ip, "bind from a blocked address refused");
-                return refuse(CommandStatus::ESME_RBINDFAIL);
-            }
+            // The guard logs these refusals (at most once a minute per address).
+            (_, Check::Blocked) => return refuse(CommandStatus::ESME_RBINDFAIL),
             (_, check) => {
                 if check == (Check::Invalid { blocked_now: true }) {
-                    warn!(%ip, "too many failed binds: address blocked for {:?}", ctx.security.block_duration);
+                    ctx.guard.log_block_start(Some(ip));
                 }
                 info!(session = self.id, %ip, system_id = %system_id, "bind refused: invalid credentials");
                 return refuse(CommandStatus::ESME_RINVPASWD);

@@ -1,12 +1,15 @@
-//! The admin API's users and tokens, and the trace switches: the
-//! `admin_users`, `admin_tokens` and `trace_switches` tables.
+//! The admin API's users and tokens, the trace switches and the blocked
+//! addresses: the `admin_users`, `admin_tokens`, `trace_switches` and
+//! `ip_blocks` tables.
 
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use rusqlite::{Connection, Row, params};
 
 use crate::store::{
-    AdminToken, AdminUser, NewAdminToken, StoreError, StoreResult, TraceKind, TraceSwitch,
+    AdminToken, AdminUser, IpBlock, NewAdminToken, StoreError, StoreResult, Surface, TraceKind,
+    TraceSwitch,
 };
 
 use super::sql::{backend, bad_column, column, from_millis, to_millis};
@@ -142,6 +145,50 @@ impl Writer {
         })
     }
 
+    // Blocked addresses
+
+    pub(super) fn put_ip_blocks(&self, blocks: &[IpBlock], now: SystemTime) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM ip_blocks WHERE until <= ?1")
+            .and_then(|mut statement| statement.execute([to_millis(now)]))
+            .map_err(backend)?;
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO ip_blocks (surface, address, until, node) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (surface, address) DO UPDATE SET until = excluded.until, \
+                 node = excluded.node",
+            )
+            .map_err(backend)?;
+        for block in blocks {
+            statement
+                .execute(params![
+                    block.surface.as_str(),
+                    block.address.to_string(),
+                    to_millis(block.until),
+                    block.node
+                ])
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_ip_blocks(
+        &self,
+        address: IpAddr,
+        surface: Option<Surface>,
+    ) -> StoreResult<u64> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM ip_blocks WHERE address = ?1 AND (?2 IS NULL OR surface = ?2)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![address.to_string(), surface.map(Surface::as_str)])
+            })
+            .map(|deleted| deleted as u64)
+            .map_err(backend)
+    }
+
     pub(super) fn clear_trace_switch(&self, kind: TraceKind, name: &str) -> StoreResult<bool> {
         self.conn
             .prepare_cached("DELETE FROM trace_switches WHERE kind = ?1 AND name = ?2")
@@ -229,6 +276,30 @@ pub(super) fn list_trace_switches(
         });
     }
     Ok(switches)
+}
+
+pub(super) fn list_ip_blocks(conn: &Connection, now: SystemTime) -> StoreResult<Vec<IpBlock>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT surface, address, until, node FROM ip_blocks WHERE until > ?1 \
+             ORDER BY surface, address",
+        )
+        .map_err(backend)?;
+    let mut rows = statement.query([to_millis(now)]).map_err(backend)?;
+    let mut blocks = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let surface: String = column(row, "surface")?;
+        let address: String = column(row, "address")?;
+        blocks.push(IpBlock {
+            surface: Surface::parse(&surface).ok_or_else(|| bad_column("surface", &surface))?,
+            address: address
+                .parse()
+                .map_err(|_| bad_column("address", &address))?,
+            until: from_millis(column(row, "until")?),
+            node: column(row, "node")?,
+        });
+    }
+    Ok(blocks)
 }
 
 fn admin_user_from_row(row: &Row<'_>) -> StoreResult<AdminUser> {

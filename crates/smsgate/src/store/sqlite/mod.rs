@@ -46,7 +46,7 @@ use super::{
     NewMessage, NewMoPart, OutboxGroup, ProviderIdLink, QueueDepths, Store, StoreError,
     StoreResult, StoredMoPart, TraceEvent,
 };
-use super::{TraceKind, TraceSwitch};
+use super::{IpBlock, Surface, TraceKind, TraceSwitch};
 use sql::to_millis;
 use writer::{Job, MAX_BATCH, PendingWrite, ReaderPool, Writer, configure_writer, migrate};
 
@@ -546,6 +546,26 @@ impl Store for SqliteStore {
 
     async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>> {
         self.read(move |conn| admin::list_trace_switches(conn, now))
+            .await
+    }
+
+    async fn put_ip_blocks(&self, blocks: Vec<IpBlock>) -> StoreResult<()> {
+        let now = SystemTime::now();
+        self.write(move |writer| writer.put_ip_blocks(&blocks, now))
+            .await
+    }
+
+    async fn ip_blocks(&self, now: SystemTime) -> StoreResult<Vec<IpBlock>> {
+        self.read(move |conn| admin::list_ip_blocks(conn, now))
+            .await
+    }
+
+    async fn delete_ip_blocks(
+        &self,
+        address: std::net::IpAddr,
+        surface: Option<Surface>,
+    ) -> StoreResult<u64> {
+        self.write(move |writer| writer.delete_ip_blocks(address, surface))
             .await
     }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_account_callback.sql"),
     include_str!("../migrations/0010_mo_parts.sql"),
     include_str!("../migrations/0011_deliver_window.sql"),
+    include_str!("../migrations/0012_ip_blocks.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
