@@ -19,6 +19,10 @@ const DEFAULT_COUNT: u64 = 10_000;
 /// Digits of every destination, country code included: UK mobiles are
 /// 44 7xxx xxxxxx.
 pub(super) const DESTINATION_DIGITS: usize = 12;
+/// Sessions connecting and binding at once by default: the gateway's
+/// default `max_unbound_per_ip`, since all of them come from one address
+/// and a connection past it would be closed to make room.
+const DEFAULT_BIND_CONCURRENCY: u32 = 50;
 
 /// Options of `smsgate bench smpp`.
 #[derive(Debug, Args)]
@@ -41,6 +45,11 @@ pub struct SmppArgs {
     /// Sessions that submit, all bound before the first message goes.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub binds: u32,
+    /// Sessions connecting and binding at once; the rest wait their turn,
+    /// so that thousands of binds do not arrive in one instant. The
+    /// gateway's `max_unbound_per_ip` should be at least this.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BIND_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..))]
+    pub bind_concurrency: u32,
     /// How the submitting sessions bind: `trx` (transceiver, receipts come
     /// back on them) or `tx` (transmitter: receipts are awaited only on the
     /// --receiver-binds).
@@ -62,6 +71,13 @@ pub struct SmppArgs {
     /// Send for this long instead of a number of messages ("30s", "2m").
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Send nothing: bind every session (carrying on past binds that
+    /// fail), hold them bound and idle for this long ("10s", "5m"),
+    /// answering the gateway's enquire_link, then unbind and report how
+    /// many bound, failed and were lost. Exits 1 unless every session
+    /// bound and stayed bound.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["count", "duration", "rate"], value_parser = humantime::parse_duration)]
+    pub idle: Option<Duration>,
     /// Most submit_sm per second over all sessions [default: as fast as the
     /// windows allow].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -141,10 +157,14 @@ pub(super) struct Plan {
     pub(super) system_id: String,
     pub(super) password: String,
     pub(super) binds: u32,
+    /// Sessions connecting and binding at once.
+    pub(super) bind_concurrency: usize,
     pub(super) bind_kind: BindKind,
     pub(super) receiver_binds: u32,
     pub(super) window: usize,
     pub(super) stop: Stop,
+    /// `--idle`: hold the sessions bound this long and send nothing.
+    pub(super) idle: Option<Duration>,
     pub(super) rate: Option<u32>,
     pub(super) text: Text,
     pub(super) messages: Messages,
@@ -166,6 +186,9 @@ impl SmppArgs {
             None => DEFAULT_PLAIN_HOST.to_string(),
         };
         let stop = Stop::from_options(self.count, self.duration, DEFAULT_COUNT)?;
+        if self.idle.is_some_and(|idle| idle.is_zero()) {
+            return Err("--idle must be longer than zero".into());
+        }
         let receipts_requested = !self.no_receipts;
         let receives = self.bind_type == BindKind::Trx || self.receiver_binds > 0;
         let messages = Messages::new(
@@ -180,10 +203,12 @@ impl SmppArgs {
             system_id: self.system_id,
             password: self.password,
             binds: self.binds,
+            bind_concurrency: usize::try_from(self.bind_concurrency).unwrap_or(usize::MAX),
             bind_kind: self.bind_type,
             receiver_binds: self.receiver_binds,
             window: usize::try_from(self.window).unwrap_or(usize::MAX),
             stop,
+            idle: self.idle,
             rate: self.rate,
             text: self.text,
             messages,
@@ -221,6 +246,7 @@ mod tests {
         assert_eq!(plan.stop, Stop::Count(10_000));
         assert!(plan.receipts_requested && plan.receipts_awaited);
         assert_eq!(plan.receipt_wait, Duration::from_secs(30));
+        assert_eq!((plan.idle, plan.bind_concurrency), (None, 50));
     }
 
     #[test]
@@ -250,5 +276,27 @@ mod tests {
         assert!(plan(&["--duration", "0s"]).is_err());
         assert!(plan(&["--count", "0"]).is_err());
         assert!(plan(&["--window", "0"]).is_err());
+    }
+
+    #[test]
+    fn idle_holds_the_sessions_and_refuses_message_options_and_zero() {
+        let idle = plan(&[
+            "--idle",
+            "90s",
+            "--binds",
+            "10000",
+            "--bind-concurrency",
+            "100",
+        ])
+        .expect("valid");
+        assert_eq!(idle.idle, Some(Duration::from_secs(90)));
+        assert_eq!((idle.binds, idle.bind_concurrency), (10_000, 100));
+        for other in [["--count", "5"], ["--duration", "1s"], ["--rate", "10"]] {
+            let mut args = vec!["--idle", "1s"];
+            args.extend_from_slice(&other);
+            assert!(plan(&args).is_err(), "--idle with {other:?}");
+        }
+        assert!(plan(&["--idle", "0s"]).is_err());
+        assert!(plan(&["--bind-concurrency", "0"]).is_err());
     }
 }

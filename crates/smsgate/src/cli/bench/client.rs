@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
+use futures::{StreamExt as _, TryStreamExt as _};
 use smpp::receipt::Receipt;
 use smpp::session::{
     self, InboundRequest, RequestError, SessionConfig, SessionEvent, SessionHandle,
@@ -25,11 +25,12 @@ use smpp::types::esm_class;
 use smpp::{Bind, Body, COctetString, CommandStatus, MessageIdResp, Pdu, SubmitSm, TlvList as _};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 
 use super::super::CliError;
 use super::args::{BindKind, Plan, Stop};
-use super::stats::{BindStats, Counters, Tracker, bump};
+use super::stats::{BindProgress, BindStats, Counters, Tracker, bump};
 
 /// How long connecting (TCP and TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +44,9 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 const PEER_WINDOW: usize = 1000;
 /// The interface version we bind with.
 const INTERFACE_VERSION: u8 = 0x34;
+/// How often `--idle` looks whether every session has closed (and prints
+/// its progress line).
+const IDLE_TICK: Duration = Duration::from_secs(1);
 
 /// One bound session.
 pub(super) struct Bound {
@@ -99,23 +103,105 @@ fn submitting_kind(kind: BindKind) -> SessionKind {
     }
 }
 
-/// Binds every session of the plan, all at once; the first failure is the
-/// error (the sessions already open close as they are dropped).
+/// Binds every session of the plan, `plan.bind_concurrency` at a time;
+/// the first failure is the error (the sessions already open close as
+/// they are dropped).
 pub(super) async fn bind_all(
     plan: &Plan,
     tls: Option<&TlsConnector>,
 ) -> Result<Vec<Bound>, CliError> {
+    futures::stream::iter(bind_specs(plan))
+        .map(|spec| open(plan, tls, spec))
+        .buffered(plan.bind_concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// What [`bind_each`] got: the sessions that bound, and how many did not
+/// with the first reason.
+pub(super) struct Binds {
+    pub(super) bound: Vec<Bound>,
+    pub(super) failed: u64,
+    pub(super) first_failure: Option<String>,
+}
+
+/// Binds every session of the plan, `plan.bind_concurrency` at a time,
+/// carrying on past the ones that fail; counts each outcome in `progress`
+/// as it comes.
+pub(super) async fn bind_each(
+    plan: &Plan,
+    tls: Option<&TlsConnector>,
+    progress: &BindProgress,
+) -> Binds {
+    let mut outcomes = futures::stream::iter(bind_specs(plan))
+        .map(|spec| open(plan, tls, spec))
+        .buffer_unordered(plan.bind_concurrency.max(1));
+    let mut binds = Binds {
+        bound: Vec::new(),
+        failed: 0,
+        first_failure: None,
+    };
+    while let Some(outcome) = outcomes.next().await {
+        match outcome {
+            Ok(bound) => {
+                bump(&progress.bound);
+                binds.bound.push(bound);
+            }
+            Err(e) => {
+                bump(&progress.failed);
+                binds.failed += 1;
+                binds.first_failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    binds
+}
+
+/// The submitting sessions first, then the receivers.
+fn bind_specs(plan: &Plan) -> impl Iterator<Item = BindSpec> + use<> {
     let total = plan.binds + plan.receiver_binds;
-    let specs = (0..total).map(|index| BindSpec {
+    let (binds, kind) = (plan.binds, submitting_kind(plan.bind_kind));
+    (0..total).map(move |index| BindSpec {
         number: index + 1,
         of: total,
-        kind: if index < plan.binds {
-            submitting_kind(plan.bind_kind)
+        kind: if index < binds {
+            kind
         } else {
             SessionKind::Receiver
         },
-    });
-    futures::future::try_join_all(specs.map(|spec| open(plan, tls, spec))).await
+    })
+}
+
+/// Holds every session bound for `idle`, or until all of them have closed,
+/// while their events are read (the session layer answers enquire_link by
+/// itself, as long as they are). `tick` is called once a second.
+pub(super) async fn hold_idle(
+    run: &Arc<Run>,
+    sessions: Vec<Bound>,
+    idle: Duration,
+    mut tick: impl FnMut(),
+) -> (Vec<SessionHandle>, JoinSet<()>) {
+    let mut handles = Vec::with_capacity(sessions.len());
+    let mut receivers = JoinSet::new();
+    for session in sessions {
+        handles.push(session.handle);
+        receivers.spawn(receive_loop(Arc::clone(run), session.events));
+    }
+    let deadline = tokio::time::Instant::now() + idle;
+    let mut ticks = tokio::time::interval(IDLE_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => break,
+            _ = ticks.tick() => {
+                tick();
+                if handles.iter().all(SessionHandle::is_closed) {
+                    break;
+                }
+            }
+        }
+    }
+    (handles, receivers)
 }
 
 /// Connects and binds one session.
@@ -417,10 +503,12 @@ mod tests {
             system_id: "acme".into(),
             password: "pw".into(),
             binds: 1,
+            bind_concurrency: 1,
             bind_kind: BindKind::Trx,
             receiver_binds: 0,
             window: 10,
             stop,
+            idle: None,
             rate,
             text: Text::Gsm,
             messages: Messages::new(Text::Gsm, "smsgate", "4479", true).expect("valid"),

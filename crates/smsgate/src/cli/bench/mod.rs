@@ -6,7 +6,11 @@
 //! submits per second, receipts per second, end to end, and the latencies
 //! of both. It speaks through our own SMPP session layer, the same one the
 //! gateway serves with, so a run exercises exactly what customers use
-//! (pipelined windows, TLS), with nothing to install.
+//! (pipelined windows, TLS), with nothing to install. With `--idle` it
+//! sends nothing: it binds (a bounded number at a time) as many sessions
+//! as asked, holds them bound and idle, answering the gateway's
+//! enquire_link, and reports how many bound, failed and were lost: what
+//! the gateway's memory per idle session is measured with.
 //!
 //! `bench http` does the same over the customer HTTP API (or Kannel's
 //! sendsms, for comparison): keep-alive connections, single messages or
@@ -29,6 +33,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use smpp::session::SessionHandle;
 use tokio::task::JoinSet;
 
 pub use args::{BindKind, SmppArgs};
@@ -38,7 +43,7 @@ pub use messages::Text;
 use super::CliError;
 use args::Plan;
 use client::Run;
-use stats::{Report, Setup};
+use stats::{BindProgress, IdleReport, Report, Setup};
 
 /// How often the end of the receipt wait checks whether all are in: often
 /// enough that the run does not overstay by much.
@@ -74,6 +79,15 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            if plan.idle.is_some() {
+                let (report, all_held) = runtime.block_on(smpp_idle(plan))?;
+                println!("{report}");
+                return if all_held {
+                    Ok(())
+                } else {
+                    Err("not every session bound and stayed bound".into())
+                };
+            }
             let report = runtime.block_on(smpp(plan))?;
             println!("{report}");
             Ok(())
@@ -86,6 +100,93 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
             println!("{report}");
             Ok(())
         }
+    }
+}
+
+/// `--idle`: binds every session it can, holds them bound sending nothing,
+/// unbinds; the report as printed, and whether every session bound and
+/// stayed bound.
+async fn smpp_idle(plan: Plan) -> Result<(String, bool), CliError> {
+    let idle = plan.idle.unwrap_or_default();
+    let tls = plan.tls.then(tls::connector).transpose()?;
+    let sessions = plan.binds + plan.receiver_binds;
+    let counts = Arc::new(BindProgress::default());
+    let bind_start = Instant::now();
+    let progress = tokio::spawn(stats::progress_line({
+        let counts = Arc::clone(&counts);
+        move || {
+            format!(
+                "{:>6.1}s  bound {} of {}, {} failed",
+                bind_start.elapsed().as_secs_f64(),
+                counts.bound.load(Ordering::Relaxed),
+                sessions,
+                counts.failed.load(Ordering::Relaxed),
+            )
+        }
+    }));
+    let binds = client::bind_each(&plan, tls.as_ref(), &counts).await;
+    progress.abort();
+    let bind_seconds = bind_start.elapsed().as_secs_f64();
+    let (bound, failed, first_failure) =
+        (binds.bound.len() as u64, binds.failed, binds.first_failure);
+    let host = plan.host.clone();
+    let (bind_kind, receiver_binds) = (client::bind_kind_name(plan.bind_kind), plan.receiver_binds);
+
+    let run = Arc::new(Run::new(plan, Instant::now()));
+    let held_since = Instant::now();
+    let (handles, receivers) = client::hold_idle(&run, binds.bound, idle, || {
+        stats::show_progress(&format!(
+            "{:>6.1}s of {:?}  idle, {} of {} bound, {} lost",
+            held_since.elapsed().as_secs_f64(),
+            idle,
+            bound,
+            sessions,
+            run.counters.sessions_lost.load(Ordering::Relaxed),
+        ));
+    })
+    .await;
+    let idle_seconds = held_since.elapsed().as_secs_f64();
+    run.ending.store(true, Ordering::Relaxed);
+    let lost = run.counters.sessions_lost.load(Ordering::Relaxed);
+    stats::clear_progress();
+    end_sessions(handles, receivers).await;
+
+    let report = IdleReport {
+        host,
+        bind_kind,
+        receiver_binds,
+        sessions,
+        bound,
+        failed,
+        first_failure,
+        lost,
+        bind_seconds,
+        idle_seconds,
+    };
+    let all_held = report.all_held();
+    let printed = if run.plan.json {
+        report.json().to_string()
+    } else {
+        report.text()
+    };
+    Ok((printed, all_held))
+}
+
+/// Unbinds every session (closing those that do not answer in time) and
+/// waits for their readers to see them close.
+async fn end_sessions(handles: Vec<SessionHandle>, receivers: JoinSet<()>) {
+    let unbinds = futures::future::join_all(handles.iter().map(SessionHandle::unbind));
+    if tokio::time::timeout(UNBIND_TIMEOUT, unbinds).await.is_err() {
+        for handle in &handles {
+            handle.close();
+        }
+    }
+    drop(handles);
+    if tokio::time::timeout(UNBIND_TIMEOUT, receivers.join_all())
+        .await
+        .is_err()
+    {
+        eprintln!("smsgate bench: some sessions did not close in time");
     }
 }
 

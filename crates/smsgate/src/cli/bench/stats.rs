@@ -289,6 +289,113 @@ pub(super) fn clear_progress() {
     }
 }
 
+/// Binds done so far, for the progress line of `--idle`.
+#[derive(Debug, Default)]
+pub(super) struct BindProgress {
+    pub(super) bound: AtomicU64,
+    pub(super) failed: AtomicU64,
+}
+
+/// Prints `line()` to stderr once a second, if it is a terminal, until the
+/// task is aborted.
+pub(super) async fn progress_line(line: impl Fn() -> String) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        show_progress(&line());
+    }
+}
+
+/// Shows `line` as the progress line on stderr, if it is a terminal.
+pub(super) fn show_progress(line: &str) {
+    if std::io::stderr().is_terminal() {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[K{line}");
+        let _ = stderr.flush();
+    }
+}
+
+/// What an `--idle` run saw.
+#[derive(Debug)]
+pub(super) struct IdleReport {
+    pub(super) host: String,
+    pub(super) bind_kind: &'static str,
+    pub(super) receiver_binds: u32,
+    /// Sessions asked for (receivers included).
+    pub(super) sessions: u32,
+    pub(super) bound: u64,
+    pub(super) failed: u64,
+    /// Why the first bind that failed did.
+    pub(super) first_failure: Option<String>,
+    /// Sessions that closed while held.
+    pub(super) lost: u64,
+    /// First connect to the last bind's outcome.
+    pub(super) bind_seconds: f64,
+    /// How long the sessions were held (less than asked if all closed).
+    pub(super) idle_seconds: f64,
+}
+
+impl IdleReport {
+    /// Whether every session bound and stayed bound.
+    pub(super) fn all_held(&self) -> bool {
+        self.failed == 0 && self.lost == 0 && self.bound == u64::from(self.sessions)
+    }
+
+    /// The report as one JSON object with stable keys.
+    pub(super) fn json(&self) -> Value {
+        json!({
+            "mode": "idle",
+            "sessions": self.sessions,
+            "bound": self.bound,
+            "failed": self.failed,
+            "first_failure": self.first_failure,
+            "sessions_lost": self.lost,
+            "bind_s": round(Some(self.bind_seconds)),
+            "idle_s": round(Some(self.idle_seconds)),
+            "bind_type": self.bind_kind,
+            "receiver_binds": self.receiver_binds,
+        })
+    }
+
+    /// The report for a person.
+    pub(super) fn text(&self) -> String {
+        let mut lines = vec![format!(
+            "smsgate bench smpp: {} {} session(s){} to {}, held idle",
+            self.sessions,
+            self.bind_kind,
+            if self.receiver_binds > 0 {
+                format!(" ({} of them receivers)", self.receiver_binds)
+            } else {
+                String::new()
+            },
+            self.host,
+        )];
+        let mut line = |label: &str, value: String| lines.push(format!("{label:<19}{value}"));
+        line(
+            "bound",
+            format!(
+                "{} of {} in {:.3} s, {} failed",
+                self.bound, self.sessions, self.bind_seconds, self.failed
+            ),
+        );
+        if let Some(failure) = &self.first_failure {
+            line("first failure", failure.clone());
+        }
+        line(
+            "held",
+            format!(
+                "{:.3} s, {} session(s) lost meanwhile",
+                self.idle_seconds, self.lost
+            ),
+        );
+        lines.join("\n")
+    }
+}
+
 /// What the run was, for the report's heading.
 #[derive(Debug)]
 pub(super) struct Setup {
@@ -621,6 +728,38 @@ mod tests {
         assert_eq!((totals.missing, totals.unmatched), (1, 1));
         let p = totals.latencies.percentiles().expect("two matched");
         assert_eq!((p.p50, p.max), (3.0, 5.0));
+    }
+
+    #[test]
+    fn an_idle_report_counts_a_failed_or_lost_session_as_not_all_held() {
+        let mut report = IdleReport {
+            host: "127.0.0.1:2775".into(),
+            bind_kind: "transceiver",
+            receiver_binds: 0,
+            sessions: 3,
+            bound: 3,
+            failed: 0,
+            first_failure: None,
+            lost: 0,
+            bind_seconds: 0.5,
+            idle_seconds: 1.0,
+        };
+        assert!(report.all_held());
+        let json = report.json();
+        assert_eq!(
+            (json["bound"].clone(), json["failed"].clone()),
+            (3.into(), 0.into())
+        );
+        assert!(report.text().contains("3 of 3 in 0.500 s, 0 failed"));
+        report.lost = 1;
+        assert!(!report.all_held());
+        report.lost = 0;
+        report.bound = 2;
+        report.failed = 1;
+        report.first_failure = Some("bind 3 of 3 was refused".into());
+        assert!(!report.all_held());
+        assert_eq!(report.json()["first_failure"], "bind 3 of 3 was refused");
+        assert!(report.text().contains("first failure"));
     }
 
     #[test]
