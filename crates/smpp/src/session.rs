@@ -138,6 +138,11 @@ const EVENT_HEADROOM: usize = 8;
 /// Room in the commands channel beyond one request per window slot: unbind calls.
 const CONTROL_HEADROOM: usize = 4;
 
+/// What the read and write buffers start with, in octets: about a dozen
+/// typical PDUs. Idle sessions keep this little; busy ones grow (and keep)
+/// what they need.
+const INITIAL_BUFFER: usize = 1024;
+
 /// Starts a session over `io` (a TCP or TLS stream, already connected) and
 /// returns the handle to send requests with and the receiver of the peer's
 /// requests and of the session's end.
@@ -187,7 +192,9 @@ where
     let peer_limit = Arc::new(AtomicUsize::new(peer_window));
 
     let codec = tap::TappedCodec::new(SmppCodec::new(config.limits), tap.clone());
-    let framed = Framed::new(io, codec);
+    // Small buffers to start with (tokio-util's default is 8 KiB each):
+    // an idle session keeps them, a busy one grows them as it needs.
+    let framed = Framed::with_capacity(io, codec, INITIAL_BUFFER);
     let session = task::Session::new(
         framed,
         config,

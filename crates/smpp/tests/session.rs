@@ -727,7 +727,7 @@ async fn outbind_reaches_the_application() {
         password: text("pw"),
     };
     peer.send(Pdu::new(1, Body::Outbind(outbind.clone()))).await;
-    assert!(matches!(next_event(&mut events).await, SessionEvent::Outbind(o) if o == outbind));
+    assert!(matches!(next_event(&mut events).await, SessionEvent::Outbind(o) if *o == outbind));
 }
 
 #[tokio::test]

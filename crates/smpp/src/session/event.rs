@@ -18,9 +18,9 @@ pub enum SessionEvent {
     /// data_sm, query_sm, cancel_sm, replace_sm, submit_multi.
     Request(InboundRequest),
     /// The SMSC asks us (an ESME) to bind back; it has no response.
-    Outbind(Outbind),
+    Outbind(Box<Outbind>),
     /// The SMSC reports a handset became available; it has no response.
-    AlertNotification(AlertNotification),
+    AlertNotification(Box<AlertNotification>),
     /// The peer unbound. The session has already answered unbind_resp and
     /// closes next.
     Unbound,
@@ -65,8 +65,9 @@ pub enum CloseReason {
 /// responder until it has an answer, e.g. until the message is stored.
 #[derive(Debug)]
 pub struct InboundRequest {
-    /// The request as received.
-    pub pdu: Pdu,
+    /// The request as received (boxed: events wait in a channel whose
+    /// slots are allocated ahead, and a `Pdu` is ~300 octets).
+    pub pdu: Box<Pdu>,
     /// Answers it; answers ESME_RSYSERR if dropped unused.
     pub responder: Responder,
 }
@@ -96,11 +97,11 @@ pub struct Responder {
     /// The command_id of the resp, for error answers with an empty body.
     response: CommandId,
     /// `None` once the answer has been sent.
-    answers: Option<mpsc::Sender<Pdu>>,
+    answers: Option<mpsc::Sender<Box<Pdu>>>,
 }
 
 impl Responder {
-    pub(super) fn new(request: &Pdu, answers: mpsc::Sender<Pdu>) -> Self {
+    pub(super) fn new(request: &Pdu, answers: mpsc::Sender<Box<Pdu>>) -> Self {
         Responder {
             sequence: request.sequence,
             response: request
@@ -151,11 +152,11 @@ impl Responder {
         if let Some(answers) = self.answers.take() {
             // Never full (one place per peer-window slot); fails only when the
             // session has closed, and then there is nobody to answer.
-            let _ = answers.try_send(Pdu {
+            let _ = answers.try_send(Box::new(Pdu {
                 sequence: self.sequence,
                 status,
                 body,
-            });
+            }));
         }
     }
 }

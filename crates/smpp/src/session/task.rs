@@ -51,9 +51,9 @@ const EVENT_ROOM_TO_READ: usize = 2;
 pub(super) struct Channels {
     pub(super) commands: mpsc::Receiver<Command>,
     pub(super) events: mpsc::Sender<SessionEvent>,
-    pub(super) responses: mpsc::Receiver<Pdu>,
+    pub(super) responses: mpsc::Receiver<Box<Pdu>>,
     /// Cloned into every [`Responder`].
-    pub(super) responder: mpsc::Sender<Pdu>,
+    pub(super) responder: mpsc::Sender<Box<Pdu>>,
     pub(super) slots: Arc<Semaphore>,
     pub(super) close: CancellationToken,
     /// The peer window in force (at most `SessionConfig::peer_window`), set
@@ -207,11 +207,11 @@ where
                 Some(CloseReason::PeerUnbound)
             }
             Body::Outbind(outbind) => {
-                self.emit(SessionEvent::Outbind(outbind));
+                self.emit(SessionEvent::Outbind(Box::new(outbind)));
                 None
             }
             Body::AlertNotification(alert) => {
-                self.emit(SessionEvent::AlertNotification(alert));
+                self.emit(SessionEvent::AlertNotification(Box::new(alert)));
                 None
             }
             _ if self.unanswered >= self.peer_limit() => {
@@ -223,7 +223,10 @@ where
             _ => {
                 self.unanswered += 1;
                 let responder = Responder::new(&pdu, self.channels.responder.clone());
-                self.emit(SessionEvent::Request(InboundRequest { pdu, responder }));
+                self.emit(SessionEvent::Request(InboundRequest {
+                    pdu: Box::new(pdu),
+                    responder,
+                }));
                 None
             }
         }
@@ -280,7 +283,7 @@ where
                 let deadline = Instant::now() + self.config.response_timeout;
                 let waiter = Waiter::Caller { reply, _slot: slot };
                 let sequence = self.outstanding.insert(waiter, deadline);
-                self.send(Pdu::new(sequence, body));
+                self.send(Pdu::new(sequence, *body));
             }
             Command::Unbind { reply } => {
                 self.unbinding = true;
@@ -305,9 +308,9 @@ where
     }
 
     /// The application answered one of the peer's requests.
-    fn on_application_response(&mut self, response: Pdu) {
+    fn on_application_response(&mut self, response: Box<Pdu>) {
         self.unanswered = self.unanswered.saturating_sub(1);
-        self.send(response);
+        self.send(*response);
     }
 
     /// Sends the answers the application queued meanwhile, so they share the next flush.
@@ -430,7 +433,7 @@ where
         // may be waiting for them (it is gone only if the reason is an error).
         self.channels.responses.close();
         while let Ok(response) = self.channels.responses.try_recv() {
-            self.send(response);
+            self.send(*response);
         }
         let _ = timeout(
             self.config.close_timeout,

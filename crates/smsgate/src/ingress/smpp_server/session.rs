@@ -234,7 +234,7 @@ impl Connection {
                     responder.respond_status(CommandStatus::ESME_RTHROTTLED);
                     return;
                 }
-                self.submit(pdu, responder);
+                self.submit(*pdu, responder);
             }
             (Body::QuerySm(query), State::Bound(bound))
                 if bound.bind_type != BindType::Receiver =>
