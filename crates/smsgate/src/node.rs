@@ -129,6 +129,7 @@ impl Node {
     ) -> Result<Node, NodeError> {
         config.validate()?;
         config.check_route_connectors()?;
+        crate::ingress::check_ports(listen_addresses(config))?;
         let routes = RouteTable::from_config(&config.routes, config_dir.unwrap_or(Path::new(".")))?;
         let node_name = config.node_name();
         let path = database_path(data_dir);
@@ -482,4 +483,25 @@ impl Node {
         self.webhook_courier.shutdown().await;
         self.smpp.shutdown().await;
     }
+}
+
+/// Every address a node listens on, with the setting that names it.
+fn listen_addresses(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
+    let smpp = &config.smpp;
+    let plain = smpp
+        .listen
+        .iter()
+        .filter(|_| smpp.plaintext)
+        .map(|addr| ("[smpp] listen", *addr));
+    let tls = smpp
+        .tls_listen
+        .iter()
+        .filter(|_| smpp.tls)
+        .map(|addr| ("[smpp] tls_listen", *addr));
+    let http = config
+        .http
+        .listen
+        .iter()
+        .map(|addr| ("[http] listen", *addr));
+    plain.chain(tls).chain(http).collect()
 }

@@ -355,6 +355,43 @@ fn serve_help_and_version_are_true() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("smsgate "));
 }
 
+#[test]
+fn serve_on_a_port_another_program_holds_says_which_setting_to_change_and_writes_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smpp]\nlisten = [\"127.0.0.1:0\"]\ntls = false\n\
+             [http]\nlisten = [\"127.0.0.1:{port}\"]\n"
+        ),
+    )
+    .expect("config written");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--no-demo", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "port {port} (127.0.0.1:{port}) is in use by another program; change [http] listen"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !data.join("smsgate.db").exists(),
+        "nothing written to the data directory"
+    );
+    drop(taken);
+}
+
 /// The connector a message was submitted through, from its trace (`None`
 /// while it has not been submitted).
 fn submitted_through(data_dir: &Path, id: &str) -> Option<String> {
