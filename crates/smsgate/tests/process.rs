@@ -356,6 +356,60 @@ fn serve_help_and_version_are_true() {
 }
 
 #[test]
+fn serve_prints_without_colours_where_to_bind_call_the_api_and_log_in_to_the_console() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (smpp, http) = (common::free_port(), common::free_port());
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smpp]\nlisten = [\"127.0.0.1:{smpp}\"]\ntls = false\n\
+             [http]\nlisten = [\"127.0.0.1:{http}\"]\n"
+        ),
+    )
+    .expect("config written");
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let last = line.contains("operator console");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let printed = printed.join("\n");
+    for expected in [
+        format!("smsgate: SMPP on 127.0.0.1:{smpp}"),
+        format!("smsgate: HTTP API on http://127.0.0.1:{http}/api/v1"),
+        "created account `demo` with password".to_string(),
+        format!(
+            "smsgate: operator console on http://127.0.0.1:{http}/console/ (user admin, first password in {})",
+            data.join("admin-password").display()
+        ),
+    ] {
+        assert!(
+            printed.contains(&expected),
+            "{expected:?} missing from:\n{printed}"
+        );
+    }
+    assert!(!printed.contains('\u{1b}'), "no escape codes: {printed:?}");
+}
+
+#[test]
 fn serve_on_a_port_another_program_holds_says_which_setting_to_change_and_writes_nothing() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();

@@ -88,6 +88,22 @@ async fn serve(
         for addr in http.local_addrs() {
             println!("smsgate: HTTP API on http://{addr}/api/v1");
         }
+        if let Some(addr) = http.local_addrs().first() {
+            let password = crate::ingress::admin_api::bootstrap::password_file(data_dir);
+            let login = if password.exists() {
+                format!(
+                    "user {}, first password in {}",
+                    crate::ingress::admin_api::bootstrap::FIRST_USER,
+                    password.display()
+                )
+            } else {
+                "log in as an admin user: smsgate admin --help".to_string()
+            };
+            println!(
+                "smsgate: operator console on http://{}/console/ ({login})",
+                reachable(*addr)
+            );
+        }
     }
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(mut hangup) => loop {
@@ -103,6 +119,20 @@ async fn serve(
     }
     node.shutdown().await;
     Ok(())
+}
+
+/// An address to type into a browser on this machine: a wildcard listen
+/// address becomes loopback.
+fn reachable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
 }
 
 /// SIGHUP: reads the configuration file again and puts its routes and
