@@ -119,7 +119,7 @@ fn route_test_honours_the_time_and_unhealthy_connectors() {
             "--from",
             "X",
             "--to",
-            "+447700900123",
+            "+447911123456",
             "--at",
             "2025-01-15T23:00:00Z",
         ],
@@ -135,7 +135,7 @@ fn route_test_honours_the_time_and_unhealthy_connectors() {
             "--from",
             "X",
             "--to",
-            "+447700900123",
+            "+447911123456",
             "--at",
             "2025-01-15T12:00:00Z",
             "--unhealthy",
@@ -162,7 +162,7 @@ fn route_test_json_is_for_scripts() {
             "--from",
             "ACME",
             "--to",
-            "+441632960000",
+            "+442071838750",
             "--at",
             "2025-01-15T12:00:00Z",
         ],
@@ -172,7 +172,7 @@ fn route_test_json_is_for_scripts() {
     assert_eq!(json["strategy"], "failover");
     assert_eq!(json["connectors"], serde_json::json!(["alpha", "beta"]));
     assert_eq!(json["actions"]["sender"], "ACME");
-    assert_eq!(json["destination"], "441632960000");
+    assert_eq!(json["destination"], "442071838750");
     assert_eq!(json["routes"][0]["route"], "night");
     assert_eq!(json["routes"][0]["outcome"], "no_match");
 }
@@ -279,4 +279,66 @@ fn route_commands_report_a_bad_price_table_with_file_and_line() {
         stderr.contains("beta.csv, line 2: price \"cheap\""),
         "{stderr}"
     );
+}
+
+#[test]
+fn route_test_refuses_a_number_acceptance_would_refuse_instead_of_routing_it() {
+    let (dir, config) = config_dir();
+    let output = smsgate(
+        dir.path(),
+        &[
+            "route",
+            "test",
+            "-c",
+            config.to_str().unwrap(),
+            "--from",
+            "X",
+            "--to",
+            "+99912345",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no route shown");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("+99912345 is not a valid number") && stderr.contains("ESME_RINVDSTADR"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn route_list_and_test_warn_of_a_route_naming_an_undeclared_connector() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        "[connectors.a]\nkind = \"sim\"\n\
+         [[routes]]\nname = \"uk\"\nprefix = \"44\"\nconnectors = [\"a\", \"ghost\"]\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let warning = "connector ghost is not declared ([connectors.ghost] is missing)";
+    let list = ok(dir.path(), &["route", "list", "-c", config]);
+    assert!(list.contains(warning), "{list}");
+    assert!(!list.contains("connector a is not declared"), "{list}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["route", "list", "--json", "-c", config])).unwrap();
+    assert_eq!(
+        json[0]["undeclared_connectors"],
+        serde_json::json!(["ghost"])
+    );
+    let test = ok(
+        dir.path(),
+        &[
+            "route",
+            "test",
+            "-c",
+            config,
+            "--from",
+            "X",
+            "--to",
+            "+447911123456",
+        ],
+    );
+    assert!(test.contains(warning), "{test}");
 }

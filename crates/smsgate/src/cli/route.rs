@@ -86,16 +86,45 @@ pub fn run(args: RouteArgs) -> Result<(), CliError> {
         || "the defaults (no configuration file)".to_string(),
         |path| path.display().to_string(),
     );
+    let declared: Vec<&str> = config.connectors.keys().map(String::as_str).collect();
+    let undeclared = |connector: &str| !declared.contains(&connector);
     match args.command {
-        RouteCommand::List => list(&table, &source, args.json),
-        RouteCommand::Test(test_args) => test(&table, test_args, args.json),
+        RouteCommand::List => list(&table, &source, args.json, &undeclared),
+        RouteCommand::Test(test_args) => test(&table, test_args, args.json, &undeclared),
     }
 }
 
-fn list(table: &RouteTable, source: &str, json: bool) -> Result<(), CliError> {
+/// What `route list` and `route test` say of a connector the file does not
+/// declare: a node refuses such a file, though the routes can be explained.
+fn undeclared_note(connector: &str) -> String {
+    format!(
+        "connector {connector} is not declared ([connectors.{connector}] is missing): \
+         a node refuses to start with these routes"
+    )
+}
+
+fn list(
+    table: &RouteTable,
+    source: &str,
+    json: bool,
+    undeclared: &dyn Fn(&str) -> bool,
+) -> Result<(), CliError> {
     let summaries = table.summaries();
     if json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        let mut routes = serde_json::to_value(&summaries)?;
+        if let Some(routes) = routes.as_array_mut() {
+            for (route, summary) in routes.iter_mut().zip(&summaries) {
+                let missing: Vec<&String> = summary
+                    .connectors
+                    .iter()
+                    .filter(|name| undeclared(name))
+                    .collect();
+                if let Some(route) = route.as_object_mut() {
+                    route.insert("undeclared_connectors".into(), serde_json::json!(missing));
+                }
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&routes)?);
         return Ok(());
     }
     if summaries.is_empty() {
@@ -123,6 +152,9 @@ fn list(table: &RouteTable, source: &str, json: bool) -> Result<(), CliError> {
             route.connectors.join(", "),
             route.strategy.as_str()
         );
+        for connector in route.connectors.iter().filter(|name| undeclared(name)) {
+            println!("   warning: {}", undeclared_note(connector));
+        }
         for table in &route.price_tables {
             println!("   price table {table}");
         }
@@ -142,7 +174,12 @@ impl ConnectorHealth for Unhealthy {
     }
 }
 
-fn test(table: &RouteTable, args: TestArgs, json: bool) -> Result<(), CliError> {
+fn test(
+    table: &RouteTable,
+    args: TestArgs,
+    json: bool,
+    undeclared: &dyn Fn(&str) -> bool,
+) -> Result<(), CliError> {
     let numbers = NumberTable::from_phonenumber_metadata()?;
     let test = RouteTest {
         account: &args.account,
@@ -156,24 +193,36 @@ fn test(table: &RouteTable, args: TestArgs, json: bool) -> Result<(), CliError> 
     };
     let answer = test_route(table, &numbers, &test, &Unhealthy(args.unhealthy))
         .map_err(|error| format!("--to {error}"))?;
+    if answer.number.is_none() {
+        // Acceptance refuses it before any route is looked at.
+        return Err(format!(
+            "--to {}: +{} is not a valid number: smsgate refuses it at acceptance \
+             (ESME_RINVDSTADR over SMPP, invalid_destination over HTTP), so no route ever sees it",
+            args.to, answer.destination
+        )
+        .into());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&answer.to_json())?);
         return Ok(());
     }
-    match &answer.number {
-        Some(number) => println!(
+    if let Some(number) = &answer.number {
+        println!(
             "destination: {number} (a valid number, calling code {})",
             number.country_code()
-        ),
-        None => println!(
-            "destination: +{} (not a valid number: smsgate would refuse it with \
-             ESME_RINVDSTADR; routed here anyway)",
-            answer.destination
-        ),
+        );
     }
     println!("at: {}", answer.at);
     for line in answer.explanation.lines() {
         println!("{line}");
+    }
+    for note in answer
+        .explanation
+        .connectors
+        .iter()
+        .filter(|note| undeclared(&note.name))
+    {
+        println!("warning: {}", undeclared_note(&note.name));
     }
     Ok(())
 }
