@@ -58,6 +58,29 @@ pub struct Config {
     pub admin: crate::ingress::admin_api::AdminConfig,
     /// What the store keeps: retention.
     pub store: crate::store::retention::StoreConfig,
+    /// The demo account once real connectors are declared.
+    pub demo: DemoConfig,
+}
+
+/// `[demo]`: the `demo` account and its simulator are for trying smsgate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Keep the `demo` account enabled (and create it on a first start)
+    /// although the configuration declares real connectors. Default false:
+    /// once one is declared, `serve` disables a remaining `demo` account,
+    /// with a log line saying so.
+    pub keep: bool,
+}
+
+impl Config {
+    /// Whether a connector other than the built-in simulator is declared:
+    /// the node talks to real providers, and the demo account is not for it.
+    pub fn has_real_connectors(&self) -> bool {
+        self.connectors
+            .values()
+            .any(|connector| !matches!(connector.kind, ConnectorKind::Sim(_)))
+    }
 }
 
 impl Default for Config {
@@ -78,6 +101,7 @@ impl Default for Config {
             mo: crate::tracking::mo::MoConfig::default(),
             admin: crate::ingress::admin_api::AdminConfig::default(),
             store: crate::store::retention::StoreConfig::default(),
+            demo: DemoConfig::default(),
         }
     }
 }
@@ -283,6 +307,7 @@ mod tests {
         assert_eq!(config.http, defaults.http);
         assert_eq!(config.mo, defaults.mo);
         assert_eq!(config.store, defaults.store);
+        assert_eq!(config.demo, defaults.demo);
         assert!(config.mo_routes.is_empty(), "mo_routes are examples only");
         assert!(config.webhooks.is_empty(), "webhooks are examples only");
         assert!(

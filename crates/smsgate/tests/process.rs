@@ -409,6 +409,61 @@ fn serve_prints_without_colours_where_to_bind_call_the_api_and_log_in_to_the_con
     assert!(!printed.contains('\u{1b}'), "no escape codes: {printed:?}");
 }
 
+/// Starts `serve` with `config` (plaintext SMPP and HTTP on free ports of
+/// 127.0.0.1) on `data`, waits until it listens, and stops it.
+fn serve_once(data: &Path, config: &str) {
+    let (smpp, http) = (common::free_port(), common::free_port());
+    let file = data.with_extension("toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[smpp]\nlisten = [\"127.0.0.1:{smpp}\"]\ntls = false\n\
+             [http]\nlisten = [\"127.0.0.1:{http}\"]\n{config}"
+        ),
+    )
+    .expect("config written");
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    // The demo account is seen to before the console's URL is printed.
+    let stdout = child.stdout.take().expect("stdout");
+    let started = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .any(|line| line.contains("operator console"));
+    assert!(started, "serve printed no console URL");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_demo_account_is_disabled_once_real_connectors_are_declared_unless_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    serve_once(&data, "");
+    let enabled =
+        |data: &Path| common::smsgate_json(data, &["account", "show", "demo"])["enabled"].as_bool();
+    assert_eq!(enabled(&data), Some(true), "the first start made it");
+    let carrier = "[connectors.carrier]\nkind = \"smpp\"\nsystem_id = \"x\"\npassword = \"y\"\n\
+                   hosts = [{ address = \"127.0.0.1:9\" }]\n\
+                   [[routes]]\nname = \"r\"\nconnectors = \"carrier\"\n";
+    serve_once(&data, &format!("[demo]\nkeep = true\n{carrier}"));
+    assert_eq!(enabled(&data), Some(true), "kept");
+    serve_once(&data, carrier);
+    assert_eq!(enabled(&data), Some(false), "disabled");
+
+    // A first start with real connectors makes no demo account at all.
+    let fresh = dir.path().join("fresh");
+    serve_once(&fresh, carrier);
+    let missing = common::smsgate(&fresh, &["account", "show", "demo"]);
+    assert!(!missing.status.success());
+}
+
 #[test]
 fn serve_on_a_port_another_program_holds_says_which_setting_to_change_and_writes_nothing() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -10,7 +10,7 @@ use super::CliError;
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::node::Node;
-use crate::store::{BindType, NewAccount};
+use crate::store::{AccountPatch, BindType, NewAccount};
 
 /// Options of `smsgate serve`.
 #[derive(Debug, Args)]
@@ -77,8 +77,12 @@ async fn serve(
     demo: bool,
 ) -> Result<(), CliError> {
     let mut node = Node::start(&config, config_dir, data_dir, Arc::new(SystemClock)).await?;
-    if demo {
+    let real = config.has_real_connectors() && !config.demo.keep;
+    if demo && !real {
         create_demo_account(&node).await?;
+    }
+    if real {
+        disable_demo_account(&node).await?;
     }
     for (addr, tls) in node.smpp.local_addrs() {
         let scheme = if *tls { "SMPP over TLS" } else { "SMPP" };
@@ -161,6 +165,36 @@ fn reload(node: &mut Node, config_path: Option<&Path>, config_dir: Option<&Path>
     }
 }
 
+/// With real connectors declared, the `demo` account (a password printed on
+/// a first start, 1000 credits) must not send through them: disables it,
+/// saying so, unless `[demo] keep = true`.
+async fn disable_demo_account(node: &Node) -> Result<(), CliError> {
+    let Some(account) = node.store.account(DEMO_ACCOUNT).await? else {
+        return Ok(());
+    };
+    if !account.enabled {
+        return Ok(());
+    }
+    node.store
+        .update_account(
+            DEMO_ACCOUNT,
+            AccountPatch {
+                enabled: Some(false),
+                ..AccountPatch::default()
+            },
+        )
+        .await?;
+    warn!(
+        account = DEMO_ACCOUNT,
+        "disabled the demo account: the configuration declares real connectors \
+         (keep it with [demo] keep = true, or enable it: smsgate account set demo --enabled true)"
+    );
+    Ok(())
+}
+
+/// The account a first start creates for trying smsgate.
+const DEMO_ACCOUNT: &str = "demo";
+
 /// On the first start (no accounts yet) creates the account `demo` with a
 /// random password, printed once, so a newcomer can bind at once. The
 /// password is not logged.
@@ -179,7 +213,7 @@ async fn create_demo_account(node: &Node) -> Result<(), CliError> {
     let hash = node.smpp.context().verifier.hash(secret.clone()).await?;
     node.store
         .create_account(NewAccount {
-            system_id: "demo".into(),
+            system_id: DEMO_ACCOUNT.into(),
             password_hash: hash,
             credits: 1000,
             max_binds: 4,
