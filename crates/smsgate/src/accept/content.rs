@@ -95,6 +95,13 @@ pub fn content(
         Some(payload) => payload.clone(),
         None => short_message.clone(),
     };
+    // As the HTTP API refuses an empty `text`: a message of nothing is a
+    // client's mistake, and would be charged and sent as a blank SMS.
+    if payload.is_empty() {
+        return Err(too_long(
+            "the message is empty: short_message (or message_payload) carries no octets".into(),
+        ));
+    }
 
     let (udh_concat, body) = if submission.has_udh() {
         let udh = smstext::parse_udh(&payload).map_err(|error| {

@@ -751,6 +751,21 @@ async fn short_message_over_254_octets_is_invalid_length() {
 }
 
 #[tokio::test]
+async fn an_empty_message_is_invalid_length_and_not_charged() {
+    let mut submission = submission();
+    submission.short_message = Bytes::new();
+    assert_eq!(
+        status_of(&account(), submission.clone()).await,
+        CommandStatus::ESME_RINVMSGLEN
+    );
+    submission.message_payload = Some(Bytes::new());
+    assert_eq!(
+        status_of(&account(), submission).await,
+        CommandStatus::ESME_RINVMSGLEN
+    );
+}
+
+#[tokio::test]
 async fn short_message_and_payload_together_are_invalid_length() {
     let mut submission = submission();
     submission.message_payload = Some(Bytes::from_static(b"also here"));
