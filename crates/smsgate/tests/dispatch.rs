@@ -881,3 +881,58 @@ async fn message_whose_only_connector_is_paused_waits_instead_of_failing() {
     assert_eq!(sent_to(&lines, "a"), 0, "{lines:#?}");
     node.shutdown().await;
 }
+
+/// A message being retried on a connector that has since lost its binds
+/// goes at once to the route's connector that has one, with no attempt on
+/// the one that is down (before, it went back to it first and used up its
+/// retries there: 36 s with the default delays).
+#[tokio::test]
+async fn a_retry_skips_its_connector_once_it_has_no_bind_when_another_has_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = common::free_port();
+    {
+        let store =
+            SqliteStore::open_with_node(&database_path(dir.path()), "test").expect("store opens");
+        accept_all(&store, vec![message("m1")]).await;
+        // The last run tried "down" once and meant to try it again.
+        let claimed = store
+            .claim_due("test", 1, SystemTime::now())
+            .await
+            .expect("claimed");
+        assert_eq!(claimed.len(), 1);
+        store
+            .record_submit_result(
+                "m1",
+                Attempt {
+                    connector: "down",
+                    route: "r",
+                    number: 1,
+                },
+                AttemptResult::RetryLater {
+                    at: SystemTime::now(),
+                },
+                "throttled",
+                SystemTime::now(),
+            )
+            .await
+            .expect("recorded");
+        store.close().await.expect("closed");
+    }
+    // "down" points at a port nothing listens on: it never binds.
+    let extra = format!(
+        "[connectors.down]\nkind = \"smpp\"\nsystem_id = \"x\"\npassword = \"y\"\n\
+         hosts = [{{ address = \"127.0.0.1:{closed}\" }}]\n"
+    ) + &sim("up", "")
+        + &route("r", &["down", "up"], "");
+    let node = common::start_node(&config(&extra), dir.path()).await;
+    let delivered = until_state(node.store.as_ref(), "m1", MessageState::Delivered).await;
+    let lines = trace(&delivered);
+    assert_eq!(
+        sent_to(&lines, "down"),
+        1,
+        "only the earlier run's try: {lines:#?}"
+    );
+    assert_eq!(count(&lines, "retry: connector down"), 1, "{lines:#?}");
+    assert_eq!(count(&lines, "submitted: connector up"), 1, "{lines:#?}");
+    node.shutdown().await;
+}

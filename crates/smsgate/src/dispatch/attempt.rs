@@ -131,20 +131,31 @@ async fn run(context: &Context, claim: &ClaimedMessage) -> StoreResult<()> {
                 .any(|gone| gone.as_str() == &***name)
         })
         .collect();
-    // A retry goes back to the connector it is being retried on first.
+    // A retry goes back to the connector it is being retried on first,
+    // unless that one has lost its binds since.
     if let Some(current) = &progress.connector
+        && health(current)
         && let Some(position) = order.iter().position(|name| &***name == current.as_str())
     {
         order[..=position].rotate_right(1);
     }
 
     // A paused connector is passed over, not abandoned: the message waits
-    // for it when nothing else takes it.
+    // for it when nothing else takes it. So is one with no bind up while a
+    // later one has a bind: no attempt (and no retries) against a carrier
+    // known to be down when another can take the message now.
     let mut paused = None;
-    for name in order {
+    for (index, name) in order.iter().enumerate() {
         let name: &str = name;
         if context.is_paused(name) {
             paused.get_or_insert(name);
+            continue;
+        }
+        if !health(name)
+            && order[index + 1..]
+                .iter()
+                .any(|other| health(other) && !context.is_paused(other))
+        {
             continue;
         }
         let passed_over = Attempt {
