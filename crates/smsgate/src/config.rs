@@ -224,6 +224,7 @@ impl Config {
         crate::routing::check_routes(&self.routes)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.dispatch.validate()?;
+        self.http.validate()?;
         Ok(())
     }
 

@@ -51,6 +51,54 @@ pub struct HttpConfig {
     /// addresses only.
     #[serde(deserialize_with = "ip_ranges")]
     pub callback_allow: Vec<IpNet>,
+    /// Connections open at once over all addresses; past it a new one is
+    /// closed at once. Default 10,000.
+    pub max_connections: usize,
+    /// Connections open at once from one address (IPv6: one /64); past it
+    /// a new one from there is closed at once. Default 100.
+    pub max_connections_per_ip: usize,
+    /// How long a request's headers may take to arrive, and a keep-alive
+    /// connection may stay idle, before the connection is closed. Default 10 s.
+    #[serde(with = "crate::settings::duration")]
+    pub header_read_timeout: Duration,
+    /// The largest request headers, in octets (431 past it). Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// How long a request may take to be answered: 503 `request_timeout`
+    /// past it. Default 30 s.
+    #[serde(with = "crate::settings::duration")]
+    pub request_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// Checks the values that serde cannot.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return Err(InvalidSetting(
+                "http.max_connections and http.max_connections_per_ip must be at least 1".into(),
+            ));
+        }
+        if self.header_read_timeout.is_zero() || self.request_timeout.is_zero() {
+            return Err(InvalidSetting(
+                "http.header_read_timeout and http.request_timeout must be above zero".into(),
+            ));
+        }
+        if !(8192..=1024 * 1024).contains(&self.max_header_bytes) {
+            return Err(InvalidSetting(
+                "http.max_header_bytes must be between 8192 and 1048576".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> crate::ingress::http_serve::Limits {
+        crate::ingress::http_serve::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            header_read_timeout: self.header_read_timeout,
+            max_header_bytes: self.max_header_bytes,
+            request_timeout: self.request_timeout,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -61,6 +109,11 @@ impl Default for HttpConfig {
                 SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 8080)),
             ],
             callback_allow: Vec::new(),
+            max_connections: 10_000,
+            max_connections_per_ip: 100,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -82,6 +135,7 @@ pub struct HttpServer {
     addrs: Vec<SocketAddr>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    connections: Arc<crate::ingress::http_serve::Connections>,
 }
 
 /// The routes of every connector's webhooks, checked not to clash.
@@ -155,6 +209,8 @@ impl HttpServer {
         let stop = CancellationToken::new();
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
+        let connections = Arc::new(crate::ingress::http_serve::Connections::default());
+        let limits = config.limits();
         for addr in &config.listen {
             let listener = match bind(*addr) {
                 Ok(listener) => listener,
@@ -167,21 +223,20 @@ impl HttpServer {
             let local = listener.local_addr()?;
             info!(addr = %local, "http: listening");
             addrs.push(local);
-            let app = app.clone();
-            let stop = stop.clone();
-            tasks.push(tokio::spawn(async move {
-                let served = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-                if let Err(error) = served {
-                    warn!(%error, "http: the listener failed");
-                }
-            }));
+            tasks.push(tokio::spawn(crate::ingress::http_serve::serve(
+                listener,
+                app.clone(),
+                limits,
+                Arc::clone(&connections),
+                stop.clone(),
+            )));
         }
-        Ok(HttpServer { addrs, stop, tasks })
+        Ok(HttpServer {
+            addrs,
+            stop,
+            tasks,
+            connections,
+        })
     }
 
     /// The addresses it listens on.
@@ -193,8 +248,14 @@ impl HttpServer {
     pub async fn shutdown(self) {
         self.stop.cancel();
         for task in self.tasks {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+            // The listener itself gives its connections 5 s to finish.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(6), task).await;
         }
+    }
+
+    /// HTTP connections open now, over all its addresses.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 }
 

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod console;
 pub mod http;
 pub mod http_api;
+pub mod http_serve;
 pub mod provider_webhooks;
 pub mod smpp_server;
 
