@@ -60,6 +60,8 @@ pub struct Config {
     pub store: crate::store::retention::StoreConfig,
     /// The demo account once real connectors are declared.
     pub demo: DemoConfig,
+    /// Who may read `/metrics`.
+    pub metrics: crate::metrics::access::MetricsConfig,
 }
 
 /// `[demo]`: the `demo` account and its simulator are for trying smsgate.
@@ -102,6 +104,7 @@ impl Default for Config {
             admin: crate::ingress::admin_api::AdminConfig::default(),
             store: crate::store::retention::StoreConfig::default(),
             demo: DemoConfig::default(),
+            metrics: crate::metrics::access::MetricsConfig::default(),
         }
     }
 }
@@ -309,6 +312,7 @@ mod tests {
         assert_eq!(config.mo, defaults.mo);
         assert_eq!(config.store, defaults.store);
         assert_eq!(config.demo, defaults.demo);
+        assert_eq!(config.metrics, defaults.metrics);
         assert!(config.mo_routes.is_empty(), "mo_routes are examples only");
         assert!(config.webhooks.is_empty(), "webhooks are examples only");
         assert!(

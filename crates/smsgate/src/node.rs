@@ -130,6 +130,7 @@ impl Node {
         config.validate()?;
         config.check_route_connectors()?;
         crate::ingress::check_ports(listen_addresses(config))?;
+        warn_of_an_open_console(config);
         let routes = RouteTable::from_config(&config.routes, config_dir.unwrap_or(Path::new(".")))?;
         let node_name = config.node_name();
         let path = database_path(data_dir);
@@ -298,12 +299,15 @@ impl Node {
                     callback_targets,
                     api_keys,
                 }))
-                .merge(metrics::routes(metrics::Sources {
-                    metrics,
-                    sessions: Arc::clone(&registry),
-                    connectors: Arc::new(dispatcher.health_probe()),
-                    store: store.clone(),
-                }))
+                .merge(metrics::access::gated(
+                    metrics::routes(metrics::Sources {
+                        metrics,
+                        sessions: Arc::clone(&registry),
+                        connectors: Arc::new(dispatcher.health_probe()),
+                        store: store.clone(),
+                    }),
+                    &config.metrics,
+                ))
                 .merge(readiness(store.clone(), stopping.clone()))
                 .merge(admin_api::gated(
                     crate::ingress::console::routes(),
@@ -504,4 +508,30 @@ fn listen_addresses(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)
         .iter()
         .map(|addr| ("[http] listen", *addr));
     plain.chain(tls).chain(http).collect()
+}
+
+/// Says so at start when the console and the admin API answer any address
+/// on a listener that public addresses can reach: `[admin] allowed_ips`
+/// is empty and `[http] listen` has a wildcard or a public address.
+fn warn_of_an_open_console(config: &Config) {
+    if !config.admin.allowed_ips.is_empty() {
+        return;
+    }
+    let public = config.http.listen.iter().find(|addr| match addr.ip() {
+        std::net::IpAddr::V4(ip) => {
+            ip.is_unspecified() || !(ip.is_loopback() || ip.is_private() || ip.is_link_local())
+        }
+        std::net::IpAddr::V6(ip) => {
+            ip.is_unspecified()
+                || !(ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local())
+        }
+    });
+    if let Some(addr) = public {
+        warn!(
+            %addr,
+            "the console and the admin API answer every address on this listener: \
+             set [admin] allowed_ips to the operators' networks (passwords and \
+             brute-force blocking still apply)"
+        );
+    }
 }

@@ -179,3 +179,33 @@ async fn readyz_answers_ready_while_the_store_answers() {
     assert_eq!(response.text().await.expect("a body"), "ready\n");
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn metrics_outside_allowed_ips_need_the_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::local_config();
+    // Loopback taken out: the test's own address is now "outside".
+    config.metrics.allowed_ips = Vec::new();
+    config.metrics.token = Some("scrape-me".into());
+    let node = common::start_node(&config, dir.path()).await;
+    let url = format!("http://{}/metrics", common::http_addr(&node));
+    let http = common::http_client();
+    let refused = http.get(&url).send().await.expect("answered");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let wrong = http
+        .get(&url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(wrong.status(), reqwest::StatusCode::FORBIDDEN);
+    let allowed = http
+        .get(&url)
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(allowed.status(), reqwest::StatusCode::OK);
+    assert!(allowed.text().await.expect("text").contains("smsgate_"));
+    node.shutdown().await;
+}

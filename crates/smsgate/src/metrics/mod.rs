@@ -12,6 +12,8 @@
 //! Label values are account and connector names and fixed words, so the
 //! number of series is bounded by the configuration.
 
+pub mod access;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
