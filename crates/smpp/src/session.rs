@@ -89,7 +89,9 @@ pub struct SessionConfig {
     /// the peer's requests unanswered. Default [`PeerWindowFull::Throttle`].
     pub peer_window_full: PeerWindowFull,
     /// How long [`SessionHandle::unbind`] waits for unbind_resp before
-    /// closing anyway. Default 5 s.
+    /// closing anyway; and how long the peer's unbind waits for the
+    /// application to answer the peer's requests received before it (they
+    /// are answered first, then the unbind: SMPP 3.4 section 2.9). Default 5 s.
     pub unbind_timeout: Duration,
     /// How long a closing session may spend writing what is already queued
     /// (the unbind_resp or generic_nack that ends it, answers the application

@@ -247,6 +247,42 @@ async fn unbind_from_the_peer_is_answered_then_the_connection_closes() {
 }
 
 #[tokio::test]
+async fn requests_received_before_the_peers_unbind_are_answered_before_its_unbind_resp() {
+    let (_handle, mut events, mut peer) = session_with_raw_peer(config()).await;
+    peer.send(Pdu::new(7, submit_sm("stored first"))).await;
+    peer.send(Pdu::new(8, Body::Unbind)).await;
+    let request = next_request(&mut events).await;
+    // The application takes its time (storing the message): the unbind waits.
+    peer.expect_silence().await;
+    request.respond(submit_sm_resp("id-7"));
+    assert_eq!(peer.recv().await, Pdu::new(7, submit_sm_resp("id-7")));
+    assert_eq!(peer.recv().await, Pdu::new(8, Body::UnbindResp));
+    peer.expect_closed().await;
+    assert!(matches!(
+        next_event(&mut events).await,
+        SessionEvent::Unbound
+    ));
+    assert!(matches!(
+        next_close(&mut events).await,
+        CloseReason::PeerUnbound
+    ));
+}
+
+#[tokio::test]
+async fn a_peers_unbind_waits_for_unanswered_requests_at_most_the_unbind_timeout() {
+    let config = SessionConfig {
+        unbind_timeout: Duration::from_millis(200),
+        ..config()
+    };
+    let (_handle, mut events, mut peer) = session_with_raw_peer(config).await;
+    peer.send(Pdu::new(7, submit_sm("never answered"))).await;
+    peer.send(Pdu::new(8, Body::Unbind)).await;
+    let _held = next_request(&mut events).await;
+    assert_eq!(peer.recv().await, Pdu::new(8, Body::UnbindResp));
+    peer.expect_closed().await;
+}
+
+#[tokio::test]
 async fn unbind_handshake_between_two_sessions_closes_both() {
     let ((esme, mut esme_events), (_smsc, mut smsc_events)) =
         two_sessions(config(), config()).await;

@@ -112,6 +112,38 @@ async fn bind_and_submit_returns_an_id_that_is_stored() {
     assert_eq!(account.credits, 999);
 }
 
+/// A customer that unbinds right behind its submits gets every
+/// submit_sm_resp before the unbind_resp (before, the unbind was answered
+/// at once and the answers of messages still being stored were lost, so
+/// the customer sent them again).
+#[tokio::test]
+async fn submits_sent_just_before_an_unbind_are_answered_before_the_unbind_resp() {
+    let node = TestNode::start().await;
+    node.add_account("acme", "secret", |account| account.window = 50)
+        .await;
+    let (client, status) = bind_trx(node.addr(), "acme", "secret").await;
+    assert_eq!(status, CommandStatus::ESME_ROK);
+    let mut pending = Vec::new();
+    for n in 0..20 {
+        pending.push(
+            client
+                .start_request(submit(VALID_NUMBER, &format!("message {n}")))
+                .await
+                .expect("sent"),
+        );
+    }
+    client.unbind().await.expect("unbind answered");
+    for answer in pending {
+        let resp = answer
+            .response()
+            .await
+            .expect("answered before the unbind_resp");
+        assert_eq!(resp.status, CommandStatus::ESME_ROK);
+    }
+    let account = common::stored_account(&node.node, "acme").await;
+    assert_eq!(account.credits, 1000 - 20);
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_system_id_get_the_same_answer() {
     let node = TestNode::start().await;

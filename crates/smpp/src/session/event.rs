@@ -21,8 +21,9 @@ pub enum SessionEvent {
     Outbind(Box<Outbind>),
     /// The SMSC reports a handset became available; it has no response.
     AlertNotification(Box<AlertNotification>),
-    /// The peer unbound. The session has already answered unbind_resp and
-    /// closes next.
+    /// The peer unbound. The session has answered its requests received
+    /// before the unbind (or waited `unbind_timeout` for them), then the
+    /// unbind_resp, and closes next.
     Unbound,
     /// The session has ended and the connection is closed; always the last event.
     Closed(CloseReason),

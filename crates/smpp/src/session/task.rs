@@ -75,6 +75,11 @@ pub(super) struct Session<T> {
     keepalive_pending: bool,
     /// unbind() was called: no more requests are sent.
     unbinding: bool,
+    /// The peer sent unbind (its sequence number) while requests of its
+    /// were still with the application: nothing more is read, and the
+    /// unbind_resp goes out once they are answered (SMPP 3.4 section 2.9),
+    /// or at the deadline.
+    peer_unbind: Option<(u32, Instant)>,
     /// Something was written to the buffer since the last completed flush.
     unflushed: bool,
     last_sent: Instant,
@@ -113,6 +118,7 @@ where
             tap,
             outstanding: Outstanding::new(),
             unanswered: 0,
+            peer_unbind: None,
             keepalive_pending: false,
             unbinding: false,
             unflushed: false,
@@ -143,7 +149,7 @@ where
         let events_full = !events.is_closed() && events.capacity() < EVENT_ROOM_TO_READ;
         let window_full = self.config.peer_window_full == PeerWindowFull::StopReading
             && self.unanswered >= self.peer_limit();
-        let readable = writable && !events_full && !window_full;
+        let readable = writable && !events_full && !window_full && self.peer_unbind.is_none();
         let deadline = self.next_deadline();
         if let Some(deadline) = deadline
             && self.timer.deadline() != deadline
@@ -164,7 +170,10 @@ where
             Some(response) = self.channels.responses.recv(), if writable => {
                 self.on_application_response(response);
                 self.take_queued_application_responses();
-                None
+                match self.peer_unbind {
+                    Some((sequence, _)) if self.unanswered == 0 => self.answer_peer_unbind(sequence),
+                    _ => None,
+                }
             }
             () = &mut self.timer, if deadline.is_some() => self.on_timer(),
             () = self.channels.close.cancelled() => Some(CloseReason::Local),
@@ -201,10 +210,12 @@ where
                 self.send(Pdu::new(pdu.sequence, Body::EnquireLinkResp));
                 None
             }
+            Body::Unbind if self.unanswered == 0 => self.answer_peer_unbind(pdu.sequence),
             Body::Unbind => {
-                self.send(Pdu::new(pdu.sequence, Body::UnbindResp));
-                self.emit(SessionEvent::Unbound);
-                Some(CloseReason::PeerUnbound)
+                // Its requests first: the application is storing them.
+                let deadline = Instant::now() + self.config.unbind_timeout;
+                self.peer_unbind = Some((pdu.sequence, deadline));
+                None
             }
             Body::Outbind(outbind) => {
                 self.emit(SessionEvent::Outbind(Box::new(outbind)));
@@ -327,8 +338,22 @@ where
     }
 
     /// Expires our requests, checks inactivity, and sends the keepalive.
+    /// Answers the peer's unbind and ends the session.
+    fn answer_peer_unbind(&mut self, sequence: u32) -> Option<CloseReason> {
+        self.send(Pdu::new(sequence, Body::UnbindResp));
+        self.emit(SessionEvent::Unbound);
+        Some(CloseReason::PeerUnbound)
+    }
+
     fn on_timer(&mut self) -> Option<CloseReason> {
         let now = Instant::now();
+        if let Some((sequence, deadline)) = self.peer_unbind
+            && deadline <= now
+        {
+            // What is still unanswered gets ESME_RSYSERR from its dropped
+            // responder, too late: the peer has what it was answered.
+            return self.answer_peer_unbind(sequence);
+        }
         while let Some(waiter) = self.outstanding.take_expired(now) {
             match waiter {
                 Waiter::Caller { reply, .. } => {
@@ -366,6 +391,7 @@ where
             self.outstanding.next_deadline(),
             self.keepalive_due(),
             inactivity,
+            self.peer_unbind.map(|(_, deadline)| deadline),
         ]
         .into_iter()
         .flatten()
@@ -376,7 +402,7 @@ where
     /// keepalive interval; `None` while a keepalive or unbind is under way.
     fn keepalive_due(&self) -> Option<Instant> {
         let interval = self.config.enquire_link_interval?;
-        if self.keepalive_pending || self.unbinding {
+        if self.keepalive_pending || self.unbinding || self.peer_unbind.is_some() {
             return None;
         }
         Some(self.last_sent.max(self.last_received) + interval)
