@@ -333,6 +333,32 @@ impl Store for MemoryStore {
         Ok(Vec::new())
     }
 
+    async fn claim_idempotency_key(
+        &self,
+        _account: &str,
+        _key: &str,
+        _request_hash: Vec<u8>,
+        _now: SystemTime,
+        _stale_before: SystemTime,
+        _expired_before: SystemTime,
+    ) -> StoreResult<crate::store::IdempotencyClaim> {
+        Ok(crate::store::IdempotencyClaim::New)
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        _account: &str,
+        _key: &str,
+        _status: u16,
+        _body: Vec<u8>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, _account: &str, _key: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn put_ip_blocks(&self, _blocks: Vec<crate::store::IpBlock>) -> StoreResult<()> {
         Ok(())
     }

@@ -382,6 +382,29 @@ impl Surface {
     }
 }
 
+/// What the store holds for a customer API request's Idempotency-Key
+/// ([`crate::store::Store::claim_idempotency_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new (or its first request was abandoned): this request
+    /// runs, and the key is held for it.
+    New,
+    /// The first request with this key is still running.
+    Running {
+        /// The first request's digest.
+        request_hash: Vec<u8>,
+    },
+    /// The first request was answered: its answer.
+    Done {
+        /// The first request's digest.
+        request_hash: Vec<u8>,
+        /// Its HTTP status.
+        status: u16,
+        /// Its body.
+        body: Vec<u8>,
+    },
+}
+
 /// An address blocked after too many failed logins on one surface.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IpBlock {

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use smpp::receipt::ReceiptStat;
 
 pub use accounts::{
-    Account, AccountPatch, AdminToken, AdminUser, ApiKey, BindType, IpBlock, NewAccount,
-    NewAdminToken, NewApiKey, Surface, TraceKind, TraceSwitch,
+    Account, AccountPatch, AdminToken, AdminUser, ApiKey, BindType, IdempotencyClaim, IpBlock,
+    NewAccount, NewAdminToken, NewApiKey, Surface, TraceKind, TraceSwitch,
 };
 pub use messages::{
     AcceptOutcome, Attempt, AttemptResult, ClaimedMessage, Direction, DispatchProgress,
@@ -330,6 +330,33 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_trace_switch(&self, kind: TraceKind, name: &str) -> StoreResult<bool>;
     /// The switches still on at `now` (`until` after it), by kind and name.
     async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>>;
+
+    // Idempotency keys of the customer API
+
+    /// Looks up `key` of `account` and holds it for this request unless
+    /// another holds it or has answered: a first request (or one whose
+    /// holder has not answered since before `stale_before`) gets
+    /// [`IdempotencyClaim::New`]. Deletes some keys from before
+    /// `expired_before` on the way.
+    async fn claim_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        request_hash: Vec<u8>,
+        now: SystemTime,
+        stale_before: SystemTime,
+        expired_before: SystemTime,
+    ) -> StoreResult<IdempotencyClaim>;
+    /// Stores the answer to the request that holds `key`.
+    async fn finish_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()>;
+    /// Lets `key` go unanswered (its request failed in a way worth retrying).
+    async fn release_idempotency_key(&self, account: &str, key: &str) -> StoreResult<()>;
 
     // Blocked addresses
 

@@ -15,6 +15,7 @@
 //! keys and messages are the store's, limits the acceptor's.
 
 mod auth;
+mod idempotency;
 mod key_cache;
 mod messages;
 pub mod openapi;
@@ -59,8 +60,20 @@ pub struct ApiContext {
 pub fn router(ctx: ApiContext) -> Router {
     let ctx = Arc::new(ctx);
     let api = Router::new()
-        .route("/messages", post(messages::send))
-        .route("/messages/batch", post(messages::send_batch))
+        .route(
+            "/messages",
+            post(messages::send).layer(middleware::from_fn_with_state(
+                Arc::clone(&ctx),
+                idempotency::guard,
+            )),
+        )
+        .route(
+            "/messages/batch",
+            post(messages::send_batch).layer(middleware::from_fn_with_state(
+                Arc::clone(&ctx),
+                idempotency::guard,
+            )),
+        )
         .route("/messages/{id}", get(messages::show))
         .route("/balance", get(status::balance))
         .route("/status", get(status::status))

@@ -6,7 +6,8 @@ use ipnet::IpNet;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::store::{
-    Account, AccountPatch, ApiKey, BindType, NewAccount, NewApiKey, StoreError, StoreResult,
+    Account, AccountPatch, ApiKey, BindType, IdempotencyClaim, NewAccount, NewApiKey, StoreError,
+    StoreResult,
 };
 
 use super::sql::{
@@ -24,6 +25,95 @@ const ACCOUNT_COLUMNS: &str = "system_id, password_hash, enabled, credits, max_b
     callback_url, deliver_window";
 
 impl Writer {
+    // Idempotency keys of the customer API
+
+    pub(super) fn claim_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        request_hash: &[u8],
+        now: SystemTime,
+        stale_before: SystemTime,
+        expired_before: SystemTime,
+    ) -> StoreResult<IdempotencyClaim> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE rowid IN \
+                 (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT 100)",
+            )
+            .and_then(|mut statement| statement.execute([to_millis(expired_before)]))
+            .map_err(backend)?;
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT request_hash, created_at, status, body FROM idempotency_keys \
+                 WHERE account = ?1 AND key = ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![account, key], |row| {
+                        Ok((
+                            row.get::<_, Vec<u8>>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, Option<i64>>(2)?,
+                            row.get::<_, Option<Vec<u8>>>(3)?,
+                        ))
+                    })
+                    .optional()
+            })
+            .map_err(backend)?;
+        match found {
+            Some((request_hash, _, Some(status), body)) => Ok(IdempotencyClaim::Done {
+                request_hash,
+                status: u16::try_from(status).map_err(|_| bad_column("status", status))?,
+                body: body.unwrap_or_default(),
+            }),
+            Some((held, created_at, None, _)) if created_at >= to_millis(stale_before) => {
+                Ok(IdempotencyClaim::Running { request_hash: held })
+            }
+            _ => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO idempotency_keys (account, key, request_hash, created_at) \
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account, key) DO UPDATE SET \
+                         request_hash = excluded.request_hash, created_at = excluded.created_at, \
+                         status = NULL, body = NULL",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![account, key, request_hash, to_millis(now)])
+                    })
+                    .map_err(backend)?;
+                Ok(IdempotencyClaim::New)
+            }
+        }
+    }
+
+    pub(super) fn finish_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE account = ?1 AND key = ?2",
+            )
+            .and_then(|mut statement| statement.execute(params![account, key, status, body]))
+            .map(drop)
+            .map_err(backend)
+    }
+
+    pub(super) fn release_idempotency_key(&self, account: &str, key: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE account = ?1 AND key = ?2 AND status IS NULL",
+            )
+            .and_then(|mut statement| statement.execute(params![account, key]))
+            .map(drop)
+            .map_err(backend)
+    }
+
     pub(super) fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
         let created_at = from_millis(to_millis(SystemTime::now()));
         let inserted = self

@@ -46,7 +46,7 @@ use super::{
     NewMessage, NewMoPart, OutboxGroup, ProviderIdLink, QueueDepths, Store, StoreError,
     StoreResult, StoredMoPart, TraceEvent,
 };
-use super::{IpBlock, Surface, TraceKind, TraceSwitch};
+use super::{IdempotencyClaim, IpBlock, Surface, TraceKind, TraceSwitch};
 use sql::to_millis;
 use writer::{Job, MAX_BATCH, PendingWrite, ReaderPool, Writer, configure_writer, migrate};
 
@@ -546,6 +546,47 @@ impl Store for SqliteStore {
 
     async fn trace_switches(&self, now: SystemTime) -> StoreResult<Vec<TraceSwitch>> {
         self.read(move |conn| admin::list_trace_switches(conn, now))
+            .await
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        request_hash: Vec<u8>,
+        now: SystemTime,
+        stale_before: SystemTime,
+        expired_before: SystemTime,
+    ) -> StoreResult<IdempotencyClaim> {
+        let (account, key) = (account.to_string(), key.to_string());
+        self.write(move |writer| {
+            writer.claim_idempotency_key(
+                &account,
+                &key,
+                &request_hash,
+                now,
+                stale_before,
+                expired_before,
+            )
+        })
+        .await
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        account: &str,
+        key: &str,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()> {
+        let (account, key) = (account.to_string(), key.to_string());
+        self.write(move |writer| writer.finish_idempotency_key(&account, &key, status, &body))
+            .await
+    }
+
+    async fn release_idempotency_key(&self, account: &str, key: &str) -> StoreResult<()> {
+        let (account, key) = (account.to_string(), key.to_string());
+        self.write(move |writer| writer.release_idempotency_key(&account, &key))
             .await
     }
 

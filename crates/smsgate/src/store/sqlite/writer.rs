@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_mo_parts.sql"),
     include_str!("../migrations/0011_deliver_window.sql"),
     include_str!("../migrations/0012_ip_blocks.sql"),
+    include_str!("../migrations/0013_idempotency.sql"),
 ];
 
 /// At most this many writes share one transaction, so one commit's latency
