@@ -341,6 +341,38 @@ async fn an_smpplib_receiver_gets_the_receipt_for_what_an_smpplib_transmitter_su
 }
 
 #[test]
+fn completions_for_each_shell_and_the_man_page_come_from_the_command_line_itself() {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(
+        bash.contains("_smsgate()")
+            && bash.contains("security")
+            && bash.contains("--deliver-window")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("smsgate.bash");
+    std::fs::write(&script, &bash).expect("written");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .expect("bash runs");
+    assert!(checked.success(), "bash -n finds the script valid");
+    assert!(run(&["completions", "zsh"]).starts_with("#compdef smsgate"));
+    assert!(run(&["completions", "fish"]).contains("complete -c smsgate"));
+    let man = run(&["man"]);
+    assert!(
+        man.contains(".TH smsgate 1") && man.contains(".SH NAME"),
+        "{man}"
+    );
+    assert!(man.contains("completions"), "the subcommands are listed");
+}
+
+#[test]
 fn serve_help_and_version_are_true() {
     let out = Command::new(BIN)
         .args(["serve", "--help"])

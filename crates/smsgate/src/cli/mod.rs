@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod account;
 pub mod admin;
 pub mod bench;
+pub mod completions;
 pub mod message;
 pub mod route;
 pub mod security;
@@ -64,6 +65,11 @@ pub enum Command {
     /// surface: SMPP, customer API, console) and lift a block; running
     /// nodes follow within seconds.
     Security(security::SecurityArgs),
+    /// Print the completion script for bash, zsh or fish (e.g. `smsgate
+    /// completions bash > /etc/bash_completion.d/smsgate`).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (e.g. `smsgate man > /usr/share/man/man1/smsgate.1`).
+    Man,
     /// Run the provider simulator (an SMSC for benchmarks and connector tests) until SIGTERM or Ctrl-C.
     Sim(sim::SimArgs),
     /// Load-test a running gateway: `bench smpp` binds as a customer,
@@ -96,6 +102,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bench(args) => bench::run(args),
         Command::Trace(args) => trace::run(&cli.data_dir, args),
         Command::Security(args) => security::run(&cli.data_dir, args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     };
     done.map(|()| ExitCode::SUCCESS)
 }
