@@ -640,6 +640,65 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
+    /// Every series the Grafana dashboard and the alert rules under
+    /// deploy/ ask for is one this node exposes, once each kind of event
+    /// has happened.
+    #[test]
+    fn the_deploy_dashboard_and_alert_rules_name_only_series_the_node_exposes() {
+        let metrics = Metrics::new();
+        metrics.accepted("acme", Duration::from_millis(2));
+        metrics.rejected("acme", "invalid_destination", Duration::from_millis(1));
+        metrics.provider_answered("carrier", Duration::from_millis(20));
+        metrics.submitted(
+            "carrier",
+            &SubmitOutcome::Accepted {
+                provider_id: "1".into(),
+            },
+            Verdict::Submitted,
+        );
+        metrics.receipt("carrier", "DELIVRD");
+        metrics.receipt_latency("carrier", Duration::from_secs(1));
+        metrics.mo_received("carrier");
+        metrics.purged(1);
+        let text = metrics.render(&Snapshot {
+            sessions: vec![("acme".to_string(), BindType::Transceiver)],
+            connectors: BTreeMap::from([("carrier".to_string(), ConnectorHealth::default())]),
+            depths: Some(QueueDepths {
+                accepted: 1,
+                queued: 1,
+                outbox: 1,
+                store_bytes: Some(4096),
+            }),
+        });
+        let exposed = |name: &str| {
+            text.lines().any(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+        };
+        let dashboard = include_str!("../../../../deploy/grafana/smsgate.json");
+        let parsed: serde_json::Value =
+            serde_json::from_str(dashboard).expect("the dashboard is JSON");
+        assert!(
+            parsed["panels"]
+                .as_array()
+                .is_some_and(|panels| !panels.is_empty())
+        );
+        let alerts = include_str!("../../../../deploy/prometheus/smsgate-alerts.yml");
+        let mut names = 0;
+        for source in [dashboard, alerts] {
+            for (start, _) in source.match_indices("smsgate_") {
+                let name: String = source[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                names += 1;
+                assert!(exposed(&name), "{name} is not exposed:\n{text}");
+            }
+        }
+        assert!(names > 20, "{names}");
+    }
+
     #[test]
     fn submits_are_labelled_with_outcome_and_verdict() {
         let metrics = Metrics::new();
