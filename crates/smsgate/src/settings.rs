@@ -48,3 +48,19 @@ pub(crate) mod option_duration {
         super::duration::deserialize(d).map(Some)
     }
 }
+
+/// serde: address ranges written as CIDR or as one address (`10.1.2.3` is
+/// `10.1.2.3/32`); an entry that is neither is refused by name, and the
+/// file's error shows the key, line and column. Use with
+/// `#[serde(deserialize_with = "crate::settings::ip_ranges")]`.
+pub(crate) fn ip_ranges<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    use serde::Deserialize;
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| {
+            crate::accounts::fields::parse_ip_range(text.trim()).map_err(serde::de::Error::custom)
+        })
+        .collect()
+}

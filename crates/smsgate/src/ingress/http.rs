@@ -49,7 +49,7 @@ pub struct HttpConfig {
     /// on the internal network, e.g. `["10.1.2.0/24"]`; everything it does
     /// not list stays refused. Default empty: callbacks reach public
     /// addresses only.
-    #[serde(deserialize_with = "ip_ranges")]
+    #[serde(deserialize_with = "crate::settings::ip_ranges")]
     pub callback_allow: Vec<IpNet>,
     /// Connections open at once over all addresses; past it a new one is
     /// closed at once. Default 10,000.
@@ -116,18 +116,6 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// serde: address ranges written as CIDR or as one address; an entry that
-/// is neither is refused by name (with the file's line and column).
-fn ip_ranges<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|text| {
-            crate::accounts::fields::parse_ip_range(text.trim())
-                .map_err(|why| serde::de::Error::custom(format!("callback_allow: {why}")))
-        })
-        .collect()
 }
 
 /// The running listener.

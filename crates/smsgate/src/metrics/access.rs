@@ -26,7 +26,7 @@ pub struct MetricsConfig {
     /// Networks `/metrics` answers (CIDR or single addresses). Default:
     /// loopback, the private ranges (10/8, 172.16/12, 192.168/16,
     /// fc00::/7) and link-local. Empty: only requests with the token.
-    #[serde(deserialize_with = "networks")]
+    #[serde(deserialize_with = "crate::settings::ip_ranges")]
     pub allowed_ips: Vec<IpNet>,
     /// A bearer token (`Authorization: Bearer TOKEN`) that lets any
     /// address read `/metrics`. Default none.
@@ -52,16 +52,6 @@ impl Default for MetricsConfig {
             token: None,
         }
     }
-}
-
-fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|text| {
-            crate::accounts::fields::parse_ip_range(text.trim())
-                .map_err(|why| serde::de::Error::custom(format!("allowed_ips: {why}")))
-        })
-        .collect()
 }
 
 impl MetricsConfig {

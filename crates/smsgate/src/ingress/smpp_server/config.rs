@@ -120,7 +120,7 @@ pub struct SecurityConfig {
     pub password_cache_ttl: Duration,
     /// Networks whose failed logins are never counted nor blocked (CIDR or
     /// single addresses), on any surface. Default none.
-    #[serde(deserialize_with = "trusted_ips")]
+    #[serde(deserialize_with = "crate::settings::ip_ranges")]
     pub trusted_ips: Vec<IpNet>,
 }
 
@@ -135,17 +135,6 @@ impl Default for SecurityConfig {
             trusted_ips: Vec::new(),
         }
     }
-}
-
-/// serde: `trusted_ips`, CIDR ranges or single addresses.
-fn trusted_ips<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|text| {
-            crate::accounts::fields::parse_ip_range(text.trim())
-                .map_err(|why| serde::de::Error::custom(format!("trusted_ips: {why}")))
-        })
-        .collect()
 }
 
 impl SmppConfig {
