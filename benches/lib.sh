@@ -7,7 +7,13 @@
 # VAR, unless the environment set it, to a port of $HOST nothing listens on
 # and no earlier take_port handed out) and `wait_for_port PORT PID NAME`
 # (NAME's log is $work/NAME.log), `build_release` (builds $root's release
-# binary unless NO_BUILD=1, and checks that $bin is there).
+# binary unless NO_BUILD=1, and checks that $bin is there); and, with $bin,
+# $work and $data set, `start_sim ARGS` (the simulator on $HOST:$SIM_PORT,
+# answering and sending receipts at once), `write_sim_route_config NAME
+# [LINES]` ($work/smsgate.toml: SMPP on $HOST:$SMPP_PORT, one smpp connector
+# `sim` to the simulator, one route to it, $EXTRA_CONFIG), `add_bench_account
+# ARGS` (the account `bench`, its password in $password) and `start_gateway`
+# (serve with $work/smsgate.toml; its pid in $serve_pid).
 
 pids=()
 work=""
@@ -96,4 +102,60 @@ build_release() {
         (cd "$root" && cargo build --release -p smsgate)
     fi
     [[ -x "$bin" ]] || { log "$bin not found (build it, or unset NO_BUILD)"; exit 1; }
+}
+
+# Starts `smsgate sim` on $HOST:$SIM_PORT, answering and sending each
+# receipt at once, with "$@" added; waits until it listens.
+start_sim() {
+    "$bin" sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s "$@" \
+        >"$work/sim.log" 2>&1 &
+    pids+=($!)
+    wait_for_port "$SIM_PORT" "${pids[-1]}" sim
+}
+
+# Writes $work/smsgate.toml: SMPP on $HOST:$SMPP_PORT (no TLS), HTTP on any
+# port, the smpp connector `sim` (system_id $1, $CONNECTOR_BINDS binds,
+# window $CONNECTOR_WINDOW, the lines $2) to the simulator on
+# $HOST:$SIM_PORT, one route to it, then $EXTRA_CONFIG.
+write_sim_route_config() {
+    cat >"$work/smsgate.toml" <<EOF
+[smpp]
+listen = ["$HOST:$SMPP_PORT"]
+tls = false
+
+[http]
+listen = ["$HOST:0"]
+
+[connectors.sim]
+kind = "smpp"
+system_id = "$1"
+password = "$1"
+hosts = [{ address = "$HOST:$SIM_PORT", binds = $CONNECTOR_BINDS }]
+window = $CONNECTOR_WINDOW
+${2:-}
+
+[[routes]]
+name = "all"
+connectors = ["sim"]
+
+${EXTRA_CONFIG:-}
+EOF
+}
+
+# Creates the customer account `bench` in $data with the options "$@"; its
+# password (8 characters, as SMPP carries) is left in $password.
+add_bench_account() {
+    password=$(printf 'b%07d' $((RANDOM * 32768 + RANDOM)) | cut -c1-8)
+    echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin "$@" \
+        >/dev/null
+}
+
+# Starts `smsgate serve` with $work/smsgate.toml and the store in $data;
+# waits until SMPP listens on $HOST:$SMPP_PORT. Its pid is in $serve_pid.
+start_gateway() {
+    "$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
+        >"$work/serve.log" 2>&1 &
+    pids+=($!)
+    serve_pid=$!
+    wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
 }

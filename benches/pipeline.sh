@@ -77,56 +77,25 @@ take_port SMPP_PORT
 take_port SIM_PORT
 
 # --- the simulator: answers at once, receipts at once -----------------------
-sim_args=(sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s
-    --max-window "$CONNECTOR_WINDOW")
+sim_args=(--max-window "$CONNECTOR_WINDOW")
 if [[ -n "$RECEIPT_WINDOW" ]]; then
     sim_args+=(--receipt-window "$RECEIPT_WINDOW")
 fi
-"$bin" "${sim_args[@]}" >"$work/sim.log" 2>&1 &
-pids+=($!)
-wait_for_port "$SIM_PORT" "${pids[-1]}" sim
+start_sim "${sim_args[@]}"
 
 # --- the gateway ------------------------------------------------------------
 inbound=""
 if [[ -n "$INBOUND_WINDOW" ]]; then
     inbound="inbound_window = $INBOUND_WINDOW"
 fi
-cat >"$work/smsgate.toml" <<EOF
-[smpp]
-listen = ["$HOST:$SMPP_PORT"]
-tls = false
-
-[http]
-listen = ["$HOST:0"]
-
-[connectors.sim]
-kind = "smpp"
-system_id = "pipeline"
-password = "pipeline"
-hosts = [{ address = "$HOST:$SIM_PORT", binds = $CONNECTOR_BINDS }]
-window = $CONNECTOR_WINDOW
-$inbound
-
-[[routes]]
-name = "all"
-connectors = ["sim"]
-
-$EXTRA_CONFIG
-EOF
+write_sim_route_config pipeline "$inbound"
 
 # The customer: credits for every run, a window and binds above any
 # configuration's, no TPS limit.
-password="bench-$RANDOM$RANDOM"
 runs=$(( $# > 0 ? $# : 1 ))
 credits=$(( COUNT * 3 * runs + 1000 ))
-echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin \
-    --credits "$credits" --window 1000 --max-binds 64 >/dev/null
-
-"$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
-    >"$work/serve.log" 2>&1 &
-pids+=($!)
-serve_pid=$!
-wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
+add_bench_account --credits "$credits" --window 1000 --max-binds 64
+start_gateway
 log "gateway on $HOST:$SMPP_PORT, simulator on $HOST:$SIM_PORT, data in $work"
 
 # --- the runs ---------------------------------------------------------------

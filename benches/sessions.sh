@@ -110,15 +110,8 @@ connectors = ["sim"]
 $EXTRA_CONFIG
 EOF
 
-password="bench-$RANDOM$RANDOM"
-echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin \
-    --credits 1000 --max-binds "$SESSIONS" >/dev/null
-
-"$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
-    >"$work/serve.log" 2>&1 &
-pids+=($!)
-serve_pid=$!
-wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
+add_bench_account --credits 1000 --max-binds "$SESSIONS"
+start_gateway
 log "gateway on $HOST:$SMPP_PORT (pid $serve_pid), data in $work"
 
 # A field of the gateway's /proc/PID/status, in KiB.

@@ -85,46 +85,16 @@ take_port SMPP_PORT
 take_port SIM_PORT
 
 # --- the simulator: answers at once, receipts at once -----------------------
-"$bin" sim --listen "$HOST:$SIM_PORT" --latency 0s --receipt-delay 0s \
-    --max-window "$CONNECTOR_WINDOW" >"$work/sim.log" 2>&1 &
-pids+=($!)
-wait_for_port "$SIM_PORT" "${pids[-1]}" sim
+start_sim --max-window "$CONNECTOR_WINDOW"
 
 # --- the gateway ------------------------------------------------------------
-cat >"$work/smsgate.toml" <<EOF
-[smpp]
-listen = ["$HOST:$SMPP_PORT"]
-tls = false
-
-[http]
-listen = ["$HOST:0"]
-
-[connectors.sim]
-kind = "smpp"
-system_id = "soak"
-password = "soak"
-hosts = [{ address = "$HOST:$SIM_PORT", binds = $CONNECTOR_BINDS }]
-window = $CONNECTOR_WINDOW
-
-[[routes]]
-name = "all"
-connectors = ["sim"]
-
-$EXTRA_CONFIG
-EOF
+write_sim_route_config soak
 
 # The customer: credits for the whole run and then some, a window above
 # the bench's, no TPS limit.
-password="bench-$RANDOM$RANDOM"
 credits=$(( RATE * duration_s * 2 + 1000 ))
-echo "$password" | "$bin" --data-dir "$data" account add bench --password-stdin \
-    --credits "$credits" --window 1000 --max-binds 64 >/dev/null
-
-"$bin" --data-dir "$data" serve --no-demo --config "$work/smsgate.toml" \
-    >"$work/serve.log" 2>&1 &
-pids+=($!)
-serve_pid=$!
-wait_for_port "$SMPP_PORT" "${pids[-1]}" serve
+add_bench_account --credits "$credits" --window 1000 --max-binds 64
+start_gateway
 log "gateway on $HOST:$SMPP_PORT (pid $serve_pid), simulator on $HOST:$SIM_PORT, data in $work"
 
 # The gateway's VmRSS in KiB.
