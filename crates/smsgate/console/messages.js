@@ -106,6 +106,41 @@ async function renderSearch(ctx) {
 
 // ---- one message -----------------------------------------------------------
 
+/** What a receipt said, for its colour: a failure red, a pending one muted. */
+const FAILED_STATS = ['UNDELIV', 'EXPIRED', 'REJECTD', 'DELETED', 'UNKNOWN'];
+const PENDING_STATS = ['ENROUTE', 'ACCEPTD'];
+
+function receiptOutcome(event) {
+  if (event.kind !== 'receipt') return null;
+  const stat = /stat ([A-Z]+)/.exec(event.detail ?? '')?.[1];
+  if (FAILED_STATS.includes(stat)) return 'receipt-failed';
+  if (PENDING_STATS.includes(stat)) return 'receipt-pending';
+  return null;
+}
+
+/** SMPP data_coding values by name (SMPP 3.4 section 5.2.19). */
+const CODINGS = {
+  0: 'GSM 7-bit (SMSC default)',
+  1: 'IA5 / ASCII',
+  2: '8-bit binary',
+  3: 'Latin-1 (ISO-8859-1)',
+  4: '8-bit binary',
+  5: 'JIS (X 0208-1990)',
+  6: 'Cyrillic (ISO-8859-5)',
+  7: 'Latin/Hebrew (ISO-8859-8)',
+  8: 'UCS-2',
+  9: 'Pictogram',
+  10: 'ISO-2022-JP',
+  13: 'Extended Kanji JIS',
+  14: 'KS C 5601',
+};
+
+function codingName(value) {
+  if (value === null || value === undefined) return '—';
+  const name = CODINGS[value] ?? ((value & 0xf0) === 0xf0 ? ((value & 0x04) ? '8-bit binary (message class)' : 'GSM 7-bit (message class)') : null);
+  return name ? `${name} (${value})` : String(value);
+}
+
 function timeline(trace) {
   if (!trace?.length) return h('p', { class: 'muted' }, 'No trace events.');
   return h(
@@ -116,7 +151,7 @@ function timeline(trace) {
       const gap = previous === null ? null : new Date(event.at).getTime() - previous;
       return h(
         'li',
-        { class: ['timeline-event', `kind-${String(event.kind).replace(/[^a-z_-]/gi, '')}`], testid: 'trace-event', dataset: { kind: event.kind } },
+        { class: ['timeline-event', `kind-${String(event.kind).replace(/[^a-z_-]/gi, '')}`, receiptOutcome(event)], testid: 'trace-event', dataset: { kind: event.kind } },
         h('span', { class: 'timeline-dot', 'aria-hidden': 'true' }),
         h(
           'div',
@@ -191,7 +226,7 @@ async function renderMessage(ctx, id) {
             ['Scheduled', message.schedule_at ? fmtTime(message.schedule_at) : 'now'],
             ['Expires', fmtTime(message.expires_at)],
             ['Receipt asked', message.registered_delivery ? `yes (registered_delivery ${message.registered_delivery})` : 'no'],
-            ['Data coding', text(message.data_coding)],
+            ['Data coding', codingName(message.data_coding)],
           ]),
         ),
         card('Text', message.text != null ? h('pre', { class: 'message-text', testid: 'message-text' }, message.text) : h('p', { class: 'muted' }, 'Not shown: binary, or not decodable.')),

@@ -182,6 +182,11 @@ async function main() {
       await page.locator('[data-testid=trace-event][data-kind=accepted]').first().waitFor();
       const kinds = await page.getByTestId('trace-kind').allTextContents();
       log(`trace: ${kinds.join(' → ')}`);
+      // A delivered message's receipt is not shown as a failure, and the
+      // data coding is named.
+      const failed = await page.locator('[data-testid=trace-event].receipt-failed').count();
+      if (failed) throw new Error(`a DELIVRD receipt is drawn as failed`);
+      await page.getByText('GSM 7-bit (SMSC default) (0)').first().waitFor();
     });
 
     await run(page, 'accounts', async () => {
