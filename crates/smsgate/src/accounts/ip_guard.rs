@@ -513,6 +513,18 @@ pub fn spawn_sync(
     })
 }
 
+/// The block key of an address an operator typed: an address, or an IPv6
+/// /64 as the block list shows it (`2001:db8:1:2::/64`).
+pub fn parse_block_address(text: &str) -> Result<IpAddr, String> {
+    let trimmed = text.trim();
+    trimmed
+        .strip_suffix("/64")
+        .unwrap_or(trimmed)
+        .parse()
+        .map(key)
+        .map_err(|_| format!("{text:?} is not an IP address"))
+}
+
 /// An address as blocks are kept and shown: IPv4 alone, IPv6 as its /64.
 pub fn shown(address: IpAddr) -> String {
     match key(address) {

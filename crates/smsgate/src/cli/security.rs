@@ -3,7 +3,6 @@
 //! running node (every node of a cluster) follows a lifted one within a
 //! few seconds.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -76,13 +75,7 @@ pub fn run(data_dir: &Path, args: SecurityArgs) -> Result<(), CliError> {
             Ok(())
         }
         SecurityCommand::Unblock { address, surface } => {
-            let text = address.trim();
-            let ip: IpAddr = text
-                .strip_suffix("/64")
-                .unwrap_or(text)
-                .parse()
-                .map_err(|_| format!("{address:?} is not an IP address"))?;
-            let key = crate::accounts::subscriber(ip);
+            let key = crate::accounts::ip_guard::parse_block_address(&address)?;
             let surface = surface.map(Surface::from);
             let lifted = with_store(data_dir, async |store| {
                 Ok(store.delete_ip_blocks(key, surface).await?)

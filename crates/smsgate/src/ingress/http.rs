@@ -123,7 +123,6 @@ pub struct HttpServer {
     addrs: Vec<SocketAddr>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
-    connections: Arc<crate::ingress::http_serve::Connections>,
 }
 
 /// The routes of every connector's webhooks, checked not to clash.
@@ -219,12 +218,7 @@ impl HttpServer {
                 stop.clone(),
             )));
         }
-        Ok(HttpServer {
-            addrs,
-            stop,
-            tasks,
-            connections,
-        })
+        Ok(HttpServer { addrs, stop, tasks })
     }
 
     /// The addresses it listens on.
@@ -239,11 +233,6 @@ impl HttpServer {
             // The listener itself gives its connections 5 s to finish.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(6), task).await;
         }
-    }
-
-    /// HTTP connections open now, over all its addresses.
-    pub fn open_connections(&self) -> usize {
-        self.connections.open()
     }
 }
 

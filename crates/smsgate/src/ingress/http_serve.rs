@@ -140,11 +140,6 @@ impl Connections {
             address,
         })
     }
-
-    /// Connections open now (all addresses).
-    pub fn open(&self) -> usize {
-        self.lock().total
-    }
 }
 
 /// Serves `app` on `listener` within `limits` until `stop`, then lets the

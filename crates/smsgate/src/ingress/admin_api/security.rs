@@ -4,7 +4,6 @@
 //! security unblock` and the other nodes see them; lifting one here also
 //! lifts it on this node at once.
 
-use std::net::IpAddr;
 use std::time::SystemTime;
 
 use axum::Json;
@@ -16,7 +15,7 @@ use tracing::info;
 use super::AdminState;
 use super::auth::Operator;
 use super::body::{invalid, store_problem};
-use crate::accounts::ip_guard::{shown, whole_seconds};
+use crate::accounts::ip_guard::{parse_block_address, shown, whole_seconds};
 use crate::ingress::http_api::problem::Problem;
 use crate::store::Surface;
 
@@ -71,18 +70,14 @@ pub(super) async fn unblock(
     Path(address): Path<String>,
     Query(Only { surface }): Query<Only>,
 ) -> Result<StatusCode, Problem> {
-    let text = address.trim();
-    let text = text.strip_suffix("/64").unwrap_or(text);
-    let ip: IpAddr = text
-        .parse()
-        .map_err(|_| invalid(format!("{address:?} is not an IP address")))?;
+    let ip = parse_block_address(&address).map_err(invalid)?;
     let surface = match surface.as_deref() {
         None => None,
         Some(name) => Some(Surface::parse(name).ok_or_else(|| {
             invalid(format!("surface {name:?} is not one of smpp, api, console"))
         })?),
     };
-    let key = crate::accounts::subscriber(ip);
+    let key = ip;
     let stored = admin
         .ctx
         .store
